@@ -1,0 +1,164 @@
+"""DotaSync settings. Everything a deployment changes comes from the environment.
+
+See the README's configuration table; every variable read here is listed there.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from dotasync.env import (
+    database_from_env,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+from dotasync.logconfig import build_logging_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_htmx",
+    "django_q",
+    "matches",
+    "syncjobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dotasync.urls"
+WSGI_APPLICATION = "dotasync.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "matches.context_processors.demo_mode",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_from_env("DATABASE_URL", BASE_DIR / "dotasync.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Upstream APIs -------------------------------------------------------------------------
+STEAM_API_KEY = env_str("STEAM_API_KEY")
+STEAM_API_BASE_URL = env_str("STEAM_API_BASE_URL", "https://api.steampowered.com").rstrip("/")
+OPENDOTA_API_BASE_URL = env_str("OPENDOTA_API_BASE_URL", "https://api.opendota.com/api").rstrip("/")
+OPENDOTA_API_KEY = env_str("OPENDOTA_API_KEY")
+# Seconds between calls to one source, shared by every worker process (0 disables).
+STEAM_API_MIN_INTERVAL = env_float("STEAM_API_MIN_INTERVAL", 1.0)
+STEAM_SEQUENCE_MIN_INTERVAL = env_float("STEAM_SEQUENCE_MIN_INTERVAL", 5.0)
+OPENDOTA_MIN_INTERVAL = env_float("OPENDOTA_MIN_INTERVAL", 1.0)
+UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 15.0, minimum=0.1)
+# Demo mode: no Steam key, so `make run` points both APIs at the built-in simulator.
+DEMO_MODE = env_bool("DEMO_MODE", False)
+
+# --- Sync engine ---------------------------------------------------------------------------
+SYNC_ID_SOURCES = env_list(
+    "SYNC_ID_SOURCES", ["steam_history", "opendota"], allowed={"steam_history", "opendota"}
+)
+SYNC_DETAIL_SOURCES = env_list(
+    "SYNC_DETAIL_SOURCES",
+    ["steam_details", "steam_sequence", "opendota"],
+    allowed={"steam_details", "steam_sequence", "opendota"},
+)
+SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 3, minimum=1)
+SYNC_RETRY_BACKOFF_BASE = env_float("SYNC_RETRY_BACKOFF_BASE", 60.0)
+SYNC_BREAKER_THRESHOLD = env_int("SYNC_BREAKER_THRESHOLD", 5, minimum=1)
+SYNC_MAX_CONSECUTIVE_DEFERRED = env_int("SYNC_MAX_CONSECUTIVE_DEFERRED", 10, minimum=1)
+SYNC_STALE_AFTER = env_float("SYNC_STALE_AFTER", 120.0, minimum=5.0)
+SYNC_SCHEDULE_INTERVAL_MINUTES = env_int("SYNC_SCHEDULE_INTERVAL_MINUTES", 60)
+SYNC_TASK_TIMEOUT = env_int("SYNC_TASK_TIMEOUT", 6 * 3600, minimum=60)
+
+# --- Task cluster (django-q2) --------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+Q_CLUSTER = {
+    "name": "dotasync",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    # A full sync of a large account runs for hours; django-q2 requires retry > timeout.
+    "timeout": SYNC_TASK_TIMEOUT,
+    "retry": SYNC_TASK_TIMEOUT + 600,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Task cluster",
+    "sync": env_bool("Q_SYNC", False),
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = 0.5
+
+# --- Logging -------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs")))
+LOGGING = build_logging_config(LOG_LEVEL, LOG_DIR)
+
+# --- REST API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}

@@ -1,0 +1,237 @@
+"""Steam accounts, matches (stubs until their details arrive) and the players in them."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+STEAM_ID64_OFFSET = 76561197960265728
+ANONYMOUS_ACCOUNT_ID = 4294967295
+
+
+class SteamAccount(models.Model):
+    """A Steam account whose match history DotaSync keeps."""
+
+    account_id = models.BigIntegerField(unique=True, help_text="32-bit Steam account id")
+    persona_name = models.CharField(max_length=200, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="steam_accounts",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(account_id__gte=0) & Q(account_id__lt=ANONYMOUS_ACCOUNT_ID),
+                name="steam_account_id_is_32_bit",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.persona_name or str(self.account_id)
+
+    @property
+    def steam_id64(self) -> int:
+        return self.account_id + STEAM_ID64_OFFSET
+
+
+class MatchQuerySet(models.QuerySet):
+    def stubs(self) -> "MatchQuerySet":
+        return self.filter(has_details__isnull=True)
+
+    def complete(self) -> "MatchQuerySet":
+        return self.filter(has_details=True)
+
+    def failed(self) -> "MatchQuerySet":
+        return self.filter(has_details=False)
+
+    def for_account(self, account: SteamAccount) -> "MatchQuerySet":
+        return self.filter(account_links__account=account)
+
+    def retryable(self, max_attempts: int) -> "MatchQuerySet":
+        """Failed matches that have attempts left."""
+        return self.filter(has_details=False, retry_count__lt=max_attempts)
+
+    def pending_details(self, max_attempts: int) -> "MatchQuerySet":
+        """Stubs, plus failed matches with attempts left: what a sync fetches."""
+        return self.filter(
+            Q(has_details__isnull=True) | Q(has_details=False, retry_count__lt=max_attempts)
+        )
+
+    def due_for_retry(
+        self, max_attempts: int, backoff_base: float, now: datetime
+    ) -> "MatchQuerySet":
+        """Stubs, plus failed matches whose exponential backoff has passed.
+
+        A failed match with retry_count n waits backoff_base * 2**(n-1) seconds after
+        its last attempt. The ladder is short (max_attempts is small), so it is spelt
+        out as one OR-ed condition per rung, which any database can index and plan.
+        """
+        due = Q(has_details__isnull=True)
+        for attempts in range(1, max_attempts):
+            wait = timedelta(seconds=backoff_base * 2 ** (attempts - 1))
+            due |= Q(
+                has_details=False,
+                retry_count=attempts,
+                last_fetch_attempt__lte=now - wait,
+            )
+        return self.filter(due)
+
+
+class Match(models.Model):
+    """One Dota 2 match, stored once however many linked accounts played it.
+
+    `has_details` is the seeds' tri-state: NULL is a stub waiting for details,
+    TRUE is complete, FALSE is a failed fetch (see retry_count and fetch_error).
+    """
+
+    match_id = models.BigIntegerField(primary_key=True)
+    match_seq_num = models.BigIntegerField(null=True, blank=True)
+    has_details = models.BooleanField(null=True, default=None)
+    retry_count = models.PositiveSmallIntegerField(default=0)
+    last_fetch_attempt = models.DateTimeField(null=True, blank=True)
+    fetch_error = models.CharField(max_length=300, blank=True)
+    details_source = models.CharField(max_length=32, blank=True)
+    discovered_at = models.DateTimeField(auto_now_add=True)
+    details_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    start_time = models.DateTimeField(null=True, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="seconds")
+    game_mode = models.PositiveSmallIntegerField(null=True, blank=True)
+    lobby_type = models.SmallIntegerField(null=True, blank=True)
+    radiant_win = models.BooleanField(null=True, blank=True)
+    radiant_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    dire_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    leagueid = models.PositiveIntegerField(null=True, blank=True)
+    cluster = models.PositiveIntegerField(null=True, blank=True)
+    first_blood_time = models.PositiveIntegerField(null=True, blank=True)
+    human_players = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    objects = MatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-match_id"]
+        verbose_name_plural = "matches"
+        indexes = [
+            models.Index(fields=["has_details", "retry_count"], name="match_details_state"),
+            models.Index(fields=["start_time"], name="match_start_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(match_id__gt=0), name="match_id_positive"),
+            models.CheckConstraint(
+                condition=~Q(has_details=True) | Q(fetch_error=""),
+                name="complete_match_has_no_fetch_error",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.match_id)
+
+    @property
+    def details_status(self) -> str:
+        if self.has_details is None:
+            return "pending"
+        return "complete" if self.has_details else "failed"
+
+
+class AccountMatch(models.Model):
+    """The link between a synced account and a match it played."""
+
+    account = models.ForeignKey(SteamAccount, on_delete=models.CASCADE, related_name="match_links")
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="account_links")
+    discovered_at = models.DateTimeField(auto_now_add=True)
+    player_slot = models.PositiveSmallIntegerField(null=True, blank=True)
+    hero_id = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "match"], name="one_link_per_account_match")
+        ]
+        indexes = [models.Index(fields=["account", "-match"], name="account_match_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} in {self.match_id}"
+
+
+class MatchPlayer(models.Model):
+    """One of the (usually ten) players of a match with details."""
+
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="players")
+    player_slot = models.PositiveSmallIntegerField()
+    is_radiant = models.BooleanField()
+    account_id = models.BigIntegerField(null=True, blank=True, help_text="NULL when anonymous")
+    hero_id = models.PositiveSmallIntegerField(null=True, blank=True)
+    hero_variant = models.PositiveSmallIntegerField(null=True, blank=True)
+    kills = models.PositiveSmallIntegerField(null=True, blank=True)
+    deaths = models.PositiveSmallIntegerField(null=True, blank=True)
+    assists = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_hits = models.PositiveIntegerField(null=True, blank=True)
+    denies = models.PositiveIntegerField(null=True, blank=True)
+    gold_per_min = models.PositiveIntegerField(null=True, blank=True)
+    xp_per_min = models.PositiveIntegerField(null=True, blank=True)
+    level = models.PositiveSmallIntegerField(null=True, blank=True)
+    net_worth = models.PositiveIntegerField(null=True, blank=True)
+    hero_damage = models.PositiveIntegerField(null=True, blank=True)
+    tower_damage = models.PositiveIntegerField(null=True, blank=True)
+    hero_healing = models.PositiveIntegerField(null=True, blank=True)
+    item_0 = models.PositiveIntegerField(null=True, blank=True)
+    item_1 = models.PositiveIntegerField(null=True, blank=True)
+    item_2 = models.PositiveIntegerField(null=True, blank=True)
+    item_3 = models.PositiveIntegerField(null=True, blank=True)
+    item_4 = models.PositiveIntegerField(null=True, blank=True)
+    item_5 = models.PositiveIntegerField(null=True, blank=True)
+    backpack_0 = models.PositiveIntegerField(null=True, blank=True)
+    backpack_1 = models.PositiveIntegerField(null=True, blank=True)
+    backpack_2 = models.PositiveIntegerField(null=True, blank=True)
+    item_neutral = models.PositiveIntegerField(null=True, blank=True)
+    leaver_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    ability_upgrades = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["match", "player_slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["match", "player_slot"], name="one_player_per_slot")
+        ]
+        indexes = [
+            # The teammates aggregate starts from one account's rows and joins on match.
+            models.Index(fields=["account_id", "match"], name="player_account_match"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.match_id} slot {self.player_slot}"
+
+    @property
+    def won(self) -> bool | None:
+        radiant_win = self.match.radiant_win
+        return None if radiant_win is None else radiant_win == self.is_radiant
+
+    @property
+    def items(self) -> list[int | None]:
+        return [self.item_0, self.item_1, self.item_2, self.item_3, self.item_4, self.item_5]
+
+    @property
+    def backpack(self) -> list[int | None]:
+        return [self.backpack_0, self.backpack_1, self.backpack_2]
+
+
+class RateLimitSlot(models.Model):
+    """Shared pacing state of one upstream source, used by every worker process.
+
+    `next_at` is the earliest wall-clock time (Unix seconds) at which the next call
+    may start; `disabled_until` switches a source off (e.g. OpenDota's daily limit).
+    """
+
+    bucket = models.CharField(max_length=32, primary_key=True)
+    next_at = models.FloatField(default=0.0)
+    disabled_until = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.bucket

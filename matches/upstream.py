@@ -1,0 +1,338 @@
+"""The upstream client: every outbound HTTP call of DotaSync goes through here.
+
+Valve's Steam Web API (IDOTA2Match_570, ISteamUser) and OpenDota's API, behind
+one pooled `requests.Session`, explicit timeouts, a shared per-source rate
+limit and one error taxonomy (matches.errors). tenacity retries only transient
+network failures (no connection made), briefly; everything with an answer is
+classified and left to the caller's rules.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from dotasync.logconfig import redact
+from matches import ratelimit
+from matches.errors import (
+    BadResponse,
+    InvalidApiKey,
+    NotFound,
+    PrivateProfile,
+    RateLimited,
+    ServerError,
+    UpstreamError,
+)
+from matches.models import STEAM_ID64_OFFSET
+from matches.normalize import (
+    HistoryEntry,
+    HistoryPage,
+    MatchDetails,
+    match_details,
+    opendota_history_entry,
+    steam_history_page,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "DotaSync/0.1 (self-hosted Dota 2 match-history sync)"
+PRIVATE_PROFILE_STATUS = 15
+STEAM_PAGE_SIZE = 100
+
+# Rate-limit buckets: each is paced on its own, across every worker.
+STEAM = "steam"
+STEAM_SEQUENCE = "steam_sequence"
+OPENDOTA = "opendota"
+
+
+@dataclass(frozen=True)
+class PlayerSummary:
+    account_id: int
+    persona_name: str
+    avatar_url: str
+
+
+def _interval(bucket: str) -> float:
+    return {
+        STEAM: settings.STEAM_API_MIN_INTERVAL,
+        STEAM_SEQUENCE: settings.STEAM_SEQUENCE_MIN_INTERVAL,
+        OPENDOTA: settings.OPENDOTA_MIN_INTERVAL,
+    }[bucket]
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+class UpstreamClient:
+    """One client per job (or request); `sleep` lets a job cancel any wait."""
+
+    def __init__(
+        self,
+        *,
+        steam_api_key: str,
+        steam_base_url: str,
+        opendota_base_url: str,
+        opendota_api_key: str = "",
+        sleep: ratelimit.Sleep = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.steam_api_key = steam_api_key
+        self.steam_base_url = steam_base_url.rstrip("/")
+        self.opendota_base_url = opendota_base_url.rstrip("/")
+        self.opendota_api_key = opendota_api_key
+        self.sleep = sleep
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.timeout = (settings.UPSTREAM_CONNECT_TIMEOUT, settings.UPSTREAM_READ_TIMEOUT)
+
+    @classmethod
+    def from_settings(cls, sleep: ratelimit.Sleep = time.sleep) -> "UpstreamClient":
+        return cls(
+            steam_api_key=settings.STEAM_API_KEY,
+            steam_base_url=settings.STEAM_API_BASE_URL,
+            opendota_base_url=settings.OPENDOTA_API_BASE_URL,
+            opendota_api_key=settings.OPENDOTA_API_KEY,
+            sleep=sleep,
+        )
+
+    @property
+    def has_steam_key(self) -> bool:
+        return bool(self.steam_api_key)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- Steam -----------------------------------------------------------------------------
+
+    def steam_match_history(
+        self, account_id: int, start_at_match_id: int | None = None
+    ) -> HistoryPage:
+        """One page (≤100, newest first). `start_at_match_id` is inclusive upstream."""
+        params: dict[str, Any] = {"account_id": account_id, "matches_requested": STEAM_PAGE_SIZE}
+        if start_at_match_id is not None:
+            params["start_at_match_id"] = start_at_match_id
+        result = self._steam_result("IDOTA2Match_570/GetMatchHistory/v1/", params)
+        status = result.get("status", 1)
+        if status == PRIVATE_PROFILE_STATUS:
+            raise PrivateProfile(
+                "This player's match history is private: enable “Expose Public Match Data” "
+                "in the Dota 2 client settings (Options → Social), then sync again.",
+                status=200,
+                source=STEAM,
+            )
+        if status != 1:
+            detail = str(result.get("statusDetail") or f"status {status}")[:200]
+            raise BadResponse(f"GetMatchHistory refused: {detail}", status=200, source=STEAM)
+        return steam_history_page(result, account_id)
+
+    def steam_match_details(self, match_id: int) -> MatchDetails:
+        result = self._steam_result("IDOTA2Match_570/GetMatchDetails/v1/", {"match_id": match_id})
+        if "error" in result:
+            raise NotFound("not found on Steam", status=200, source=STEAM)
+        return self._checked(match_details(result), match_id)
+
+    def steam_match_by_seq_num(self, match_seq_num: int, match_id: int) -> MatchDetails:
+        """GetMatchHistoryBySequenceNum for one match; a missing match answers the next one."""
+        result = self._steam_result(
+            "IDOTA2Match_570/GetMatchHistoryBySequenceNum/v1/",
+            {"start_at_match_seq_num": match_seq_num, "matches_requested": 1},
+            bucket=STEAM_SEQUENCE,
+        )
+        found = result.get("matches")
+        if not isinstance(found, list) or not found:
+            raise NotFound("not in Steam's match sequence", status=200, source=STEAM_SEQUENCE)
+        first = found[0]
+        if not isinstance(first, dict) or first.get("match_id") != match_id:
+            raise NotFound("not in Steam's match sequence", status=200, source=STEAM_SEQUENCE)
+        return match_details(first)
+
+    def resolve_vanity_url(self, vanity: str) -> int:
+        """The 32-bit account id behind steamcommunity.com/id/<vanity>."""
+        data = self._request(
+            STEAM,
+            f"{self.steam_base_url}/ISteamUser/ResolveVanityURL/v1/",
+            {"key": self.steam_api_key, "vanityurl": vanity},
+        )
+        response = data.get("response") if isinstance(data, dict) else None
+        if not isinstance(response, dict):
+            raise BadResponse("ResolveVanityURL answered without a response", source=STEAM)
+        if response.get("success") != 1:
+            raise NotFound(f"no Steam profile is called {vanity!r}", status=200, source=STEAM)
+        try:
+            return int(response["steamid"]) - STEAM_ID64_OFFSET
+        except (KeyError, TypeError, ValueError):
+            raise BadResponse("ResolveVanityURL answered without a steamid", source=STEAM) from None
+
+    def player_summaries(self, account_ids: list[int]) -> dict[int, PlayerSummary]:
+        data = self._request(
+            STEAM,
+            f"{self.steam_base_url}/ISteamUser/GetPlayerSummaries/v2/",
+            {
+                "key": self.steam_api_key,
+                "steamids": ",".join(str(a + STEAM_ID64_OFFSET) for a in account_ids),
+            },
+        )
+        players = (data.get("response") or {}).get("players") if isinstance(data, dict) else None
+        summaries = {}
+        for player in players if isinstance(players, list) else []:
+            try:
+                account_id = int(player["steamid"]) - STEAM_ID64_OFFSET
+            except (KeyError, TypeError, ValueError):
+                continue
+            summaries[account_id] = PlayerSummary(
+                account_id=account_id,
+                persona_name=str(player.get("personaname") or "")[:200],
+                avatar_url=str(player.get("avatarmedium") or player.get("avatar") or "")[:500],
+            )
+        return summaries
+
+    # --- OpenDota --------------------------------------------------------------------------
+
+    def opendota_player_matches(
+        self, account_id: int, *, limit: int, offset: int = 0
+    ) -> list[HistoryEntry]:
+        """Newest first; `significant=0` so Turbo and other modes are not hidden."""
+        data = self._request(
+            OPENDOTA,
+            f"{self.opendota_base_url}/players/{account_id}/matches",
+            self._opendota_params(significant=0, limit=limit, offset=offset),
+        )
+        if not isinstance(data, list):
+            raise BadResponse("OpenDota's match list is not a list", source=OPENDOTA)
+        return [opendota_history_entry(raw) for raw in data]
+
+    def opendota_match(self, match_id: int) -> MatchDetails:
+        data = self._request(
+            OPENDOTA, f"{self.opendota_base_url}/matches/{match_id}", self._opendota_params()
+        )
+        return self._checked(match_details(data), match_id)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _opendota_params(self, **params: Any) -> dict[str, Any]:
+        if self.opendota_api_key:
+            params["api_key"] = self.opendota_api_key
+        return params
+
+    @staticmethod
+    def _checked(details: MatchDetails, match_id: int) -> MatchDetails:
+        if details.match_id != match_id:
+            raise BadResponse(f"asked for match {match_id}, got {details.match_id}")
+        return details
+
+    def _steam_result(self, path: str, params: dict[str, Any], bucket: str = STEAM) -> dict:
+        data = self._request(
+            bucket, f"{self.steam_base_url}/{path}", {"key": self.steam_api_key, **params}
+        )
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, dict):
+            raise BadResponse("Steam answered without a result", source=bucket)
+        return result
+
+    def _request(self, bucket: str, url: str, params: dict[str, Any]) -> Any:
+        if bucket in (STEAM, STEAM_SEQUENCE) and not self.steam_api_key:
+            raise InvalidApiKey("no Steam API key is configured", source=bucket)
+        retrying = Retrying(
+            retry=retry_if_exception_type(requests.ConnectionError),
+            stop=stop_after_attempt(3),
+            wait=wait_exponential_jitter(initial=0.5, max=4),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            response = retrying(self._send, bucket, url, params)
+        except requests.Timeout:
+            raise ServerError("timed out waiting for an answer", source=bucket) from None
+        except requests.ConnectionError:
+            raise ServerError("could not connect", source=bucket) from None
+        except requests.RequestException as exc:
+            raise ServerError(f"request failed: {type(exc).__name__}", source=bucket) from None
+        return self._parse(bucket, response)
+
+    def _send(self, bucket: str, url: str, params: dict[str, Any]) -> requests.Response:
+        ratelimit.wait_turn(bucket, _interval(bucket), self.sleep)
+        started = time.monotonic()
+        response = self.session.get(url, params=params, timeout=self.timeout)
+        logger.debug(
+            "%s %s -> %s in %.0f ms",
+            bucket,
+            redact(response.url),
+            response.status_code,
+            1000 * (time.monotonic() - started),
+        )
+        return response
+
+    def _parse(self, bucket: str, response: requests.Response) -> Any:
+        status = response.status_code
+        if status == 429:
+            raise self._rate_limited(bucket, response)
+        if status == 403:
+            if bucket == OPENDOTA:
+                raise InvalidApiKey("the OpenDota API key is invalid", status=403, source=bucket)
+            raise InvalidApiKey("the Steam API key is invalid", status=403, source=bucket)
+        if status == 404:
+            raise NotFound(f"not found on {_label(bucket)}", status=404, source=bucket)
+        if status >= 500:
+            raise ServerError(
+                f"{_label(bucket)} answered HTTP {status}", status=status, source=bucket
+            )
+        if status != 200:
+            raise BadResponse(
+                f"{_label(bucket)} answered HTTP {status}", status=status, source=bucket
+            )
+        try:
+            return response.json()
+        except (json.JSONDecodeError, ValueError):
+            raise BadResponse(
+                f"{_label(bucket)} sent malformed JSON", status=status, source=bucket
+            ) from None
+
+    def _rate_limited(self, bucket: str, response: requests.Response) -> RateLimited:
+        try:
+            error = str((response.json() or {}).get("error", ""))
+        except (ValueError, AttributeError):
+            error = ""
+        daily = bucket == OPENDOTA and "daily" in error
+        return RateLimited(
+            f"{_label(bucket)} daily API limit exceeded"
+            if daily
+            else f"{_label(bucket)} rate limit exceeded",
+            retry_after=_retry_after(response),
+            daily=daily,
+            source=bucket,
+        )
+
+
+def _label(bucket: str) -> str:
+    return {STEAM: "Steam", STEAM_SEQUENCE: "Steam (sequence)", OPENDOTA: "OpenDota"}[bucket]
+
+
+__all__ = [
+    "OPENDOTA",
+    "STEAM",
+    "STEAM_SEQUENCE",
+    "BadResponse",
+    "InvalidApiKey",
+    "NotFound",
+    "PlayerSummary",
+    "PrivateProfile",
+    "RateLimited",
+    "ServerError",
+    "UpstreamClient",
+    "UpstreamError",
+]

@@ -1,0 +1,150 @@
+"""A sync job: one run of the two-phase sync for one account, and its live progress."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from matches.models import SteamAccount
+
+
+class JobType(models.TextChoices):
+    INCREMENTAL = "incremental_sync", "New matches only"
+    FULL = "full_sync", "Full sync (all matches)"
+    BACKFILL = "backfill", "Retry failed matches"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class JobPhase(models.TextChoices):
+    COLLECTING_IDS = "collecting_ids", "Collecting match IDs"
+    FETCHING_DETAILS = "fetching_details", "Fetching details"
+
+
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+FINISHED_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class SyncJobQuerySet(models.QuerySet):
+    def active(self) -> "SyncJobQuerySet":
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def for_user(self, user) -> "SyncJobQuerySet":
+        return self.filter(account__owner=user)
+
+
+class SyncJob(models.Model):
+    account = models.ForeignKey(SteamAccount, on_delete=models.CASCADE, related_name="sync_jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    job_type = models.CharField(max_length=20, choices=JobType.choices)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
+    phase = models.CharField(max_length=20, choices=JobPhase.choices, blank=True)
+    force = models.BooleanField(default=False, help_text="backfill: ignore the retry backoff")
+
+    ids_found = models.PositiveIntegerField(default=0)
+    details_total = models.PositiveIntegerField(default=0)
+    details_done = models.PositiveIntegerField(default=0)
+    details_ok = models.PositiveIntegerField(default=0)
+    details_failed = models.PositiveIntegerField(default=0)
+    details_deferred = models.PositiveIntegerField(default=0)
+    sources = models.JSONField(default=dict, blank=True, help_text="matches completed per source")
+
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True, help_text="notes for the user")
+    error_message = models.CharField(max_length=500, blank=True)
+
+    objects = SyncJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="one_active_job_per_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(details_done__lte=models.F("details_total")),
+                name="details_done_within_total",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "-created_at"], name="job_account_newest")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.job_type} {self.account_id} {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self.cancel_requested_at is not None
+
+    @property
+    def percent(self) -> int | None:
+        """Phase-2 progress in percent; None while the total is unknown (phase 1)."""
+        if self.phase != JobPhase.FETCHING_DETAILS and self.status != JobStatus.COMPLETED:
+            return None
+        if not self.details_total:
+            return 100 if self.status == JobStatus.COMPLETED else 0
+        return min(100, round(100 * self.details_done / self.details_total))
+
+    @property
+    def progress_text(self) -> str:
+        if self.status == JobStatus.PENDING:
+            return "Waiting for a worker"
+        if self.status != JobStatus.RUNNING:
+            return self.get_status_display()
+        if self.phase == JobPhase.FETCHING_DETAILS:
+            return f"Fetching details: {self.details_done}/{self.details_total}"
+        return f"Collecting match IDs: {self.ids_found}/?"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+    def as_dict(self) -> dict:
+        """The job as the commands' --json and the API report it."""
+        return {
+            "id": self.pk,
+            "account_id": self.account.account_id,
+            "job_type": self.job_type,
+            "status": self.status,
+            "phase": self.phase,
+            "ids_found": self.ids_found,
+            "details_total": self.details_total,
+            "details_done": self.details_done,
+            "details_ok": self.details_ok,
+            "details_failed": self.details_failed,
+            "details_deferred": self.details_deferred,
+            "sources": self.sources,
+            "cancel_requested": self.cancel_requested,
+            "progress_text": self.progress_text,
+            "percent": self.percent,
+            "message": self.message,
+            "error_message": self.error_message,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+        }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
