@@ -1,0 +1,83 @@
+# DotaSync: `make run` starts the app (a demo against the simulator without STEAM_API_KEY),
+# `make test` is what CI runs. GNU make; recipes use bash.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+# Stamps live inside the venv, so deleting the venv also forgets what was installed into it.
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: run test lint fmt clean chromium postgres
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+$(RUNTIME_STAMP): requirements.txt | $(PYTHON)
+	$(PYTHON) -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PYTHON)
+	$(PYTHON) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@ $(RUNTIME_STAMP)
+
+# --- make run ---------------------------------------------------------------------------------
+# Without a Steam key there is nothing real to sync, so the demo points both upstreams at the
+# simulator (whose GetMatchDetails is broken like Valve's) with short rate-limit intervals.
+ifeq ($(strip $(STEAM_API_KEY)),)
+RUN_PROCESSES := web worker simulator
+run: export DEMO_MODE := 1
+run: export DEBUG := 1
+run: export STEAM_API_KEY := sim-key
+run: export STEAM_API_BASE_URL := http://127.0.0.1:8765
+run: export OPENDOTA_API_BASE_URL := http://127.0.0.1:8765/api
+run: export STEAM_API_MIN_INTERVAL ?= 0.05
+run: export STEAM_SEQUENCE_MIN_INTERVAL ?= 0.2
+run: export OPENDOTA_MIN_INTERVAL ?= 0.05
+else
+RUN_PROCESSES := web worker
+endif
+
+run: $(RUNTIME_STAMP)
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py bootstrap_demo
+	$(VENV)/bin/honcho start $(RUN_PROCESSES)
+
+# --- make test --------------------------------------------------------------------------------
+test: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/dotasync
+test: export SECRET_KEY ?= test-only-secret-key-not-for-production
+
+test: $(DEV_STAMP) chromium postgres
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PYTHON) manage.py makemigrations --check --dry-run
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest
+
+# The browser tests drive Debian's chromium; CI runs as root without a terminal.
+chromium:
+	@command -v chromium >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+postgres:
+	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then exit 0; fi; \
+	if ! command -v pg_ctlcluster >/dev/null || [ -z "$$(ls /etc/postgresql 2>/dev/null)" ]; then \
+		echo "PostgreSQL is not running on 127.0.0.1 and is not installed." >&2; \
+		echo "Install it (apt-get install postgresql) or set DATABASE_URL to a running server." >&2; \
+		exit 1; \
+	fi; \
+	pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	for _ in $$(seq 30); do pg_isready -q -h 127.0.0.1 && exit 0; sleep 1; done; \
+	echo "PostgreSQL did not come up on 127.0.0.1:5432." >&2; exit 1
+
+# --- lint, format, clean ----------------------------------------------------------------------
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(DEV_STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV)
