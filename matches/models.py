@@ -65,6 +65,16 @@ class MatchQuerySet(models.QuerySet):
             Q(has_details__isnull=True) | Q(has_details=False, retry_count__lt=max_attempts)
         )
 
+    def details_summary(self) -> dict[str, int]:
+        """How many of these matches are complete, pending (stubs) and failed, in one query."""
+        counts = self.aggregate(
+            matches=models.Count("pk"),
+            complete=models.Count("pk", filter=Q(has_details=True)),
+            pending=models.Count("pk", filter=Q(has_details__isnull=True)),
+            failed=models.Count("pk", filter=Q(has_details=False)),
+        )
+        return {key: value or 0 for key, value in counts.items()}
+
     def due_for_retry(
         self, max_attempts: int, backoff_base: float, now: datetime
     ) -> "MatchQuerySet":
