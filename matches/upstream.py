@@ -250,7 +250,7 @@ class UpstreamClient:
         retrying = Retrying(
             retry=retry_if_exception_type(requests.ConnectionError),
             stop=stop_after_attempt(3),
-            wait=wait_exponential_jitter(initial=0.5, max=4),
+            wait=wait_exponential_jitter(multiplier=0.5, max=4),
             sleep=self.sleep,
             reraise=True,
         )

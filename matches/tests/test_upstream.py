@@ -1,0 +1,426 @@
+"""The upstream client's error taxonomy, retries and request shape, against `responses` mocks."""
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+
+from matches.errors import (
+    BadResponse,
+    InvalidApiKey,
+    NotFound,
+    PrivateProfile,
+    RateLimited,
+    ServerError,
+)
+from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE, USER_AGENT, UpstreamClient
+
+DATA = Path(__file__).parent / "data"
+STEAM_BASE = "https://steam.example"
+OPENDOTA_BASE = "https://opendota.example/api"
+STEAM_KEY = "0123456789ABCDEF0123456789ABCDEF"
+OPENDOTA_KEY = "od-key-5e1f2a77-0c1b-4bd6"
+HISTORY_URL = f"{STEAM_BASE}/IDOTA2Match_570/GetMatchHistory/v1/"
+DETAILS_URL = f"{STEAM_BASE}/IDOTA2Match_570/GetMatchDetails/v1/"
+SEQUENCE_URL = f"{STEAM_BASE}/IDOTA2Match_570/GetMatchHistoryBySequenceNum/v1/"
+HISTORY_ACCOUNT = 88367253  # plays every match of GetMatchHistory.json
+FORBIDDEN_HTML = "<html><head><title>Forbidden</title></head><body><h1>Forbidden</h1></body></html>"
+
+
+def fixture(name: str) -> dict:
+    return json.loads((DATA / name).read_text())
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def upstream(settings, sleeps) -> UpstreamClient:
+    settings.STEAM_API_MIN_INTERVAL = 0
+    settings.STEAM_SEQUENCE_MIN_INTERVAL = 0
+    settings.OPENDOTA_MIN_INTERVAL = 0
+    settings.UPSTREAM_CONNECT_TIMEOUT = 2.5
+    settings.UPSTREAM_READ_TIMEOUT = 7.5
+    client = UpstreamClient(
+        steam_api_key=STEAM_KEY,
+        steam_base_url=STEAM_BASE,
+        opendota_base_url=OPENDOTA_BASE,
+        opendota_api_key=OPENDOTA_KEY,
+        sleep=sleeps.append,
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+# --- answers with a status -------------------------------------------------------------------
+
+
+def test_broken_get_match_details_500_is_a_server_error(upstream, mocked):
+    mocked.get(DETAILS_URL, json={}, status=500)
+
+    with pytest.raises(ServerError) as caught:
+        upstream.steam_match_details(1781962623)
+
+    assert caught.value.status == 500
+    assert caught.value.source == STEAM
+    assert len(mocked.calls) == 1
+
+
+def test_403_with_an_html_page_is_an_invalid_api_key(upstream, mocked):
+    mocked.get(HISTORY_URL, body=FORBIDDEN_HTML, status=403, content_type="text/html")
+
+    with pytest.raises(InvalidApiKey) as caught:
+        upstream.steam_match_history(HISTORY_ACCOUNT)
+
+    assert caught.value.status == 403
+
+
+def test_opendota_403_blames_the_opendota_key(upstream, mocked):
+    mocked.get(f"{OPENDOTA_BASE}/matches/1", json={"error": "invalid api key"}, status=403)
+
+    with pytest.raises(InvalidApiKey, match="OpenDota") as caught:
+        upstream.opendota_match(1)
+
+    assert caught.value.source == OPENDOTA
+
+
+def test_no_steam_key_fails_without_calling_steam(settings, mocked):
+    settings.STEAM_API_MIN_INTERVAL = 0
+    client = UpstreamClient(
+        steam_api_key="", steam_base_url=STEAM_BASE, opendota_base_url=OPENDOTA_BASE
+    )
+
+    with pytest.raises(InvalidApiKey):
+        client.steam_match_history(HISTORY_ACCOUNT)
+
+    assert not client.has_steam_key
+    assert len(mocked.calls) == 0
+
+
+@pytest.mark.parametrize(("header", "expected"), [("30", 30.0), ("1.5", 1.5), ("soon", None)])
+def test_429_carries_retry_after(upstream, mocked, header, expected):
+    mocked.get(DETAILS_URL, json={}, status=429, headers={"Retry-After": header})
+
+    with pytest.raises(RateLimited) as caught:
+        upstream.steam_match_details(1781962623)
+
+    assert caught.value.retry_after == expected
+    assert caught.value.status == 429
+    assert not caught.value.daily
+
+
+def test_opendota_minute_limit_is_not_daily(upstream, mocked):
+    mocked.get(
+        f"{OPENDOTA_BASE}/matches/1781962623",
+        json={"error": "minute rate limit exceeded"},
+        status=429,
+        headers={"X-Rate-Limit-Remaining-Minute": "0", "X-Rate-Limit-Remaining-Day": "2400"},
+    )
+
+    with pytest.raises(RateLimited) as caught:
+        upstream.opendota_match(1781962623)
+
+    assert not caught.value.daily
+    assert caught.value.source == OPENDOTA
+
+
+def test_opendota_daily_limit_is_daily(upstream, mocked):
+    mocked.get(
+        f"{OPENDOTA_BASE}/players/{HISTORY_ACCOUNT}/matches",
+        json={"error": "daily api limit exceeded"},
+        status=429,
+    )
+
+    with pytest.raises(RateLimited, match="daily") as caught:
+        upstream.opendota_player_matches(HISTORY_ACCOUNT, limit=100)
+
+    assert caught.value.daily
+
+
+def test_private_profile_status_15(upstream, mocked):
+    mocked.get(
+        HISTORY_URL,
+        json={
+            "result": {
+                "status": 15,
+                "statusDetail": "Cannot get match history for a user that hasn't allowed it",
+            }
+        },
+    )
+
+    with pytest.raises(PrivateProfile, match="Expose Public Match Data"):
+        upstream.steam_match_history(HISTORY_ACCOUNT)
+
+
+def test_other_history_status_is_a_bad_response(upstream, mocked):
+    mocked.get(HISTORY_URL, json={"result": {"status": 8, "statusDetail": "Invalid account"}})
+
+    with pytest.raises(BadResponse, match="Invalid account"):
+        upstream.steam_match_history(HISTORY_ACCOUNT)
+
+
+def test_unknown_match_on_steam_is_not_found(upstream, mocked):
+    mocked.get(DETAILS_URL, json={"result": {"error": "Match ID not found"}})
+
+    with pytest.raises(NotFound):
+        upstream.steam_match_details(42)
+
+
+def test_opendota_404_is_not_found(upstream, mocked):
+    mocked.get(f"{OPENDOTA_BASE}/matches/42", json={"error": "Not Found"}, status=404)
+
+    with pytest.raises(NotFound) as caught:
+        upstream.opendota_match(42)
+
+    assert caught.value.status == 404
+
+
+def test_unexpected_4xx_is_a_bad_response(upstream, mocked):
+    mocked.get(DETAILS_URL, body="teapot", status=418)
+
+    with pytest.raises(BadResponse) as caught:
+        upstream.steam_match_details(42)
+
+    assert caught.value.status == 418
+
+
+# --- bodies that cannot be used ----------------------------------------------------------------
+
+
+def test_malformed_json_is_a_bad_response(upstream, mocked):
+    mocked.get(DETAILS_URL, body='{"result": {"match_id": 17', content_type="application/json")
+
+    with pytest.raises(BadResponse, match="malformed JSON"):
+        upstream.steam_match_details(17)
+
+
+def test_steam_json_without_result_is_a_bad_response(upstream, mocked):
+    mocked.get(HISTORY_URL, json={"response": {}})
+
+    with pytest.raises(BadResponse):
+        upstream.steam_match_history(HISTORY_ACCOUNT)
+
+
+@pytest.mark.parametrize(
+    "missing", ["match_id", "radiant_win", "start_time", "duration", "players"]
+)
+def test_details_without_a_required_field_are_a_bad_response(upstream, mocked, missing):
+    body = fixture("GetMatchDetails.json")
+    del body["result"][missing]
+    mocked.get(DETAILS_URL, json=body)
+
+    with pytest.raises(BadResponse):
+        upstream.steam_match_details(1781962623)
+
+
+def test_details_of_another_match_are_a_bad_response(upstream, mocked):
+    mocked.get(DETAILS_URL, json=fixture("GetMatchDetails.json"))
+
+    with pytest.raises(BadResponse, match="asked for match 5"):
+        upstream.steam_match_details(5)
+
+
+def test_opendota_match_list_that_is_not_a_list_is_a_bad_response(upstream, mocked):
+    mocked.get(f"{OPENDOTA_BASE}/players/{HISTORY_ACCOUNT}/matches", json={"matches": []})
+
+    with pytest.raises(BadResponse):
+        upstream.opendota_player_matches(HISTORY_ACCOUNT, limit=10)
+
+
+# --- retries -----------------------------------------------------------------------------------
+
+
+def test_connection_errors_are_retried_three_times_then_a_server_error(upstream, mocked, sleeps):
+    mocked.get(DETAILS_URL, body=requests.ConnectionError("connection refused"))
+
+    with pytest.raises(ServerError, match="could not connect"):
+        upstream.steam_match_details(1781962623)
+
+    assert len(mocked.calls) == 3
+    assert len(sleeps) == 2
+    assert all(0 < seconds <= 4 for seconds in sleeps)
+
+
+def test_a_connection_error_then_an_answer_succeeds(upstream, mocked, sleeps):
+    mocked.get(DETAILS_URL, body=requests.ConnectionError("connection reset"))
+    mocked.get(DETAILS_URL, json=fixture("GetMatchDetails.json"))
+
+    details = upstream.steam_match_details(1781962623)
+
+    assert details.match_id == 1781962623
+    assert len(mocked.calls) == 2
+    assert len(sleeps) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ({"body": FORBIDDEN_HTML, "status": 403}, InvalidApiKey),
+        ({"json": {}, "status": 404}, NotFound),
+        ({"json": {"result": {"status": 15}}}, PrivateProfile),
+        ({"body": "<html>oops</html>", "status": 200}, BadResponse),
+        ({"body": requests.ReadTimeout("read timed out")}, ServerError),
+        ({"json": {}, "status": 500}, ServerError),
+    ],
+)
+def test_answers_and_read_timeouts_are_never_retried(upstream, mocked, sleeps, answer, error):
+    mocked.get(HISTORY_URL, **answer)
+
+    with pytest.raises(error):
+        upstream.steam_match_history(HISTORY_ACCOUNT)
+
+    assert len(mocked.calls) == 1
+    assert sleeps == []
+
+
+def test_read_timeout_says_it_timed_out(upstream, mocked):
+    mocked.get(DETAILS_URL, body=requests.ReadTimeout("read timed out"))
+
+    with pytest.raises(ServerError, match="timed out") as caught:
+        upstream.steam_match_details(1)
+
+    assert caught.value.status is None
+
+
+# --- the sequence endpoint ---------------------------------------------------------------------
+
+
+def test_sequence_answers_the_match_asked_for(upstream, mocked):
+    mocked.get(SEQUENCE_URL, json=fixture("GetMatchHistoryBySequenceNum.json"))
+
+    details = upstream.steam_match_by_seq_num(7215564751, 8591933650)
+
+    assert details.match_id == 8591933650
+    assert details.fields["match_seq_num"] == 7215564751
+    assert mocked.calls[0].request.params == {
+        "key": STEAM_KEY,
+        "start_at_match_seq_num": "7215564751",
+        "matches_requested": "1",
+    }
+
+
+def test_sequence_answering_a_different_match_is_not_found(upstream, mocked):
+    mocked.get(SEQUENCE_URL, json=fixture("GetMatchHistoryBySequenceNum.json"))
+
+    with pytest.raises(NotFound) as caught:
+        upstream.steam_match_by_seq_num(7215564750, 8591933649)
+
+    assert caught.value.source == STEAM_SEQUENCE
+
+
+def test_sequence_with_no_matches_is_not_found(upstream, mocked):
+    mocked.get(SEQUENCE_URL, json={"result": {"status": 1, "matches": []}})
+
+    with pytest.raises(NotFound):
+        upstream.steam_match_by_seq_num(7215564751, 8591933650)
+
+
+# --- request shape -----------------------------------------------------------------------------
+
+
+def test_history_page_params_and_result(upstream, mocked):
+    mocked.get(HISTORY_URL, json=fixture("GetMatchHistory.json"))
+
+    page = upstream.steam_match_history(HISTORY_ACCOUNT)
+
+    assert mocked.calls[0].request.params == {
+        "key": STEAM_KEY,
+        "account_id": str(HISTORY_ACCOUNT),
+        "matches_requested": "100",
+    }
+    assert [entry.match_id for entry in page.entries][:2] == [346632222, 340377950]
+    assert len(page.entries) == 7
+    assert page.entries[0].player_slot == 128
+    assert page.entries[0].hero_id == 1
+
+
+def test_next_history_page_starts_at_the_given_match(upstream, mocked):
+    mocked.get(HISTORY_URL, json=fixture("GetMatchHistory.json"))
+
+    upstream.steam_match_history(HISTORY_ACCOUNT, start_at_match_id=346632221)
+
+    params = mocked.calls[0].request.params
+    assert params["start_at_match_id"] == "346632221"
+    assert params["matches_requested"] == "100"
+
+
+def test_user_agent_and_timeouts_are_sent(upstream, mocked):
+    mocked.get(DETAILS_URL, json=fixture("GetMatchDetails.json"))
+
+    upstream.steam_match_details(1781962623)
+
+    request = mocked.calls[0].request
+    assert request.headers["User-Agent"] == USER_AGENT
+    assert request.req_kwargs["timeout"] == (2.5, 7.5)
+
+
+def test_opendota_calls_send_the_api_key_and_show_all_matches(upstream, mocked):
+    mocked.get(
+        f"{OPENDOTA_BASE}/players/{HISTORY_ACCOUNT}/matches",
+        json=[{"match_id": 8591933650, "player_slot": 130, "hero_id": 51, "start_time": 1}],
+    )
+
+    entries = upstream.opendota_player_matches(HISTORY_ACCOUNT, limit=50, offset=100)
+
+    assert mocked.calls[0].request.params == {
+        "significant": "0",
+        "limit": "50",
+        "offset": "100",
+        "api_key": OPENDOTA_KEY,
+    }
+    assert [(e.match_id, e.player_slot, e.hero_id) for e in entries] == [(8591933650, 130, 51)]
+
+
+def test_opendota_match_without_a_key_sends_no_api_key(settings, mocked):
+    settings.OPENDOTA_MIN_INTERVAL = 0
+    client = UpstreamClient(
+        steam_api_key="", steam_base_url=STEAM_BASE, opendota_base_url=OPENDOTA_BASE
+    )
+    mocked.get(
+        f"{OPENDOTA_BASE}/matches/3254426673",
+        json=fixture("GetMatchDetails_pro_match.json")["result"],
+    )
+
+    details = client.opendota_match(3254426673)
+
+    assert details.match_id == 3254426673
+    assert mocked.calls[0].request.params == {}
+
+
+def test_player_summaries_map_steam_ids_to_account_ids(upstream, mocked):
+    mocked.get(
+        f"{STEAM_BASE}/ISteamUser/GetPlayerSummaries/v2/", json=fixture("GetPlayerSummaries.json")
+    )
+
+    summaries = upstream.player_summaries([120269134])
+
+    assert mocked.calls[0].request.params["steamids"] == "76561198080534862"
+    summary = summaries[120269134]
+    assert summary.persona_name == "Cherno Billy"
+    assert summary.avatar_url.endswith("_medium.jpg")
+
+
+def test_resolve_vanity_url(upstream, mocked):
+    url = f"{STEAM_BASE}/ISteamUser/ResolveVanityURL/v1/"
+    mocked.get(url, json={"response": {"steamid": "76561198048999058", "success": 1}})
+
+    assert upstream.resolve_vanity_url("someone") == 88733330
+    assert mocked.calls[0].request.params == {"key": STEAM_KEY, "vanityurl": "someone"}
+
+
+def test_unknown_vanity_url_is_not_found(upstream, mocked):
+    url = f"{STEAM_BASE}/ISteamUser/ResolveVanityURL/v1/"
+    mocked.get(url, json={"response": {"success": 42, "message": "No match"}})
+
+    with pytest.raises(NotFound, match="nobody"):
+        upstream.resolve_vanity_url("nobody")
