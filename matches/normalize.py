@@ -140,10 +140,11 @@ def steam_history_page(result: dict, account_id: int) -> HistoryPage:
     entries = []
     for raw in _as_list(result.get("matches", []), "matches"):
         raw = _as_dict(raw, "a history entry")
+        players = raw.get("players")
         me = next(
             (
                 p
-                for p in raw.get("players") or []
+                for p in (players if isinstance(players, list) else [])
                 if isinstance(p, dict) and p.get("account_id") == account_id
             ),
             {},
