@@ -1,0 +1,199 @@
+"""Read-only statistics over an account's synced matches.
+
+Everything is computed from stored rows at read time (never from counters), so re-syncing a
+match cannot count it twice. The web pages and the REST API both call these functions.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import NamedTuple
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateField,
+    F,
+    FilteredRelation,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+
+from matches.models import Match, MatchPlayer, SteamAccount
+
+RESULTS = ("win", "loss")
+DETAILS_STATUSES = ("pending", "complete", "failed")
+_DETAILS_STATUS_FILTERS = {
+    "pending": Q(has_details__isnull=True),
+    "complete": Q(has_details=True),
+    "failed": Q(has_details=False),
+}
+# Steam numbers the Radiant slots 0-4 and the Dire slots 128-132.
+_DIRE_SLOT_FLAG = 128
+
+
+@dataclass(frozen=True)
+class Teammate:
+    account_id: int
+    games: int
+    wins: int
+    win_rate: float
+    last_played: datetime | None
+    persona_name: str
+
+
+class MonthRecord(NamedTuple):
+    month: date
+    games: int
+    wins: int
+
+    @property
+    def win_rate(self) -> float:
+        return self.wins / self.games if self.games else 0.0
+
+
+class HeroRecord(NamedTuple):
+    hero_id: int
+    games: int
+    wins: int
+
+    @property
+    def win_rate(self) -> float:
+        return self.wins / self.games if self.games else 0.0
+
+
+def teammates(account: SteamAccount, limit: int | None = None) -> list[Teammate]:
+    """The players who were on the account's team in its matches with details, most games first.
+
+    One aggregate query: the account's own player rows joined, on the match, to the other
+    known players of the same side.
+    """
+    known_name = SteamAccount.objects.filter(account_id=OuterRef("account_id")).values(
+        "persona_name"
+    )[:1]
+    rows = (
+        MatchPlayer.objects.filter(
+            match__has_details=True,
+            match__players__account_id=account.account_id,
+            match__players__is_radiant=F("is_radiant"),
+            account_id__isnull=False,
+        )
+        .exclude(account_id=account.account_id)
+        .values("account_id")
+        .annotate(
+            games=Count("match_id", distinct=True),
+            wins=Count("match_id", distinct=True, filter=Q(match__radiant_win=F("is_radiant"))),
+            last_played=Max("match__start_time"),
+            persona_name=Coalesce(Subquery(known_name), Value("")),
+        )
+        .order_by("-games", "-wins", "account_id")
+    )
+    if limit is not None:
+        rows = rows[:limit]
+    return [
+        Teammate(
+            account_id=row["account_id"],
+            games=row["games"],
+            wins=row["wins"],
+            win_rate=row["wins"] / row["games"],
+            last_played=row["last_played"],
+            persona_name=row["persona_name"],
+        )
+        for row in rows
+    ]
+
+
+def account_matches(
+    account: SteamAccount,
+    *,
+    hero_id: int | None = None,
+    result: str | None = None,
+    details_status: str | None = None,
+) -> QuerySet[Match]:
+    """The account's matches, newest first, each annotated with the account's own side of it.
+
+    Annotations: hero_id (the player row's, else the one Steam's history gave the stub),
+    kills, deaths, assists, player_slot, is_radiant and won (None while unknown). They come
+    from joins, not per-row queries, so a page of any size costs the same queries.
+    `result` is "win" or "loss"; `details_status` is "pending", "complete" or "failed".
+    """
+    if result is not None and result not in RESULTS:
+        raise ValueError(f"result must be one of {RESULTS}, not {result!r}")
+    if details_status is not None and details_status not in DETAILS_STATUSES:
+        raise ValueError(
+            f"details_status must be one of {DETAILS_STATUSES}, not {details_status!r}"
+        )
+
+    matches = (
+        Match.objects.filter(account_links__account=account)
+        .annotate(
+            own_player=FilteredRelation(
+                "players", condition=Q(players__account_id=account.account_id)
+            ),
+        )
+        .annotate(
+            hero_id=Coalesce("own_player__hero_id", "account_links__hero_id"),
+            kills=F("own_player__kills"),
+            deaths=F("own_player__deaths"),
+            assists=F("own_player__assists"),
+            player_slot=Coalesce("own_player__player_slot", "account_links__player_slot"),
+        )
+        .annotate(
+            is_radiant=Case(
+                When(own_player__is_radiant__isnull=False, then=F("own_player__is_radiant")),
+                When(player_slot__lt=_DIRE_SLOT_FLAG, then=Value(True)),
+                When(player_slot__isnull=False, then=Value(False)),
+                default=None,
+                output_field=BooleanField(null=True),
+            )
+        )
+        .annotate(
+            won=Case(
+                When(Q(radiant_win__isnull=True) | Q(is_radiant__isnull=True), then=None),
+                When(radiant_win=F("is_radiant"), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(null=True),
+            )
+        )
+        .order_by("-match_id")
+    )
+    if hero_id is not None:
+        matches = matches.filter(hero_id=hero_id)
+    if result is not None:
+        matches = matches.filter(won=result == "win")
+    if details_status is not None:
+        matches = matches.filter(_DETAILS_STATUS_FILTERS[details_status])
+    return matches
+
+
+def winrate_by_month(account: SteamAccount) -> list[MonthRecord]:
+    """(first day of the month, games, wins) of the account's matches with a known result,
+    oldest month first; months without games are absent."""
+    rows = (
+        account_matches(account)
+        .filter(won__isnull=False, start_time__isnull=False)
+        .annotate(month=TruncMonth("start_time", output_field=DateField()))
+        .values("month")
+        .annotate(games=Count("match_id"), wins=Count("match_id", filter=Q(won=True)))
+        .order_by("month")
+    )
+    return [MonthRecord(row["month"], row["games"], row["wins"]) for row in rows]
+
+
+def top_heroes(account: SteamAccount, limit: int = 10) -> list[HeroRecord]:
+    """The account's most played heroes over its matches with a known result: (hero_id, games,
+    wins), most games first."""
+    rows = (
+        account_matches(account)
+        .filter(won__isnull=False, hero_id__isnull=False)
+        .values("hero_id")
+        .annotate(games=Count("match_id"), wins=Count("match_id", filter=Q(won=True)))
+        .order_by("-games", "-wins", "hero_id")[:limit]
+    )
+    return [HeroRecord(row["hero_id"], row["games"], row["wins"]) for row in rows]

@@ -1,0 +1,113 @@
+"""Build accounts and matches with the ORM, as the sync would have stored them."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+
+DEFAULT_START = datetime(2025, 3, 14, 18, 0, tzinfo=UTC)
+
+
+def make_account(account_id: int, owner=None, persona_name: str = "") -> SteamAccount:
+    return SteamAccount.objects.create(
+        account_id=account_id, owner=owner, persona_name=persona_name
+    )
+
+
+def complete_match(
+    match_id: int,
+    account: SteamAccount,
+    *,
+    won: bool,
+    hero_id: int = 1,
+    dire: bool = False,
+    teammates: Sequence[int | None] = (),
+    opponents: Sequence[int | None] = (),
+    start_time: datetime = DEFAULT_START,
+    kda: tuple[int, int, int] = (5, 3, 9),
+    duration: int = 2400,
+    show_account: bool = True,
+) -> Match:
+    """A match with details and ten players; the account plays slot 0 of its side.
+
+    `teammates`/`opponents` name the other players' account ids (None = anonymous); missing
+    seats are filled with anonymous players. `show_account=False` stores the account's own row
+    anonymously, as for a private profile.
+    """
+    radiant_win = won != dire
+    match = Match.objects.create(
+        match_id=match_id,
+        has_details=True,
+        start_time=start_time,
+        duration=duration,
+        game_mode=22,
+        lobby_type=7,
+        radiant_win=radiant_win,
+        radiant_score=30 if radiant_win else 20,
+        dire_score=20 if radiant_win else 30,
+    )
+    own_base, other_base = (128, 0) if dire else (0, 128)
+    AccountMatch.objects.create(account=account, match=match, player_slot=own_base, hero_id=hero_id)
+    kills, deaths, assists = kda
+    players = [
+        MatchPlayer(
+            match=match,
+            player_slot=own_base,
+            is_radiant=not dire,
+            account_id=account.account_id if show_account else None,
+            hero_id=hero_id,
+            kills=kills,
+            deaths=deaths,
+            assists=assists,
+        )
+    ]
+    own_side = [*teammates, *[None] * (4 - len(teammates))]
+    other_side = [*opponents, *[None] * (5 - len(opponents))]
+    for offset, other_id in enumerate(own_side, start=1):
+        players.append(_player(match, own_base + offset, other_id, hero_id=10 + offset))
+    for offset, other_id in enumerate(other_side):
+        players.append(_player(match, other_base + offset, other_id, hero_id=20 + offset))
+    MatchPlayer.objects.bulk_create(players)
+    return match
+
+
+def _player(match: Match, slot: int, account_id: int | None, hero_id: int) -> MatchPlayer:
+    return MatchPlayer(
+        match=match,
+        player_slot=slot,
+        is_radiant=slot < 128,
+        account_id=account_id,
+        hero_id=hero_id,
+        kills=1,
+        deaths=1,
+        assists=1,
+    )
+
+
+def stub_match(
+    match_id: int,
+    account: SteamAccount,
+    *,
+    hero_id: int | None = 2,
+    player_slot: int | None = 0,
+    start_time: datetime | None = DEFAULT_START,
+) -> Match:
+    match = Match.objects.create(match_id=match_id, start_time=start_time)
+    AccountMatch.objects.create(
+        account=account, match=match, player_slot=player_slot, hero_id=hero_id
+    )
+    return match
+
+
+def failed_match(
+    match_id: int, account: SteamAccount, *, error: str, attempts: int, hero_id: int = 3
+) -> Match:
+    match = Match.objects.create(
+        match_id=match_id,
+        has_details=False,
+        fetch_error=error,
+        retry_count=attempts,
+        start_time=DEFAULT_START,
+    )
+    AccountMatch.objects.create(account=account, match=match, player_slot=0, hero_id=hero_id)
+    return match
