@@ -80,13 +80,13 @@ class MatchQuerySet(models.QuerySet):
     ) -> "MatchQuerySet":
         """Stubs, plus failed matches whose exponential backoff has passed.
 
-        A failed match with retry_count n waits backoff_base * 2**(n-1) seconds after
-        its last attempt. The ladder is short (max_attempts is small), so it is spelt
+        A failed match with retry_count n waits backoff_base * 2**n seconds after its
+        last attempt. The ladder is short (max_attempts is small), so it is spelt
         out as one OR-ed condition per rung, which any database can index and plan.
         """
         due = Q(has_details__isnull=True)
         for attempts in range(1, max_attempts):
-            wait = timedelta(seconds=backoff_base * 2 ** (attempts - 1))
+            wait = timedelta(seconds=backoff_base * 2**attempts)
             due |= Q(
                 has_details=False,
                 retry_count=attempts,

@@ -10,6 +10,7 @@ classified and left to the caller's rules.
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,8 @@ class UpstreamClient:
         self.opendota_base_url = opendota_base_url.rstrip("/")
         self.opendota_api_key = opendota_api_key
         self.sleep = sleep
+        # Called before every upstream call; a running job raises from it to stop.
+        self.checkpoint: Callable[[], None] = lambda: None
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.timeout = (settings.UPSTREAM_CONNECT_TIMEOUT, settings.UPSTREAM_READ_TIMEOUT)
@@ -265,6 +268,7 @@ class UpstreamClient:
         return self._parse(bucket, response)
 
     def _send(self, bucket: str, url: str, params: dict[str, Any]) -> requests.Response:
+        self.checkpoint()
         ratelimit.wait_turn(bucket, _interval(bucket), self.sleep)
         started = time.monotonic()
         response = self.session.get(url, params=params, timeout=self.timeout)

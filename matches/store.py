@@ -1,0 +1,180 @@
+"""Writing what the upstream told us: stubs, account links and match details.
+
+Every write is idempotent: a page or a match stored twice leaves exactly the
+rows storing it once left. Callers make the HTTP calls first; these functions
+only open short transactions.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.normalize import HistoryEntry, MatchDetails
+
+FETCH_ERROR_MAX = Match._meta.get_field("fetch_error").max_length
+_PLAYER_COLUMNS = [
+    f.name
+    for f in MatchPlayer._meta.concrete_fields
+    if f.name not in {"id", "match", "player_slot"}
+]
+_DETAIL_COLUMNS = [
+    "match_seq_num",
+    "start_time",
+    "duration",
+    "game_mode",
+    "lobby_type",
+    "radiant_win",
+    "radiant_score",
+    "dire_score",
+    "leagueid",
+    "cluster",
+    "first_blood_time",
+    "human_players",
+]
+
+
+def save_history_page(account: SteamAccount, entries: Sequence[HistoryEntry]) -> None:
+    """Store one listing page as stubs plus account links, in one transaction.
+
+    Rows already there are left alone, except that a stub learns its
+    match_seq_num when a source that knows it (Steam) lists it after one that
+    does not (OpenDota).
+    """
+    if not entries:
+        return
+    by_id = {entry.match_id: entry for entry in entries}
+    with transaction.atomic():
+        Match.objects.bulk_create(
+            [
+                Match(match_id=e.match_id, match_seq_num=e.match_seq_num, start_time=e.start_time)
+                for e in by_id.values()
+            ],
+            ignore_conflicts=True,
+        )
+        with_seq = [e.match_id for e in by_id.values() if e.match_seq_num is not None]
+        if with_seq:
+            missing = list(
+                Match.objects.filter(pk__in=with_seq, match_seq_num__isnull=True).only("pk")
+            )
+            for match in missing:
+                match.match_seq_num = by_id[match.pk].match_seq_num
+            Match.objects.bulk_update(missing, ["match_seq_num"])
+        AccountMatch.objects.bulk_create(
+            [
+                AccountMatch(
+                    account=account,
+                    match_id=e.match_id,
+                    player_slot=e.player_slot,
+                    hero_id=e.hero_id,
+                )
+                for e in by_id.values()
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def linked_ids(account: SteamAccount, match_ids: Iterable[int]) -> set[int]:
+    return set(
+        AccountMatch.objects.filter(account=account, match_id__in=list(match_ids)).values_list(
+            "match_id", flat=True
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Completed:
+    details: MatchDetails
+    source: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    match_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Deferred:
+    match_id: int
+    reason: str
+
+
+def save_outcomes(
+    completed: Sequence[Completed],
+    failed: Sequence[Failed],
+    deferred: Sequence[Deferred],
+    now: datetime,
+) -> None:
+    """Record one batch of phase-2 results in one short transaction.
+
+    A complete match is never downgraded: a later failure or outage while
+    re-fetching it (full sync) leaves its stored details as they were.
+    """
+    with transaction.atomic():
+        if completed:
+            _save_completed(completed, now)
+        for outcome in failed:
+            Match.objects.filter(pk=outcome.match_id).filter(
+                Q(has_details__isnull=True) | Q(has_details=False)
+            ).update(
+                has_details=False,
+                retry_count=F("retry_count") + 1,
+                fetch_error=outcome.reason[:FETCH_ERROR_MAX],
+                last_fetch_attempt=now,
+            )
+        for outcome in deferred:
+            Match.objects.filter(pk=outcome.match_id, has_details__isnull=True).update(
+                fetch_error=outcome.reason[:FETCH_ERROR_MAX], last_fetch_attempt=now
+            )
+
+
+def _save_completed(completed: Sequence[Completed], now: datetime) -> None:
+    matches = []
+    players = []
+    for item in completed:
+        details = item.details
+        fields = {key: details.fields.get(key) for key in _DETAIL_COLUMNS}
+        if fields["match_seq_num"] is None:
+            fields.pop("match_seq_num")
+        matches.append(
+            Match(
+                match_id=details.match_id,
+                has_details=True,
+                fetch_error="",
+                details_source=item.source,
+                details_fetched_at=now,
+                last_fetch_attempt=now,
+                **fields,
+            )
+        )
+        players.extend(
+            MatchPlayer(match_id=details.match_id, **player) for player in details.players
+        )
+    with_seq = [m for m in matches if m.match_seq_num is not None]
+    common = [
+        "has_details",
+        "fetch_error",
+        "details_source",
+        "details_fetched_at",
+        "last_fetch_attempt",
+        *(c for c in _DETAIL_COLUMNS if c != "match_seq_num"),
+    ]
+    Match.objects.bulk_update(with_seq, [*common, "match_seq_num"])
+    Match.objects.bulk_update([m for m in matches if m.match_seq_num is None], common)
+    MatchPlayer.objects.bulk_create(
+        players,
+        update_conflicts=True,
+        unique_fields=["match", "player_slot"],
+        update_fields=_PLAYER_COLUMNS,
+    )
+    # A source that lists fewer players than an earlier one (e.g. a leaver slot) must
+    # not leave the earlier rows behind.
+    stale = Q()
+    for item in completed:
+        slots = [p["player_slot"] for p in item.details.players]
+        stale |= Q(match_id=item.details.match_id) & ~Q(player_slot__in=slots)
+    MatchPlayer.objects.filter(stale).delete()

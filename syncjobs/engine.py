@@ -1,0 +1,637 @@
+"""The two-phase sync engine (seed notes 000-002, on today's upstream).
+
+Phase 1 lists every match ID of the account and stores each page as stubs at
+once, so no ID is ever lost and the total is known when the phase ends.
+Phase 2 fetches details stub by stub from the detail sources in order,
+recording failures for a later retry instead of dropping them.
+
+Everything a job does is resumable from the database alone: a job that dies
+(kill -9, a lost connection) leaves only committed pages and batches behind,
+and the next job picks up the stubs that are still waiting.
+
+Web views, the API, management commands and django-q tasks are thin adapters
+over `start_sync`, `request_cancel`, `create_job` and `run_job`.
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from matches import ratelimit, store
+from matches.errors import (
+    BadResponse,
+    InvalidApiKey,
+    NotFound,
+    PrivateProfile,
+    RateLimited,
+    ServerError,
+    UpstreamError,
+)
+from matches.models import Match, SteamAccount
+from matches.store import Completed, Deferred, Failed
+from matches.upstream import UpstreamClient
+from syncjobs import locks
+from syncjobs.models import ACTIVE_STATUSES, JobPhase, JobStatus, JobType, SyncJob
+from syncjobs.sources import DETAIL_SOURCES, ID_SOURCES, LABELS, Breaker, DetailSource, IdSource
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 25
+FLUSH_EVERY_SECONDS = 1.0
+CANCEL_CHECK_SECONDS = 0.25
+SLEEP_SLICE_SECONDS = 0.1
+MAX_RATE_LIMIT_WAITS = 20
+INTERRUPTED = "Interrupted: the worker running this job stopped (crash, kill or restart)."
+
+
+class AlreadyRunning(Exception):
+    def __init__(self, job: SyncJob) -> None:
+        super().__init__(
+            f"A sync is already {job.status} for account {job.account.account_id} (job #{job.pk})."
+        )
+        self.job = job
+
+
+class NotCancellable(Exception):
+    pass
+
+
+class Cancelled(Exception):
+    """Raised inside a running job once its cancel flag is seen."""
+
+
+class EndPhase(Exception):
+    """Phase 2 stops early without failing the job (every detail source is down)."""
+
+
+# --- The public entry points -------------------------------------------------------------------
+
+
+def create_job(
+    account: SteamAccount,
+    job_type: str,
+    requested_by=None,
+    *,
+    force: bool = False,
+) -> SyncJob:
+    """Create a pending job, or raise AlreadyRunning while the account has one."""
+    if job_type not in JobType.values:
+        raise ValueError(f"unknown job type {job_type!r}; use one of {JobType.values}")
+    reap_dead_jobs(account)
+    try:
+        with transaction.atomic():
+            return SyncJob.objects.create(
+                account=account,
+                job_type=job_type,
+                requested_by=requested_by if getattr(requested_by, "pk", None) else None,
+                force=force,
+            )
+    except IntegrityError:
+        active = SyncJob.objects.active().filter(account=account).first()
+        if active is None:  # it finished in the meantime: try once more
+            return create_job(account, job_type, requested_by, force=force)
+        raise AlreadyRunning(active) from None
+
+
+def start_sync(
+    account: SteamAccount,
+    job_type: str,
+    requested_by=None,
+    *,
+    force: bool = False,
+) -> SyncJob:
+    """Create a job and hand it to the task cluster once the transaction commits."""
+    job = create_job(account, job_type, requested_by, force=force)
+    transaction.on_commit(lambda: enqueue(job))
+    return job
+
+
+def enqueue(job: SyncJob) -> None:
+    task_id = async_task(
+        "syncjobs.tasks.run_sync_job",
+        job.pk,
+        task_name=f"sync-job-{job.pk}",
+        group="sync",
+    )
+    SyncJob.objects.filter(pk=job.pk).update(task_id=str(task_id or ""))
+
+
+def request_cancel(job: SyncJob) -> SyncJob:
+    """Cancel a pending job at once; ask a running one to stop (it does within a second)."""
+    now = timezone.now()
+    became_cancelled = SyncJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+        status=JobStatus.CANCELLED,
+        cancel_requested_at=now,
+        finished_at=now,
+        message="Cancelled before it started.",
+    )
+    if not became_cancelled:
+        flagged = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            cancel_requested_at=now
+        )
+        if not flagged:
+            job.refresh_from_db()
+            raise NotCancellable(
+                f"Cannot cancel job #{job.pk}: it has already {job.get_status_display().lower()}."
+            )
+    job.refresh_from_db()
+    return job
+
+
+def reap_dead_jobs(account: SteamAccount) -> int:
+    """Mark the account's running jobs whose worker is gone as failed ("interrupted")."""
+    reaped = 0
+    for job in SyncJob.objects.filter(account=account, status=JobStatus.RUNNING):
+        if _worker_is_gone(job):
+            reaped += _finish(job, JobStatus.FAILED, error=INTERRUPTED)
+    return reaped
+
+
+def _worker_is_gone(job: SyncJob) -> bool:
+    free = locks.held_by_nobody(job.account.account_id)
+    if free is not None:
+        return free
+    last_sign_of_life = job.heartbeat_at or job.started_at or job.created_at
+    return last_sign_of_life < timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER)
+
+
+def run_job(
+    job_id: int,
+    *,
+    client: UpstreamClient | None = None,
+    cancel_event: threading.Event | None = None,
+    on_progress: Callable[[SyncJob], None] | None = None,
+) -> SyncJob:
+    """Run a job to its end in this process. Safe to call twice for one job.
+
+    A redelivered task for a job that has ended, or that a live worker runs, returns
+    without doing anything; one for a job whose worker died marks it interrupted.
+    """
+    job = SyncJob.objects.select_related("account").get(pk=job_id)
+    if job.status not in ACTIVE_STATUSES:
+        logger.info("job %s has already %s; nothing to do", job.pk, job.status)
+        return job
+    account_id = job.account.account_id
+    if not locks.acquire(account_id):
+        logger.info("job %s is being run by another worker", job.pk)
+        return job
+    try:
+        if job.status == JobStatus.RUNNING:
+            if locks.supported() or _worker_is_gone(job):
+                _finish(job, JobStatus.FAILED, error=INTERRUPTED)
+            job.refresh_from_db()
+            return job
+        now = timezone.now()
+        claimed = SyncJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+            status=JobStatus.RUNNING, started_at=now, heartbeat_at=now
+        )
+        job.refresh_from_db()
+        if not claimed:
+            return job
+        JobRunner(job, client=client, cancel_event=cancel_event, on_progress=on_progress).run()
+        job.refresh_from_db()
+        return job
+    finally:
+        locks.release(account_id)
+
+
+def _finish(job: SyncJob, status: str, *, error: str = "", message: str | None = None) -> int:
+    fields = {"status": status, "finished_at": timezone.now(), "error_message": error[:500]}
+    if message is not None:
+        fields["message"] = message[:500]
+    return SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**fields)
+
+
+# --- One job's run -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Result:
+    """What phase 2 learnt about one match."""
+
+    match_id: int
+    completed: Completed | None = None
+    failed: Failed | None = None
+    deferred: Deferred | None = None
+
+
+class JobRunner:
+    def __init__(
+        self,
+        job: SyncJob,
+        *,
+        client: UpstreamClient | None = None,
+        cancel_event: threading.Event | None = None,
+        on_progress: Callable[[SyncJob], None] | None = None,
+    ) -> None:
+        self.job = job
+        self.account = job.account
+        self.cancel_event = cancel_event or threading.Event()
+        self.on_progress = on_progress
+        self.client = client or UpstreamClient.from_settings(sleep=self.sleep)
+        self.client.sleep = self.sleep
+        self.client.checkpoint = self.checkpoint
+        self.notes: list[str] = []
+        self.breakers: dict[str, Breaker] = {}
+        self._tick_lock = threading.Lock()
+        self._last_cancel_check = 0.0
+        self._last_flush = 0.0
+        self._unflushed = 0
+
+    # --- lifecycle
+
+    def run(self) -> None:
+        try:
+            if self.job.job_type != JobType.BACKFILL:
+                self.collect_ids()
+            self.fetch_details()
+        except Cancelled:
+            self.flush()
+            self.conclude(JobStatus.CANCELLED)
+        except (PrivateProfile, InvalidApiKey) as exc:
+            self.flush()
+            self.conclude(JobStatus.FAILED, error=exc.message)
+        except UpstreamError as exc:
+            self.flush()
+            self.conclude(JobStatus.FAILED, error=f"Could not list matches: {exc.message}")
+        except Exception as exc:
+            logger.exception("job %s crashed", self.job.pk)
+            self.flush()
+            self.conclude(JobStatus.FAILED, error=f"Internal error: {type(exc).__name__}")
+        else:
+            self.flush()
+            self.conclude(JobStatus.COMPLETED)
+
+    def conclude(self, status: str, *, error: str = "") -> None:
+        _finish(self.job, status, error=error, message=" ".join(self.notes))
+        self.job.refresh_from_db()
+        logger.info(
+            "job %s %s: %s ids, %s/%s details (%s ok, %s failed, %s deferred) %s",
+            self.job.pk,
+            self.job.status,
+            self.job.ids_found,
+            self.job.details_done,
+            self.job.details_total,
+            self.job.details_ok,
+            self.job.details_failed,
+            self.job.details_deferred,
+            error,
+        )
+        if self.on_progress:
+            self.on_progress(self.job)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+            logger.warning("job %s: %s", self.job.pk, text)
+
+    # --- cancellation, heartbeat and progress
+
+    def checkpoint(self) -> None:
+        """Raise Cancelled once the job's cancel flag is set; called before every call."""
+        if self.cancel_event.is_set():
+            self._persist_cancel_request()
+            raise Cancelled
+        now = time.monotonic()
+        with self._tick_lock:
+            if now - self._last_cancel_check < CANCEL_CHECK_SECONDS:
+                return
+            self._last_cancel_check = now
+        requested = (
+            SyncJob.objects.filter(pk=self.job.pk, cancel_requested_at__isnull=False)
+            .values_list("pk", flat=True)
+            .exists()
+        )
+        if requested:
+            self.cancel_event.set()
+            raise Cancelled
+
+    def _persist_cancel_request(self) -> None:
+        SyncJob.objects.filter(pk=self.job.pk, cancel_requested_at__isnull=True).update(
+            cancel_requested_at=timezone.now()
+        )
+
+    def sleep(self, seconds: float) -> None:
+        """A wait that notices a cancel within a fraction of a second and keeps the heartbeat."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.checkpoint()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if self.cancel_event.wait(min(SLEEP_SLICE_SECONDS, left)):
+                continue
+            if threading.current_thread() is threading.main_thread():
+                self.maybe_flush()
+
+    def progressed(self, count: int = 1) -> None:
+        self._unflushed += count
+        self.maybe_flush()
+
+    def maybe_flush(self) -> None:
+        due = time.monotonic() - self._last_flush >= FLUSH_EVERY_SECONDS
+        if due or self._unflushed >= BATCH_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        job = self.job
+        job.heartbeat_at = timezone.now()
+        SyncJob.objects.filter(pk=job.pk).update(
+            phase=job.phase,
+            ids_found=job.ids_found,
+            details_total=job.details_total,
+            details_done=job.details_done,
+            details_ok=job.details_ok,
+            details_failed=job.details_failed,
+            details_deferred=job.details_deferred,
+            sources=job.sources,
+            heartbeat_at=job.heartbeat_at,
+            message=" ".join(self.notes)[:500],
+        )
+        self._last_flush = time.monotonic()
+        self._unflushed = 0
+        if self.on_progress:
+            self.on_progress(job)
+
+    # --- upstream calls with 429 handling
+
+    def call(self, bucket: str, label: str, fn: Callable[[], object]) -> object:
+        """Call `fn`, waiting out 429s (Retry-After, else backoff); nothing is counted for them."""
+        for attempt in range(MAX_RATE_LIMIT_WAITS):
+            try:
+                return fn()
+            except RateLimited as exc:
+                if exc.daily:
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else min(60, 2**attempt)
+                wait = max(wait, 0.5)
+                ratelimit.push_back(bucket, wait)
+                logger.info("%s rate-limited us; waiting %.1f s", label, wait)
+                self.sleep(wait)
+        raise ServerError(f"{label} kept answering 429 Too Many Requests", status=429)
+
+    def disable_for_today(self, bucket: str, label: str) -> None:
+        until = ratelimit.next_utc_midnight()
+        reason = f"{label}'s daily API limit is used up; it is skipped until {until:%H:%M} UTC."
+        ratelimit.disable_until(bucket, until, reason)
+        self.note(reason)
+
+    def usable(self, name: str, bucket: str, needs_key: bool) -> bool:
+        if needs_key and not self.client.has_steam_key:
+            return False
+        reason = ratelimit.disabled_reason(bucket)
+        if reason:
+            self.note(reason)
+            return False
+        return True
+
+    # --- phase 1
+
+    def collect_ids(self) -> None:
+        self.job.phase = JobPhase.COLLECTING_IDS
+        self.flush()
+        incremental = self.job.job_type == JobType.INCREMENTAL
+        sources = [
+            ID_SOURCES[name]
+            for name in settings.SYNC_ID_SOURCES
+            if self.usable(name, ID_SOURCES[name].bucket, ID_SOURCES[name].needs_key)
+        ]
+        if not sources:
+            raise ServerError("no source of match IDs is available")
+        seen: set[int] = set()
+        failures: list[str] = []
+        for source in sources:
+            try:
+                self.walk_id_source(source, incremental, seen)
+            except RateLimited as exc:  # daily limit
+                self.disable_for_today(source.bucket, LABELS[source.name])
+                failures.append(exc.message)
+                continue
+            except ServerError as exc:
+                self.note(f"{LABELS[source.name]} could not list matches ({exc.message}).")
+                failures.append(exc.message)
+                continue
+            except (NotFound, BadResponse) as exc:
+                self.note(f"{LABELS[source.name]} gave an unusable match list ({exc.message}).")
+                failures.append(exc.message)
+                continue
+            if incremental:
+                break  # one cheap source is enough to find what is new
+        if len(failures) == len(sources):
+            raise ServerError("; ".join(failures))
+        self.flush()
+
+    def walk_id_source(self, source: IdSource, incremental: bool, seen: set[int]) -> None:
+        cursor = source.first_cursor
+        while True:
+            page, cursor = self.call(
+                source.bucket,
+                LABELS[source.name],
+                lambda c=cursor: source.fetch_page(
+                    self.client, self.account.account_id, c, incremental
+                ),
+            )
+            reached_known = incremental and bool(
+                store.linked_ids(self.account, (e.match_id for e in page))
+            )
+            store.save_history_page(self.account, page)
+            seen.update(entry.match_id for entry in page)
+            self.job.ids_found = len(seen)
+            self.progressed(len(page))
+            if reached_known or cursor is None:
+                return
+
+    # --- phase 2
+
+    def candidates(self):
+        """The account's matches this job fetches details for, as a lazy queryset."""
+        matches = Match.objects.for_account(self.account)
+        max_attempts = settings.SYNC_MAX_ATTEMPTS
+        if self.job.job_type == JobType.BACKFILL and not self.job.force:
+            return matches.due_for_retry(
+                max_attempts, settings.SYNC_RETRY_BACKOFF_BASE, timezone.now()
+            )
+        if self.job.job_type == JobType.FULL:
+            # Re-fetch everything but what this job (or a concurrent one) already refreshed,
+            # and never what has used up its attempts.
+            return matches.filter(
+                Q(has_details=True, details_fetched_at__lt=self.job.started_at)
+                | Q(has_details__isnull=True)
+                | Q(has_details=False, retry_count__lt=max_attempts)
+            )
+        return matches.pending_details(max_attempts)
+
+    def batches(self) -> Iterator[list[tuple[int, int | None]]]:
+        """Newest first, a small batch at a time, straight from the database (keyset paging)."""
+        below: int | None = None
+        while True:
+            query = self.candidates()
+            if below is not None:
+                query = query.filter(match_id__lt=below)
+            batch = list(
+                query.order_by("-match_id").values_list("match_id", "match_seq_num")[:BATCH_SIZE]
+            )
+            if not batch:
+                return
+            yield batch
+            below = batch[-1][0]
+
+    def fetch_details(self) -> None:
+        self.job.phase = JobPhase.FETCHING_DETAILS
+        self.job.details_total = self.candidates().count()
+        self.detail_sources = [
+            DETAIL_SOURCES[name]
+            for name in settings.SYNC_DETAIL_SOURCES
+            if self.usable(name, DETAIL_SOURCES[name].bucket, DETAIL_SOURCES[name].needs_key)
+        ]
+        self.job.sources = {source.name: 0 for source in self.detail_sources}
+        self.breakers = {
+            s.name: Breaker(settings.SYNC_BREAKER_THRESHOLD) for s in self.detail_sources
+        }
+        self.flush()
+        self.deferred_streak = 0
+        concurrency = max(1, settings.SYNC_CONCURRENCY)
+        try:
+            if concurrency == 1:
+                for batch in self.batches():
+                    self.record([self.fetch_one(*item) for item in batch])
+            else:
+                self.fetch_concurrently(concurrency)
+        except EndPhase as stop:
+            self.note(str(stop))
+
+    def fetch_concurrently(self, concurrency: int) -> None:
+        """Overlap upstream round trips: `concurrency` threads fetch, this thread writes."""
+        todo: queue.Queue = queue.Queue(maxsize=concurrency * 2)
+        done: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def worker() -> None:
+            try:
+                while not stop.is_set():
+                    item = todo.get()
+                    if item is None:
+                        return
+                    try:
+                        done.put(self.fetch_one(*item))
+                    except BaseException as exc:  # handed to the writer, which re-raises
+                        done.put(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+        for thread in threads:
+            thread.start()
+        try:
+            for batch in self.batches():
+                for item in batch:
+                    todo.put(item)
+                results = [done.get() for _ in batch]
+                errors = [r for r in results if isinstance(r, BaseException)]
+                self.record([r for r in results if isinstance(r, _Result)])
+                if errors:
+                    raise errors[0]
+        finally:
+            stop.set()
+            for _ in threads:
+                todo.put(None)
+            for thread in threads:
+                thread.join(timeout=5)
+
+    def fetch_one(self, match_id: int, seq_num: int | None) -> _Result:
+        """Try each detail source in order until one answers with the match."""
+        down: list[str] = []
+        refused: list[str] = []
+        for source in self.detail_sources:
+            if source.needs_seq_num and seq_num is None:
+                continue
+            breaker = self.breakers[source.name]
+            if not breaker.acquire():
+                down.append(f"{LABELS.get(source.name, 'OpenDota')} is down")
+                continue
+            outcome = self.try_source(source, breaker, match_id, seq_num)
+            if isinstance(outcome, Completed):
+                return _Result(match_id, completed=outcome)
+            kind, reason = outcome
+            (down if kind == "down" else refused).append(reason)
+        if refused:
+            return _Result(match_id, failed=Failed(match_id, "; ".join(refused)))
+        reason = "; ".join(down) or "no detail source is available"
+        return _Result(match_id, deferred=Deferred(match_id, reason))
+
+    def try_source(
+        self, source: DetailSource, breaker: Breaker, match_id: int, seq_num: int | None
+    ) -> Completed | tuple[str, str]:
+        label = LABELS.get(source.name, "OpenDota")
+        try:
+            details = self.call(
+                source.bucket, label, lambda: source.fetch(self.client, match_id, seq_num)
+            )
+        except ServerError as exc:
+            if breaker.failed(exc.message):
+                self.note(f"{label} is failing ({exc.message}); skipped for the rest of this job.")
+            return "down", f"{label}: {exc.message}"
+        except RateLimited:
+            breaker.released()
+            self.disable_for_today(source.bucket, label)
+            breaker.open("daily limit")
+            return "down", f"{label}: daily limit"
+        except InvalidApiKey:
+            breaker.released()
+            raise
+        except (NotFound, BadResponse) as exc:
+            breaker.answered()
+            return "refused", f"{label}: {exc.message}"
+        except BaseException:
+            breaker.released()
+            raise
+        breaker.answered()
+        return Completed(details, source.name)
+
+    def record(self, results: list[_Result]) -> None:
+        """Store one batch of outcomes and count them."""
+        if not results:
+            return
+        store.save_outcomes(
+            [r.completed for r in results if r.completed],
+            [r.failed for r in results if r.failed],
+            [r.deferred for r in results if r.deferred],
+            timezone.now(),
+        )
+        job = self.job
+        for result in results:
+            job.details_done += 1
+            if result.completed:
+                job.details_ok += 1
+                name = result.completed.source
+                job.sources[name] = job.sources.get(name, 0) + 1
+                self.deferred_streak = 0
+            elif result.failed:
+                job.details_failed += 1
+                self.deferred_streak = 0
+            else:
+                job.details_deferred += 1
+                self.deferred_streak += 1
+        job.details_done = min(job.details_done, job.details_total)
+        self.progressed(len(results))
+        if self.breakers and all(b.is_open for b in self.breakers.values()):
+            raise EndPhase(self.stopped_early_message())
+        if self.deferred_streak >= settings.SYNC_MAX_CONSECUTIVE_DEFERRED:
+            raise EndPhase(self.stopped_early_message())
+
+    def stopped_early_message(self) -> str:
+        left = self.job.details_total - self.job.details_done
+        return (
+            f"Stopped fetching details early: every detail source is failing (HTTP 5xx). "
+            f"{left} matches are still waiting; sync again later."
+        )

@@ -1,0 +1,159 @@
+"""Where match IDs and match details come from, in 2026, and when to stop asking.
+
+ID sources list an account's matches page by page, newest first:
+- steam_history: GetMatchHistory (needs a key; only the newest 500; knows match_seq_num).
+- opendota: /players/{id}/matches?significant=0 (no key; the whole history).
+
+Detail sources answer one match each, tried in the configured order:
+- steam_details: GetMatchDetails (HTTP 500 `{}` for every match since patch 7.36).
+- steam_sequence: GetMatchHistoryBySequenceNum at the stub's match_seq_num.
+- opendota: /matches/{id}.
+"""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matches.normalize import HistoryEntry, MatchDetails
+from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE, UpstreamClient
+
+STEAM_HISTORY = "steam_history"
+OPENDOTA_LIST = "opendota"
+STEAM_DETAILS = "steam_details"
+STEAM_SEQUENCE_DETAILS = "steam_sequence"
+OPENDOTA_DETAILS = "opendota"
+
+OPENDOTA_FULL_PAGE = 1000
+OPENDOTA_INCREMENTAL_PAGE = 100
+
+LABELS = {
+    STEAM_HISTORY: "Steam GetMatchHistory",
+    OPENDOTA_LIST: "OpenDota",
+    STEAM_DETAILS: "Steam GetMatchDetails",
+    STEAM_SEQUENCE_DETAILS: "Steam GetMatchHistoryBySequenceNum",
+}
+
+
+# A listing cursor: Steam's next start_at_match_id, or OpenDota's next offset.
+Cursor = int | None
+
+
+@dataclass(frozen=True)
+class IdSource:
+    name: str
+    bucket: str
+    needs_key: bool
+    # (client, account_id, cursor, incremental) -> (page, next page cursor or None at the end)
+    fetch_page: Callable[[UpstreamClient, int, Cursor, bool], tuple[list[HistoryEntry], Cursor]]
+    first_cursor: Cursor = None
+
+
+@dataclass(frozen=True)
+class DetailSource:
+    name: str
+    bucket: str
+    needs_key: bool
+    fetch: Callable[[UpstreamClient, int, int | None], MatchDetails]
+    needs_seq_num: bool = False
+
+
+def _steam_history_page(
+    client: UpstreamClient, account_id: int, start_at: Cursor, incremental: bool
+) -> tuple[list[HistoryEntry], Cursor]:
+    page = client.steam_match_history(account_id, start_at)
+    if not page.entries:
+        return [], None
+    lowest = min(entry.match_id for entry in page.entries)
+    if page.results_remaining <= 0 or (start_at is not None and lowest > start_at):
+        return page.entries, None
+    return page.entries, lowest - 1  # start_at_match_id is inclusive upstream
+
+
+def _opendota_page(
+    client: UpstreamClient, account_id: int, offset: Cursor, incremental: bool
+) -> tuple[list[HistoryEntry], Cursor]:
+    size = OPENDOTA_INCREMENTAL_PAGE if incremental else OPENDOTA_FULL_PAGE
+    offset = offset or 0
+    entries = client.opendota_player_matches(account_id, limit=size, offset=offset)
+    return entries, (offset + size if len(entries) == size else None)
+
+
+ID_SOURCES = {
+    STEAM_HISTORY: IdSource(STEAM_HISTORY, STEAM, True, _steam_history_page),
+    OPENDOTA_LIST: IdSource(OPENDOTA_LIST, OPENDOTA, False, _opendota_page, first_cursor=0),
+}
+
+DETAIL_SOURCES = {
+    STEAM_DETAILS: DetailSource(
+        STEAM_DETAILS, STEAM, True, lambda c, match_id, seq: c.steam_match_details(match_id)
+    ),
+    STEAM_SEQUENCE_DETAILS: DetailSource(
+        STEAM_SEQUENCE_DETAILS,
+        STEAM_SEQUENCE,
+        True,
+        lambda c, match_id, seq: c.steam_match_by_seq_num(seq, match_id),
+        needs_seq_num=True,
+    ),
+    OPENDOTA_DETAILS: DetailSource(
+        OPENDOTA_DETAILS, OPENDOTA, False, lambda c, match_id, seq: c.opendota_match(match_id)
+    ),
+}
+
+
+class Breaker:
+    """Per-job circuit breaker of one source.
+
+    After `threshold` consecutive server errors the source is skipped for the rest
+    of the job (the next job probes it again). While a source is failing, calls to
+    it go one at a time, so parallel workers cannot pile more calls onto a dead
+    endpoint than the threshold allows.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.failures = 0
+        self.in_flight = 0
+        self.open_reason = ""
+        self._cond = threading.Condition()
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.open_reason)
+
+    def acquire(self) -> bool:
+        with self._cond:
+            while not self.open_reason:
+                if self.failures == 0 or self.in_flight == 0:
+                    self.in_flight += 1
+                    return True
+                self._cond.wait(0.1)
+            return False
+
+    def answered(self) -> None:
+        """The source gave an answer (even "not found"): it is up."""
+        with self._cond:
+            self.in_flight -= 1
+            self.failures = 0
+            self._cond.notify_all()
+
+    def failed(self, reason: str) -> bool:
+        """A server error; returns True when this failure opened the breaker."""
+        with self._cond:
+            self.in_flight -= 1
+            self.failures += 1
+            opened = not self.open_reason and self.failures >= self.threshold
+            if opened:
+                self.open_reason = reason
+            self._cond.notify_all()
+            return opened
+
+    def released(self) -> None:
+        """The call ended without telling whether the source is up (cancelled, 429)."""
+        with self._cond:
+            self.in_flight -= 1
+            self._cond.notify_all()
+
+    def open(self, reason: str) -> None:
+        with self._cond:
+            self.open_reason = self.open_reason or reason
+            self._cond.notify_all()

@@ -1,0 +1,29 @@
+"""django-q task entry points: thin adapters over the engine."""
+
+import logging
+
+from django.db import transaction
+
+from matches.models import SteamAccount
+from syncjobs import engine
+from syncjobs.models import JobType
+
+logger = logging.getLogger(__name__)
+
+
+def run_sync_job(job_id: int) -> str:
+    """Run one SyncJob; a redelivered task for an ended or live job does nothing."""
+    return engine.run_job(job_id).status
+
+
+def sync_all_accounts() -> int:
+    """The periodic schedule: an incremental sync for every linked account not already syncing."""
+    started = 0
+    for account in SteamAccount.objects.filter(owner__isnull=False).iterator():
+        try:
+            with transaction.atomic():
+                engine.start_sync(account, JobType.INCREMENTAL)
+            started += 1
+        except engine.AlreadyRunning:
+            logger.info("account %s is already syncing; schedule skips it", account.account_id)
+    return started
