@@ -197,3 +197,61 @@ def top_heroes(account: SteamAccount, limit: int = 10) -> list[HeroRecord]:
         .order_by("-games", "-wins", "hero_id")[:limit]
     )
     return [HeroRecord(row["hero_id"], row["games"], row["wins"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class ScoreboardPlayer:
+    player: MatchPlayer
+    display_name: str
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.player.account_id is None
+
+
+@dataclass(frozen=True)
+class TeamSheet:
+    name: str
+    is_radiant: bool
+    score: int | None
+    won: bool | None
+    players: list[ScoreboardPlayer]
+
+
+def scoreboard(match: Match) -> list[TeamSheet]:
+    """Radiant then Dire, each with its players in slot order, named by persona when known.
+
+    Two queries: the players, and the persona names of those DotaSync knows.
+    """
+    players = list(match.players.all())
+    known_ids = {player.account_id for player in players if player.account_id is not None}
+    persona_names = dict(
+        SteamAccount.objects.filter(account_id__in=known_ids)
+        .exclude(persona_name="")
+        .values_list("account_id", "persona_name")
+    )
+
+    def display_name(player: MatchPlayer) -> str:
+        if player.account_id is None:
+            return "Anonymous"
+        return persona_names.get(player.account_id, str(player.account_id))
+
+    sheets = []
+    for is_radiant, name, score in (
+        (True, "Radiant", match.radiant_score),
+        (False, "Dire", match.dire_score),
+    ):
+        sheets.append(
+            TeamSheet(
+                name=name,
+                is_radiant=is_radiant,
+                score=score,
+                won=None if match.radiant_win is None else match.radiant_win == is_radiant,
+                players=[
+                    ScoreboardPlayer(player, display_name(player))
+                    for player in players
+                    if player.is_radiant == is_radiant
+                ],
+            )
+        )
+    return sheets
