@@ -36,12 +36,17 @@ def reserve(bucket: str, interval: float) -> float:
     return start
 
 
-def wait_turn(bucket: str, interval: float, sleep: Sleep = time.sleep) -> None:
-    """Block (through `sleep`, which may raise to cancel) until this caller may call."""
+def wait_turn(bucket: str, interval: float, sleep: Sleep = time.sleep) -> float:
+    """Block (through `sleep`, which may raise to cancel) until this caller may call.
+
+    Returns the reserved start: the pacing guarantee holds for these, while the
+    moment `sleep` actually returns depends on the OS scheduler.
+    """
     start = reserve(bucket, interval)
     delay = start - time.time()
     if delay > 0:
         sleep(delay)
+    return start
 
 
 def push_back(bucket: str, seconds: float) -> None:

@@ -1,0 +1,216 @@
+"""The shared rate limiter, in one process and across two real processes."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from matches import ratelimit
+from matches.models import RateLimitSlot
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOLERANCE = 0.001
+
+# Runs in each child: waits for the parent's "go <start time>", then takes turns until the
+# end time and prints, for every turn, the reserved start and the wall-clock time it began.
+HAMMER = """
+import json, sys, time
+import django
+django.setup()
+from django.db import connection
+from matches import ratelimit
+
+bucket, interval, duration = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+connection.ensure_connection()
+print("ready", flush=True)
+start_at = float(sys.stdin.readline().split()[1])
+time.sleep(max(0.0, start_at - time.time()))
+turns = []
+while time.time() < start_at + duration:
+    reserved = ratelimit.wait_turn(bucket, interval)
+    turns.append([reserved, time.time()])
+print(json.dumps(turns), flush=True)
+"""
+
+
+def child_env() -> dict[str, str]:
+    """The children use the test database this test runs against."""
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    url = f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dotasync.settings",
+        "DATABASE_URL": url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "test-only",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def hammer_in_two_processes(
+    bucket: str, interval: float, duration: float
+) -> list[list[list[float]]]:
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", HAMMER, bucket, str(interval), str(duration)],
+            cwd=REPO_ROOT,
+            env=child_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for child in children:
+            assert child.stdout.readline().strip() == "ready"
+        start_at = time.time() + 0.2
+        for child in children:
+            child.stdin.write(f"go {start_at}\n")
+            child.stdin.flush()
+        outputs = [child.communicate(timeout=30)[0] for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    assert all(child.returncode == 0 for child in children)
+    return [json.loads(output.strip().splitlines()[-1]) for output in outputs]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_together_never_call_faster_than_the_interval():
+    interval = 0.05
+
+    per_process = hammer_in_two_processes("shared-test", interval, duration=1.5)
+
+    assert all(len(turns) >= 5 for turns in per_process), per_process
+    merged = sorted((reserved, began) for turns in per_process for reserved, began in turns)
+    # Waking from sleep can be late by a few ms on a busy machine, so the strict spacing is
+    # checked on the reserved starts; no turn may begin before its reserved start.
+    starts = [reserved for reserved, _ in merged]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert min(gaps) >= interval - TOLERANCE
+    assert all(began >= reserved - TOLERANCE for reserved, began in merged)
+    began_times = sorted(began for _, began in merged)
+    achieved_rate = (len(began_times) - 1) / (began_times[-1] - began_times[0])
+    assert achieved_rate == pytest.approx(1 / interval, rel=0.1)
+
+
+# --- one process ------------------------------------------------------------------------------
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+class Cancelled(Exception):
+    pass
+
+
+def cancel(seconds: float) -> None:
+    raise Cancelled
+
+
+@pytest.mark.django_db
+def test_reservations_are_spaced_by_the_interval():
+    starts = [ratelimit.reserve("steam", 10.0) for _ in range(3)]
+
+    assert starts[1] - starts[0] == pytest.approx(10.0)
+    assert starts[2] - starts[1] == pytest.approx(10.0)
+    assert RateLimitSlot.objects.get(bucket="steam").next_at == pytest.approx(starts[2] + 10.0)
+
+
+@pytest.mark.django_db
+def test_wait_turn_sleeps_until_the_reserved_slot():
+    sleep = RecordingSleep()
+
+    first = ratelimit.wait_turn("steam", 5.0, sleep)
+    second = ratelimit.wait_turn("steam", 5.0, sleep)
+
+    assert second - first == pytest.approx(5.0)
+    assert len(sleep.calls) == 1
+    assert sleep.calls[0] == pytest.approx(5.0, abs=0.1)
+
+
+@pytest.mark.django_db
+def test_zero_interval_neither_waits_nor_touches_the_database():
+    sleep = RecordingSleep()
+
+    for _ in range(3):
+        ratelimit.wait_turn("opendota", 0, sleep)
+
+    assert sleep.calls == []
+    assert not RateLimitSlot.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_cancelled_wait_keeps_its_slot_taken():
+    ratelimit.reserve("steam", 5.0)
+
+    with pytest.raises(Cancelled):
+        ratelimit.wait_turn("steam", 5.0, cancel)
+
+    sleep = RecordingSleep()
+    ratelimit.wait_turn("steam", 5.0, sleep)
+    assert sleep.calls[0] == pytest.approx(10.0, abs=0.1)
+
+
+@pytest.mark.django_db
+def test_push_back_delays_the_next_turn():
+    sleep = RecordingSleep()
+
+    ratelimit.push_back("opendota", 30.0)
+    ratelimit.wait_turn("opendota", 1.0, sleep)
+
+    assert sleep.calls[0] == pytest.approx(30.0, abs=0.1)
+
+
+@pytest.mark.django_db
+def test_push_back_never_shortens_a_longer_wait():
+    ratelimit.push_back("steam", 60.0)
+    before = RateLimitSlot.objects.get(bucket="steam").next_at
+
+    ratelimit.push_back("steam", 1.0)
+
+    assert RateLimitSlot.objects.get(bucket="steam").next_at == before
+
+
+@pytest.mark.django_db
+def test_disable_until_switches_a_source_off_until_then():
+    assert ratelimit.disabled_reason("opendota") is None
+
+    ratelimit.disable_until(
+        "opendota", timezone.now() + timedelta(hours=2), "OpenDota daily API limit exceeded"
+    )
+
+    assert ratelimit.disabled_reason("opendota") == "OpenDota daily API limit exceeded"
+    assert ratelimit.disabled_reason("steam") is None
+
+
+@pytest.mark.django_db
+def test_a_disable_that_has_passed_no_longer_counts():
+    ratelimit.disable_until("opendota", timezone.now() - timedelta(seconds=1), "yesterday")
+
+    assert ratelimit.disabled_reason("opendota") is None
+
+
+def test_next_utc_midnight():
+    now = datetime(2026, 11, 23, 23, 59, 30, tzinfo=UTC)
+
+    assert ratelimit.next_utc_midnight(now) == datetime(2026, 11, 24, tzinfo=UTC)
+    assert ratelimit.next_utc_midnight(datetime(2026, 12, 31, 0, 0, tzinfo=UTC)) == datetime(
+        2027, 1, 1, tzinfo=UTC
+    )
