@@ -160,7 +160,11 @@ class UpstreamClient:
         if not isinstance(found, list) or not found:
             raise NotFound("not in Steam's match sequence", status=200, source=STEAM_SEQUENCE)
         first = found[0]
-        if not isinstance(first, dict) or first.get("match_id") != match_id:
+        if not isinstance(first, dict) or not isinstance(first.get("match_id"), int):
+            raise BadResponse(
+                "the match sequence answered a malformed match", source=STEAM_SEQUENCE
+            )
+        if first["match_id"] != match_id:
             raise NotFound("not in Steam's match sequence", status=200, source=STEAM_SEQUENCE)
         return match_details(first)
 
