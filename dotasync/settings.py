@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_htmx",
     "django_q",
+    "social_django",
     "matches",
     "syncjobs",
 ]
@@ -51,7 +52,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a signed-in user unless its view is marked login_not_required.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "social_django.middleware.SocialAuthExceptionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -87,6 +91,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# Users are added by an admin; open sign-up (and first sign-in through Steam) only when enabled.
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
+SIGNIN_MAX_FAILURES = env_int("SIGNIN_MAX_FAILURES", 10, minimum=1)
+SIGNIN_FAILURE_WINDOW = env_int("SIGNIN_FAILURE_WINDOW", 15 * 60, minimum=1)
+AUTHENTICATION_BACKENDS = [
+    "social_core.backends.steam.SteamOpenId",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -110,6 +122,26 @@ UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 5.0, minimum=0.
 UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 15.0, minimum=0.1)
 # Demo mode: no Steam key, so `make run` points both APIs at the built-in simulator.
 DEMO_MODE = env_bool("DEMO_MODE", False)
+
+# --- Sign in through Steam (OpenID 2.0, social-auth-app-django) ----------------------------
+SOCIAL_AUTH_STEAM_API_KEY = STEAM_API_KEY
+# The simulator's key is no Steam key, and steamcommunity.com cannot vouch for made-up players.
+STEAM_SIGN_IN_ENABLED = bool(STEAM_API_KEY) and not DEMO_MODE
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "login"
+SOCIAL_AUTH_PIPELINE = (
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    "matches.social.refuse_new_user_unless_signup_allowed",
+    "social_core.pipeline.user.get_username",
+    "social_core.pipeline.user.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    "social_core.pipeline.social_auth.load_extra_data",
+    "social_core.pipeline.user.user_details",
+    "matches.social.link_steam_account",
+)
 
 # --- Sync engine ---------------------------------------------------------------------------
 SYNC_ID_SOURCES = env_list(

@@ -1,0 +1,14 @@
+"""Sign-in, sign-up, sign-in through Steam and the linked-accounts page."""
+
+from django.contrib.auth.views import LogoutView
+from django.urls import include, path
+
+from matches import account_views
+
+urlpatterns = [
+    path("login/", account_views.SignInView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("signup/", account_views.signup, name="signup"),
+    path("auth/", include("social_django.urls", namespace="social")),
+    path("accounts/", account_views.accounts, name="accounts"),
+]

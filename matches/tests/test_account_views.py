@@ -1,0 +1,331 @@
+"""Sign-in (throttled), sign-up, the Steam sign-in pipeline steps and the accounts page."""
+
+import pytest
+import responses
+from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.cache import cache
+from django.test import Client, RequestFactory
+from social_django.utils import load_backend, load_strategy
+
+from matches.forms import TOO_MANY_ATTEMPTS
+from matches.models import STEAM_ID64_OFFSET, SteamAccount
+from matches.social import SignUpClosed, link_steam_account, refuse_new_user_unless_signup_allowed
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct-horse-battery"
+ACCOUNT_ID = 86745912
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default hasher is slow on purpose; these tests check views, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def user():
+    return get_user_model().objects.create_user("alice", password=PASSWORD)
+
+
+@pytest.fixture
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def sign_in(client: Client, username: str, password: str, address: str = "10.0.0.1"):
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+def test_sign_in_page_is_open_and_signing_in_leads_to_the_dashboard(client, user):
+    assert client.get("/login/").status_code == 200
+
+    response = sign_in(client, "alice", PASSWORD)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.get("/").status_code == 200
+
+
+def test_sign_in_returns_to_the_page_asked_for(client, user):
+    response = client.post(
+        "/login/?next=/accounts/", {"username": "alice", "password": PASSWORD, "next": "/accounts/"}
+    )
+
+    assert response["Location"] == "/accounts/"
+
+
+def test_a_wrong_password_is_refused(client, user):
+    response = sign_in(client, "alice", "wrong")
+
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.text
+    assert client.get("/").status_code == 302
+
+
+def test_sign_out_is_a_post(client, user):
+    client.force_login(user)
+
+    assert client.get("/logout/").status_code == 405
+    response = client.post("/logout/")
+
+    assert response["Location"] == "/login/"
+    assert client.get("/").status_code == 302
+
+
+def test_the_tenth_failure_locks_out_that_username_from_that_address(client, user, settings):
+    settings.SIGNIN_MAX_FAILURES = 10
+    for _ in range(10):
+        assert TOO_MANY_ATTEMPTS not in sign_in(client, "alice", "guess").text
+
+    locked = sign_in(client, "alice", PASSWORD)
+
+    assert locked.status_code == 200
+    assert TOO_MANY_ATTEMPTS in locked.text
+    assert client.get("/").status_code == 302  # even the right password did not sign in
+
+
+def test_a_lockout_is_per_username_and_address(client, user, settings):
+    settings.SIGNIN_MAX_FAILURES = 3
+    get_user_model().objects.create_user("bob", password=PASSWORD)
+    for _ in range(3):
+        sign_in(client, "alice", "guess")
+
+    assert sign_in(Client(), "alice", PASSWORD, address="10.0.0.2").status_code == 302
+    assert sign_in(Client(), "bob", PASSWORD).status_code == 302
+    assert TOO_MANY_ATTEMPTS in sign_in(Client(), "ALICE", PASSWORD).text
+
+
+def test_a_successful_sign_in_forgets_earlier_failures(client, user, settings):
+    settings.SIGNIN_MAX_FAILURES = 3
+    sign_in(client, "alice", "guess")
+    sign_in(client, "alice", "guess")
+    assert sign_in(client, "alice", PASSWORD).status_code == 302
+    client.post("/logout/")
+
+    sign_in(client, "alice", "guess")
+    sign_in(client, "alice", "guess")
+
+    assert sign_in(client, "alice", PASSWORD).status_code == 302
+
+
+def test_the_lockout_ends_with_its_window(client, user, settings):
+    settings.SIGNIN_MAX_FAILURES = 2
+    sign_in(client, "alice", "guess")
+    sign_in(client, "alice", "guess")
+    assert TOO_MANY_ATTEMPTS in sign_in(client, "alice", PASSWORD).text
+
+    cache.clear()  # what the window's expiry does
+
+    assert sign_in(client, "alice", PASSWORD).status_code == 302
+
+
+# --- sign-up --------------------------------------------------------------------------------
+
+
+def test_sign_up_is_closed_by_default(client, settings):
+    assert settings.ALLOW_SIGNUP is False
+
+    assert client.get("/signup/").status_code == 404
+    response = client.post(
+        "/signup/", {"username": "mallory", "password1": PASSWORD, "password2": PASSWORD}
+    )
+
+    assert response.status_code == 404
+    assert not get_user_model().objects.filter(username="mallory").exists()
+    assert "/signup/" not in client.get("/login/").text
+
+
+def test_open_sign_up_creates_a_user_and_signs_them_in(client, settings):
+    settings.ALLOW_SIGNUP = True
+    assert "/signup/" in client.get("/login/").text
+
+    response = client.post(
+        "/signup/", {"username": "carol", "password1": PASSWORD, "password2": PASSWORD}
+    )
+
+    assert response["Location"] == "/accounts/"
+    assert get_user_model().objects.get(username="carol").check_password(PASSWORD)
+    assert client.get("/accounts/").status_code == 200
+
+
+def test_open_sign_up_still_validates_the_password(client, settings):
+    settings.ALLOW_SIGNUP = True
+
+    response = client.post("/signup/", {"username": "dave", "password1": "1", "password2": "1"})
+
+    assert response.status_code == 200
+    assert "This password is too short" in response.text
+    assert not get_user_model().objects.filter(username="dave").exists()
+
+
+# --- sign in through Steam ------------------------------------------------------------------
+
+
+@pytest.fixture
+def steam_backend():
+    request = RequestFactory().get("/auth/complete/steam/")
+    request.session = SessionStore()
+    request._messages = FallbackStorage(request)
+    return load_backend(load_strategy(request), "steam", redirect_uri="/auth/complete/steam/")
+
+
+def test_steam_button_shows_only_when_steam_sign_in_is_enabled(client, settings):
+    settings.STEAM_SIGN_IN_ENABLED = False
+    assert "/auth/login/steam/" not in client.get("/login/").text
+
+    settings.STEAM_SIGN_IN_ENABLED = True
+    assert "Sign in through Steam" in client.get("/login/").text
+
+
+def test_a_first_steam_sign_in_is_refused_while_sign_up_is_closed(steam_backend, settings):
+    settings.ALLOW_SIGNUP = False
+
+    with pytest.raises(SignUpClosed):
+        refuse_new_user_unless_signup_allowed(steam_backend, user=None)
+
+
+def test_a_first_steam_sign_in_may_create_a_user_when_sign_up_is_open(steam_backend, settings):
+    settings.ALLOW_SIGNUP = True
+
+    assert refuse_new_user_unless_signup_allowed(steam_backend, user=None) is None
+
+
+def test_a_known_user_signs_in_through_steam_even_with_sign_up_closed(steam_backend, user):
+    assert refuse_new_user_unless_signup_allowed(steam_backend, user=user) is None
+
+
+def test_steam_sign_in_links_the_steam_account_to_the_user(steam_backend, user):
+    link_steam_account(steam_backend, str(ACCOUNT_ID + STEAM_ID64_OFFSET), user=user)
+
+    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == user
+
+
+def test_steam_sign_in_does_not_take_over_another_users_account(steam_backend, user):
+    bob = get_user_model().objects.create_user("bob")
+    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=bob)
+
+    link_steam_account(steam_backend, str(ACCOUNT_ID + STEAM_ID64_OFFSET), user=user)
+
+    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == bob
+    notes = [str(m) for m in get_messages(steam_backend.strategy.request)]
+    assert any("linked to another DotaSync user" in note for note in notes)
+
+
+def test_the_steam_sign_in_pages_are_reachable_without_a_user(client):
+    # No redirect to /login/: the social views are exempt from LoginRequiredMiddleware.
+    response = client.get("/auth/complete/steam/")
+
+    assert not response.get("Location", "").startswith("/login/?next=")
+
+
+# --- the accounts page ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        str(ACCOUNT_ID),
+        str(ACCOUNT_ID + STEAM_ID64_OFFSET),
+        f"https://steamcommunity.com/profiles/{ACCOUNT_ID + STEAM_ID64_OFFSET}/",
+        f"steamcommunity.com/profiles/{ACCOUNT_ID + STEAM_ID64_OFFSET}",
+    ],
+)
+def test_linking_by_number_or_profile_url(signed_in, user, reference):
+    response = signed_in.post("/accounts/", {"reference": reference}, follow=True)
+
+    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == user
+    assert f"Linked Steam account {ACCOUNT_ID}." in response.text
+    assert str(ACCOUNT_ID + STEAM_ID64_OFFSET) in response.text  # listed with its SteamID64
+
+
+def test_linking_a_vanity_url_asks_steam(signed_in, user, simulator):
+    simulator.state.configure(vanity={"gaben_fan": ACCOUNT_ID})
+
+    signed_in.post("/accounts/", {"reference": "https://steamcommunity.com/id/gaben_fan/"})
+
+    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == user
+    assert simulator.state.calls("vanity") == 1
+
+
+def test_an_unknown_vanity_url_is_a_form_error(signed_in, simulator):
+    response = signed_in.post("/accounts/", {"reference": "steamcommunity.com/id/nobody_here"})
+
+    assert response.status_code == 200
+    assert "No Steam profile is called" in response.text
+    assert not SteamAccount.objects.exists()
+
+
+@responses.activate
+def test_a_vanity_url_when_steam_fails_is_a_form_error(signed_in, settings):
+    settings.STEAM_API_KEY = "k"
+    settings.STEAM_API_MIN_INTERVAL = 0
+    responses.get(
+        f"{settings.STEAM_API_BASE_URL}/ISteamUser/ResolveVanityURL/v1/", status=503, body=""
+    )
+
+    response = signed_in.post("/accounts/", {"reference": "steamcommunity.com/id/someone"})
+
+    assert "Could not ask Steam about" in response.text
+    assert not SteamAccount.objects.exists()
+
+
+def test_a_vanity_url_without_a_steam_key_asks_for_the_number(signed_in, settings):
+    settings.STEAM_API_KEY = ""
+
+    response = signed_in.post("/accounts/", {"reference": "steamcommunity.com/id/someone"})
+
+    assert "need a Steam API key" in response.text
+    assert not SteamAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("reference", "error"),
+    [
+        ("", "This field is required."),
+        ("not an id", "is not a Steam account id"),
+        ("https://example.com/profiles/1", "is not a Steam profile URL"),
+        ("4294967295", "is neither a 32-bit account id nor a SteamID64"),
+    ],
+)
+def test_bad_references_are_form_errors(signed_in, reference, error):
+    response = signed_in.post("/accounts/", {"reference": reference})
+
+    assert response.status_code == 200
+    assert error in response.text
+    assert not SteamAccount.objects.exists()
+
+
+def test_an_account_linked_to_another_user_is_refused(signed_in, user):
+    bob = get_user_model().objects.create_user("bob")
+    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=bob)
+
+    response = signed_in.post("/accounts/", {"reference": str(ACCOUNT_ID)})
+
+    assert "linked to another user" in response.text
+    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == bob
+
+
+def test_the_page_lists_only_the_users_own_accounts(signed_in, user):
+    SteamAccount.objects.create(account_id=111, persona_name="Mine", owner=user)
+    bob = get_user_model().objects.create_user("bob")
+    SteamAccount.objects.create(account_id=222, persona_name="Bobs", owner=bob)
+
+    html = signed_in.get("/accounts/").text
+
+    assert "Mine" in html
+    assert "Bobs" not in html
