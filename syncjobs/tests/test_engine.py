@@ -1,0 +1,382 @@
+"""The two-phase engine against the simulator over real HTTP: phases, call counts, faults."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.stats import teammates
+from syncjobs import engine
+from syncjobs.models import JobPhase, JobStatus, JobType
+
+ACCOUNT_ID = 86745912
+
+
+@pytest.fixture
+def account(db):
+    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
+
+
+def sync(account, job_type=JobType.FULL, **kwargs):
+    job = engine.create_job(account, job_type, **kwargs)
+    return engine.run_job(job.pk)
+
+
+def set_matches(simulator, count, **extra):
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": count, **extra}})
+
+
+def newest_ids(account, count):
+    return list(
+        Match.objects.for_account(account).order_by("-match_id").values_list("pk", flat=True)
+    )[:count]
+
+
+def detail_calls_for(simulator, match_id):
+    """Upstream requests that named this match id, per endpoint."""
+    counts = {}
+    for entry in simulator.state.log:
+        if str(entry["params"].get("match_id")) == str(match_id):
+            counts[entry["endpoint"]] = counts.get(entry["endpoint"], 0) + 1
+    return counts
+
+
+# --- phase 1 and the happy path ----------------------------------------------------------
+
+
+def test_full_sync_stores_every_match_with_ten_players(simulator, account):
+    set_matches(simulator, 120)
+
+    job = sync(account)
+
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    assert job.phase == JobPhase.FETCHING_DETAILS
+    assert job.ids_found == 120
+    assert Match.objects.for_account(account).complete().count() == 120
+    assert MatchPlayer.objects.filter(match__account_links__account=account).count() == 1200
+    assert (job.details_total, job.details_done, job.details_ok) == (120, 120, 120)
+    assert job.sources == {"steam_details": 120, "steam_sequence": 0, "opendota": 0}
+    link = AccountMatch.objects.filter(account=account).first()
+    assert link.player_slot is not None
+    assert link.hero_id is not None
+    assert Match.objects.filter(match_seq_num__isnull=True).count() == 0
+
+
+def test_full_sync_makes_the_minimum_number_of_calls(simulator, account):
+    set_matches(simulator, 120)
+
+    sync(account)
+
+    # 2 Steam history pages (100 + 20), 1 OpenDota list page, 1 detail call per match.
+    assert simulator.state.calls() == {
+        **dict.fromkeys(simulator.state.calls(), 0),
+        "history": 2,
+        "opendota_player_matches": 1,
+        "details": 120,
+    }
+
+
+def test_incremental_with_nothing_new_costs_exactly_one_call(simulator, account):
+    set_matches(simulator, 120)
+    sync(account)
+    simulator.state.reset()
+
+    job = sync(account, JobType.INCREMENTAL)
+
+    assert job.status == JobStatus.COMPLETED
+    assert sum(simulator.state.calls().values()) == 1
+    assert simulator.state.calls("history") == 1
+    assert job.details_total == 0
+
+
+def test_incremental_fetches_only_new_matches(simulator, account):
+    set_matches(simulator, 120)
+    sync(account)
+    set_matches(simulator, 127)
+    simulator.state.reset()
+
+    job = sync(account, JobType.INCREMENTAL)
+
+    assert job.status == JobStatus.COMPLETED
+    assert simulator.state.calls("history") == 1
+    assert simulator.state.calls("opendota_player_matches") == 0
+    assert simulator.state.calls("details") == 7
+    assert job.details_ok == 7
+    assert Match.objects.for_account(account).complete().count() == 127
+
+
+def test_first_incremental_sync_walks_the_whole_history(simulator, account):
+    set_matches(simulator, 230)
+
+    job = sync(account, JobType.INCREMENTAL)
+
+    assert job.ids_found == 230
+    assert simulator.state.calls("history") == 3
+    assert Match.objects.for_account(account).complete().count() == 230
+
+
+def test_short_pages_with_results_remaining_keep_paging(simulator, account):
+    """Valve hides high-MMR matches: pages come back short while results_remaining > 0."""
+    set_matches(simulator, 300)
+    simulator.state.configure(hidden_fraction=0.3)
+
+    job = sync(account)
+
+    assert job.status == JobStatus.COMPLETED
+    short_pages = [e for e in simulator.state.log if e["endpoint"] == "history"][:-1]
+    assert len(short_pages) >= 3  # the walk went on past short pages
+    # OpenDota still lists the hidden ones, so the union has every match.
+    assert job.ids_found == 300
+
+
+def test_private_profile_fails_at_once_with_instructions(simulator, account):
+    set_matches(simulator, 50, private=True)
+
+    job = sync(account)
+
+    assert job.status == JobStatus.FAILED
+    assert "Expose Public Match Data" in job.error_message
+    assert sum(simulator.state.calls().values()) == 1
+
+
+def test_invalid_steam_key_fails_the_job(simulator, account, settings):
+    settings.STEAM_API_KEY = "not-the-key"
+
+    job = sync(account)
+
+    assert job.status == JobStatus.FAILED
+    assert job.error_message == "the Steam API key is invalid"
+    assert "not-the-key" not in job.error_message
+    assert sum(simulator.state.calls().values()) == 1
+
+
+def test_a_second_job_for_the_account_is_refused(account):
+    first = engine.create_job(account, JobType.FULL)
+
+    with pytest.raises(engine.AlreadyRunning) as refused:
+        engine.create_job(account, JobType.INCREMENTAL)
+
+    assert refused.value.job == first
+    assert f"#{first.pk}" in str(refused.value)
+
+
+def test_unknown_job_type_is_rejected(account):
+    with pytest.raises(ValueError, match="unknown job type"):
+        engine.create_job(account, "everything")
+
+
+def snapshot(account):
+    matches = list(
+        Match.objects.for_account(account)
+        .order_by("pk")
+        .values(
+            "pk",
+            "has_details",
+            "retry_count",
+            "fetch_error",
+            "duration",
+            "radiant_win",
+            "start_time",
+            "match_seq_num",
+        )
+    )
+    players = list(
+        MatchPlayer.objects.filter(match__account_links__account=account)
+        .order_by("match_id", "player_slot")
+        .values_list("match_id", "player_slot", "account_id", "hero_id", "kills", "item_0")
+    )
+    return matches, players, [(t.account_id, t.games, t.wins) for t in teammates(account)]
+
+
+def test_full_sync_twice_is_idempotent(simulator, account):
+    set_matches(simulator, 80)
+    sync(account)
+    first = snapshot(account)
+
+    second_job = sync(account)
+
+    assert second_job.details_ok == 80  # a full sync re-fetches everything...
+    assert snapshot(account) == first  # ...and changes nothing
+    assert MatchPlayer.objects.count() == 800
+    assert AccountMatch.objects.count() == 80
+
+
+def test_match_already_complete_for_another_account_costs_no_call(simulator, account):
+    """Party members share matches; details fetched for one serve the other."""
+    friend = SteamAccount.objects.create(account_id=ACCOUNT_ID + 1)  # same party of five
+    simulator.state.configure(default_matches=40)
+    sync(account)
+    shared = set(Match.objects.for_account(account).values_list("pk", flat=True))
+    simulator.state.reset()
+
+    sync(friend, JobType.INCREMENTAL)
+
+    friend_matches = set(Match.objects.for_account(friend).values_list("pk", flat=True))
+    assert shared & friend_matches, "the simulator's party matches should be shared"
+    assert simulator.state.calls("details") == len(friend_matches - shared)
+    assert Match.objects.filter(pk__in=shared & friend_matches).count() == len(
+        shared & friend_matches
+    )
+
+
+# --- phase 2 faults ---------------------------------------------------------------------
+
+
+def test_server_errors_defer_matches_without_counting_a_retry(simulator, account):
+    set_matches(simulator, 60)
+    simulator.state.configure(details_broken=True, sequence_broken=True, opendota_broken=False)
+    simulator.state.configure(opendota_broken=True)
+
+    job = sync(account)
+
+    assert job.status == JobStatus.COMPLETED
+    assert "Stopped fetching details early" in job.message
+    assert Match.objects.stubs().count() == 60
+    assert Match.objects.filter(retry_count__gt=0).count() == 0
+    assert job.details_deferred > 0
+    assert job.details_failed == 0
+    deferred = Match.objects.exclude(fetch_error="")
+    assert deferred.count() == job.details_deferred
+    assert all(m.last_fetch_attempt for m in deferred)
+    # Each dead source costs a handful of calls, not one per match.
+    calls = simulator.state.calls()
+    assert calls["details"] <= 10
+    assert calls["sequence"] <= 10
+    assert calls["opendota_match"] <= 10
+
+
+def test_not_found_everywhere_is_one_failed_attempt(simulator, account):
+    set_matches(simulator, 30)
+    missing = 0
+    # Learn an id first, then make every source deny it.
+    sync(account, JobType.FULL)
+    missing = newest_ids(account, 1)[0]
+    Match.objects.filter(pk=missing).update(has_details=None)
+    simulator.state.configure(match_faults={str(missing): {"*": "not_found"}})
+    simulator.state.reset()
+
+    job = sync(account, JobType.BACKFILL)
+
+    match = Match.objects.get(pk=missing)
+    assert match.has_details is False
+    assert match.retry_count == 1
+    assert "not found" in match.fetch_error.lower()
+    assert match.last_fetch_attempt is not None
+    assert job.details_failed == 1
+    assert simulator.state.calls("details") == 1
+    assert simulator.state.calls("sequence") == 1
+    assert simulator.state.calls("opendota_match") == 1
+
+
+def test_malformed_and_wrong_types_fail_the_attempt(simulator, account):
+    set_matches(simulator, 30)
+    sync(account)
+    bad_json, bad_types = newest_ids(account, 2)
+    Match.objects.filter(pk__in=[bad_json, bad_types]).update(has_details=None)
+    simulator.state.configure(
+        match_faults={str(bad_json): {"*": "malformed"}, str(bad_types): {"*": "wrong_types"}}
+    )
+
+    job = sync(account, JobType.BACKFILL)
+
+    assert job.details_failed == 2
+    for match_id in (bad_json, bad_types):
+        match = Match.objects.get(pk=match_id)
+        assert match.has_details is False
+        assert match.retry_count == 1
+        assert match.fetch_error
+
+
+def test_a_failing_match_is_retried_at_most_three_times_in_its_life(simulator, account):
+    set_matches(simulator, 20)
+    sync(account)
+    doomed = newest_ids(account, 1)[0]
+    Match.objects.filter(pk=doomed).update(has_details=None)
+    simulator.state.configure(match_faults={str(doomed): {"*": "not_found"}})
+    simulator.state.reset()
+
+    for _ in range(5):
+        sync(account, JobType.BACKFILL, force=True)
+        sync(account, JobType.INCREMENTAL)
+        sync(account, JobType.FULL)
+
+    match = Match.objects.get(pk=doomed)
+    assert match.retry_count == 3
+    assert match.has_details is False
+    calls = detail_calls_for(simulator, doomed)
+    assert calls["details"] == 3
+    assert calls["opendota_match"] == 3
+
+
+def test_backfill_waits_for_the_backoff_unless_forced(simulator, account, settings):
+    settings.SYNC_RETRY_BACKOFF_BASE = 60
+    set_matches(simulator, 20)
+    sync(account)
+    flaky = newest_ids(account, 1)[0]
+    Match.objects.filter(pk=flaky).update(has_details=None)
+    simulator.state.configure(match_faults={str(flaky): {"*": "not_found"}})
+    sync(account, JobType.BACKFILL)
+    simulator.state.configure(match_faults={})
+    simulator.state.reset()
+
+    early = sync(account, JobType.BACKFILL)
+    assert early.details_total == 0
+    assert simulator.state.calls("details") == 0
+
+    # retry_count 1 waits 60 s * 2**1 = 2 minutes.
+    Match.objects.filter(pk=flaky).update(
+        last_fetch_attempt=timezone.now() - timedelta(seconds=119)
+    )
+    assert sync(account, JobType.BACKFILL).details_total == 0
+    Match.objects.filter(pk=flaky).update(
+        last_fetch_attempt=timezone.now() - timedelta(seconds=121)
+    )
+    due = sync(account, JobType.BACKFILL)
+    assert due.details_ok == 1
+    assert Match.objects.get(pk=flaky).has_details is True
+    assert Match.objects.get(pk=flaky).fetch_error == ""
+
+
+def test_forced_backfill_ignores_the_backoff(simulator, account):
+    set_matches(simulator, 20)
+    sync(account)
+    flaky = newest_ids(account, 1)[0]
+    Match.objects.filter(pk=flaky).update(has_details=None)
+    simulator.state.configure(match_faults={str(flaky): {"*": "not_found"}})
+    sync(account, JobType.BACKFILL)
+    simulator.state.configure(match_faults={})
+
+    job = sync(account, JobType.BACKFILL, force=True)
+
+    assert job.details_ok == 1
+    assert Match.objects.get(pk=flaky).has_details is True
+
+
+def test_rate_limited_calls_wait_and_retry_the_same_match(simulator, account):
+    set_matches(simulator, 30)
+    simulator.state.configure(
+        rate_limit={
+            "details": {"burst": 3, "retry_after": 0.2},
+            "history": {"burst": 1, "retry_after": 0.2},
+        }
+    )
+
+    job = sync(account)
+
+    assert job.status == JobStatus.COMPLETED
+    assert (job.details_ok, job.details_failed, job.details_deferred) == (30, 0, 0)
+    assert job.sources["steam_details"] == 30
+    assert simulator.state.calls("details") == 33
+    assert Match.objects.filter(retry_count__gt=0).count() == 0
+
+
+def test_a_full_sync_never_downgrades_complete_matches(simulator, account):
+    set_matches(simulator, 20)
+    sync(account)
+    simulator.state.configure(details_broken=True, sequence_broken=True, opendota_broken=True)
+
+    sync(account)
+
+    assert Match.objects.for_account(account).complete().count() == 20
+    assert not Match.objects.exclude(fetch_error="").exists()
