@@ -242,9 +242,9 @@ class World:
     # --- who plays what ------------------------------------------------------------------
 
     def matches_of(self, account_id: int) -> int:
-        settings = self.accounts.get(account_id)
-        if settings is not None and "matches" in settings:
-            return settings["matches"]
+        overrides = self.accounts.get(account_id)
+        if overrides is not None and "matches" in overrides:
+            return overrides["matches"]
         if account_id >= FILLER_ACCOUNT_BASE or account_id < 0:
             return 0
         return self.default_matches
@@ -286,10 +286,6 @@ class World:
         if lane >= PARTY_LANE_BASE + ANONYMOUS_ACCOUNT_ID // PARTY_SIZE + 1:
             return None
         return k, lane
-
-    def is_known(self, match_id: int) -> bool:
-        decoded = self.decode(match_id)
-        return decoded is not None and bool(self.players_at(*decoded))
 
     def next_known(self, match_id: int) -> int | None:
         """The smallest known match id >= match_id (the order of Steam's match sequence)."""
@@ -808,7 +804,7 @@ class SimulatorState:
             if config:
                 self._apply(dict(DEFAULT_CONFIG), rebuild=True)
 
-    def calls(self, endpoint: str | None = None) -> Any:
+    def calls(self, endpoint: str | None = None) -> int | dict[str, int]:
         """Calls to `endpoint` so far, or every endpoint's count as a dict."""
         with self._lock:
             return self._calls[_endpoint(endpoint)] if endpoint else dict(self._calls)
