@@ -44,7 +44,7 @@ class MatchFilterForm(forms.Form):
         An invalid field (a hand-edited URL) is dropped rather than failing the page.
         """
         self.is_valid()
-        cleaned = getattr(self, "cleaned_data", {})
+        cleaned = self.cleaned_data
         filters = {
             "hero_id": cleaned.get("hero"),
             "result": cleaned.get("result") or None,
