@@ -1,0 +1,211 @@
+"""Sources that work in 2026: OpenDota past Steam's 500 cap, fallbacks, breakers, limits."""
+
+from itertools import pairwise
+
+import pytest
+
+from matches.models import Match, RateLimitSlot, SteamAccount
+from syncjobs import engine
+from syncjobs.models import JobStatus, JobType
+
+ACCOUNT_ID = 86745912
+
+
+@pytest.fixture
+def account(db):
+    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
+
+
+def sync(account, job_type=JobType.FULL, **kwargs):
+    return engine.run_job(engine.create_job(account, job_type, **kwargs).pk)
+
+
+def set_matches(simulator, count):
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": count}})
+
+
+def test_full_sync_finds_every_match_past_steams_500_cap(simulator, account):
+    """1,300 matches: Steam lists the newest 500, OpenDota all of them; all complete."""
+    set_matches(simulator, 1300)
+    simulator.state.configure(details_broken=True)  # today's GetMatchDetails
+
+    job = sync(account)
+
+    assert job.status == JobStatus.COMPLETED
+    assert job.ids_found == 1300
+    assert Match.objects.for_account(account).count() == 1300
+    assert Match.objects.for_account(account).complete().count() == 1300
+    calls = simulator.state.calls()
+    assert calls["history"] == 5  # 5 pages of 100, then Valve stops at 500
+    assert calls["opendota_player_matches"] == 2  # 1000 + 300
+    assert calls["details"] <= 10  # the broken endpoint costs a handful of calls
+    assert job.sources["steam_details"] == 0
+    assert job.sources["steam_sequence"] + job.sources["opendota"] == 1300
+    assert job.sources["steam_sequence"] >= 500  # every stub Steam listed has a seq num
+
+
+def test_broken_get_match_details_costs_only_the_breaker_threshold(simulator, account, settings):
+    settings.SYNC_BREAKER_THRESHOLD = 5
+    set_matches(simulator, 200)
+    simulator.state.configure(details_broken=True)
+
+    job = sync(account)
+
+    assert job.details_ok == 200
+    assert simulator.state.calls("details") == 5
+    assert "GetMatchDetails is failing" in job.message
+
+
+def test_a_tripped_breaker_is_probed_again_by_the_next_job(simulator, account, settings):
+    settings.SYNC_BREAKER_THRESHOLD = 3
+    set_matches(simulator, 50)
+    simulator.state.configure(details_broken=True)
+    sync(account)
+    set_matches(simulator, 60)
+    simulator.state.reset()
+
+    sync(account, JobType.INCREMENTAL)
+
+    assert simulator.state.calls("details") == 3
+
+
+def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(simulator, account):
+    set_matches(simulator, 30)
+    simulator.state.configure(details_broken=True)
+    sync(account)
+    odd_one = Match.objects.for_account(account).order_by("-pk").first().pk
+    Match.objects.filter(pk=odd_one).update(has_details=None)
+    simulator.state.configure(match_faults={str(odd_one): {"sequence": "missing_from_sequence"}})
+
+    job = sync(account, JobType.BACKFILL)
+
+    match = Match.objects.get(pk=odd_one)
+    assert match.has_details is True
+    assert match.details_source == "opendota"
+    assert job.sources["opendota"] == 1
+
+
+def test_without_a_steam_key_a_full_sync_works_on_opendota_alone(simulator, account, settings):
+    settings.STEAM_API_KEY = ""
+    set_matches(simulator, 700)
+
+    job = sync(account)
+
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    assert job.ids_found == 700
+    assert Match.objects.for_account(account).complete().count() == 700
+    calls = simulator.state.calls()
+    assert calls["history"] == calls["details"] == calls["sequence"] == 0
+    assert job.sources == {"opendota": 700}
+
+
+def test_incremental_without_a_key_makes_one_opendota_call(simulator, account, settings):
+    settings.STEAM_API_KEY = ""
+    set_matches(simulator, 150)
+    sync(account)
+    simulator.state.reset()
+
+    sync(account, JobType.INCREMENTAL)
+
+    assert simulator.state.calls() == {**dict.fromkeys(simulator.state.calls(), 0)} | {
+        "opendota_player_matches": 1
+    }
+
+
+def test_detail_source_order_is_configurable(simulator, account, settings):
+    settings.SYNC_DETAIL_SOURCES = ["opendota", "steam_details"]
+    set_matches(simulator, 40)
+
+    job = sync(account)
+
+    assert job.sources == {"opendota": 40, "steam_details": 0}
+    assert simulator.state.calls("details") == 0
+
+
+def test_a_match_is_deferred_only_when_every_source_is_down(simulator, account):
+    set_matches(simulator, 20)
+    sync(account)
+    down_everywhere, mixed = Match.objects.order_by("-pk").values_list("pk", flat=True)[:2]
+    Match.objects.filter(pk__in=[down_everywhere, mixed]).update(has_details=None)
+    simulator.state.configure(
+        match_faults={
+            str(down_everywhere): {"*": "503"},
+            str(mixed): {"details": "500", "sequence": "500", "opendota_match": "not_found"},
+        }
+    )
+
+    job = sync(account, JobType.BACKFILL)
+
+    assert (job.details_deferred, job.details_failed) == (1, 1)
+    deferred = Match.objects.get(pk=down_everywhere)
+    assert (deferred.has_details, deferred.retry_count) == (None, 0)
+    assert "503" in deferred.fetch_error
+    failed = Match.objects.get(pk=mixed)
+    assert (failed.has_details, failed.retry_count) == (False, 1)
+
+
+def test_each_source_keeps_its_own_minimum_interval(simulator, account, settings):
+    settings.STEAM_API_MIN_INTERVAL = 0.03
+    settings.STEAM_SEQUENCE_MIN_INTERVAL = 0.08
+    settings.OPENDOTA_MIN_INTERVAL = 0.05
+    set_matches(simulator, 12)
+    simulator.state.configure(details_broken=True)
+    sync(account)
+    # Half of the matches lose their seq num so OpenDota answers them.
+    Match.objects.filter(pk__in=list(Match.objects.values_list("pk", flat=True)[:6])).update(
+        has_details=None, match_seq_num=None
+    )
+    sync(account, JobType.BACKFILL)
+
+    buckets = {
+        "steam": ({"history", "details"}, 0.03),
+        "sequence": ({"sequence"}, 0.08),
+        "opendota": ({"opendota_player_matches", "opendota_match"}, 0.05),
+    }
+    for name, (endpoints, interval) in buckets.items():
+        times = sorted(e["t"] for e in simulator.state.log if e["endpoint"] in endpoints)
+        assert len(times) >= 3, name
+        gaps = [b - a for a, b in pairwise(times)]
+        assert min(gaps) >= interval - 0.005, (name, min(gaps))
+
+
+def test_opendota_minute_limit_waits_and_counts_nothing(simulator, account, settings):
+    settings.STEAM_API_KEY = ""
+    set_matches(simulator, 20)
+    simulator.state.configure(rate_limit={"opendota_match": {"burst": 2, "retry_after": 0.2}})
+
+    job = sync(account)
+
+    assert (job.details_ok, job.details_failed, job.details_deferred) == (20, 0, 0)
+    assert simulator.state.calls("opendota_match") == 22
+
+
+def test_opendota_daily_limit_switches_it_off_for_the_day(simulator, account):
+    set_matches(simulator, 30)
+    simulator.state.configure(opendota_daily_limit=True, details_broken=True)
+
+    job = sync(account)
+
+    assert job.status == JobStatus.COMPLETED
+    assert "daily API limit" in job.message
+    assert job.details_ok == 30  # the sequence endpoint did the work
+    slot = RateLimitSlot.objects.get(bucket="opendota")
+    assert slot.disabled_until is not None
+    assert simulator.state.calls("opendota_player_matches") == 1
+    assert simulator.state.calls("opendota_match") == 0
+
+    simulator.state.reset()
+    second = sync(account, JobType.INCREMENTAL)
+
+    assert simulator.state.calls("opendota_player_matches") == 0
+    assert "daily API limit" in second.message
+
+
+def test_opendota_daily_limit_without_another_source_fails_clearly(simulator, account, settings):
+    settings.STEAM_API_KEY = ""
+    simulator.state.configure(opendota_daily_limit=True)
+
+    job = sync(account)
+
+    assert job.status == JobStatus.FAILED
+    assert "daily" in job.error_message
