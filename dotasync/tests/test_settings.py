@@ -46,6 +46,15 @@ def test_the_parser_finds_the_variables():
     assert len(found) > 20
 
 
+def test_the_readme_table_lists_exactly_the_variables_settings_read():
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", table, flags=re.MULTILINE))
+
+    assert documented == variables_read_by_settings()
+
+
 def test_defaults_load(clean_env):
     loaded = load_settings()
 
