@@ -19,16 +19,17 @@ from syncjobs.dashboard import (
 )
 from syncjobs.engine import AlreadyRunning, NotCancellable, request_cancel, start_sync
 from syncjobs.forms import StartSyncForm
+from syncjobs.models import JobType
 
 PANEL_TEMPLATE = "syncjobs/_panel.html"
 
 
 def _render(request: HttpRequest, panel: SyncPanel | None) -> HttpResponse:
     """The whole page, or for htmx only the panel partial, which the page includes too."""
-    if not request.htmx:
+    if not request.htmx or panel is None:
         return render(request, "syncjobs/dashboard.html", {"panel": panel})
     response = render(request, PANEL_TEMPLATE, {"panel": panel})
-    if panel is not None and not panel.polling:
+    if not panel.polling:
         return HttpResponseStopPolling(response.content)
     return response
 
@@ -58,8 +59,11 @@ def start(request: HttpRequest) -> HttpResponse:
             raise Http404("No such account")
         return HttpResponseBadRequest("Unknown sync type")
     account = form.cleaned_data["account"]
+    job_type = form.cleaned_data["job_type"]
     try:
-        start_sync(account, form.cleaned_data["job_type"], request.user)
+        # A person who asks to retry failed matches means now: skip the automatic retry
+        # backoff (the engine still stops at SYNC_MAX_ATTEMPTS).
+        start_sync(account, job_type, request.user, force=job_type == JobType.BACKFILL)
     except AlreadyRunning:
         messages.warning(
             request, f"A sync of {account} is already under way: wait for it or cancel it."

@@ -155,6 +155,7 @@ def test_sync_button_creates_a_pending_job_of_the_chosen_type(signed_in, user, a
         JobStatus.PENDING,
         user,
     )
+    assert job.force == (job_type == JobType.BACKFILL)  # a click retries now, not after backoff
 
 
 def test_a_second_sync_while_one_runs_is_refused_with_a_message(signed_in, account):
