@@ -226,11 +226,13 @@ def test_steam_sign_in_does_not_take_over_another_users_account(steam_backend, u
     assert any("linked to another DotaSync user" in note for note in notes)
 
 
-def test_the_steam_sign_in_pages_are_reachable_without_a_user(client):
-    # No redirect to /login/: the social views are exempt from LoginRequiredMiddleware.
-    response = client.get("/auth/complete/steam/")
+def test_a_broken_steam_answer_returns_to_sign_in_with_a_message(client):
+    # No "?next=": the social views are exempt from LoginRequiredMiddleware, and a callback
+    # without Steam's OpenID assertion is turned into a message, not a server error.
+    response = client.get("/auth/complete/steam/", follow=True)
 
-    assert not response.get("Location", "").startswith("/login/?next=")
+    assert response.redirect_chain == [("/login/", 302)]
+    assert "The authentication provider returned an invalid response." in response.text
 
 
 # --- the accounts page ----------------------------------------------------------------------
