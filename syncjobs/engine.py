@@ -23,7 +23,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -95,12 +96,26 @@ def create_job(
                 job_type=job_type,
                 requested_by=requested_by if getattr(requested_by, "pk", None) else None,
                 force=force,
+                refresh_since=_resumed_refresh_time(account) if job_type == JobType.FULL else None,
             )
     except IntegrityError:
         active = SyncJob.objects.active().filter(account=account).first()
         if active is None:  # it finished in the meantime: try once more
             return create_job(account, job_type, requested_by, force=force)
         raise AlreadyRunning(active) from None
+
+
+def _resumed_refresh_time(account: SteamAccount):
+    """A full sync after an interrupted one resumes it: what the dead job stored stays fresh."""
+    previous = SyncJob.objects.filter(account=account).order_by("-created_at", "-pk").first()
+    if (
+        previous is not None
+        and previous.job_type == JobType.FULL
+        and previous.status == JobStatus.FAILED
+        and previous.error_message == INTERRUPTED
+    ):
+        return previous.refresh_since or previous.started_at
+    return None
 
 
 def start_sync(
@@ -193,7 +208,10 @@ def run_job(
             return job
         now = timezone.now()
         claimed = SyncJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-            status=JobStatus.RUNNING, started_at=now, heartbeat_at=now
+            status=JobStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            refresh_since=Coalesce("refresh_since", Value(now)),
         )
         job.refresh_from_db()
         if not claimed:
@@ -462,10 +480,10 @@ class JobRunner:
                 max_attempts, settings.SYNC_RETRY_BACKOFF_BASE, timezone.now()
             )
         if self.job.job_type == JobType.FULL:
-            # Re-fetch everything but what this job (or a concurrent one) already refreshed,
-            # and never what has used up its attempts.
+            # Re-fetch everything but what this job (or the interrupted job it resumes)
+            # already refreshed, and never what has used up its attempts.
             return matches.filter(
-                Q(has_details=True, details_fetched_at__lt=self.job.started_at)
+                Q(has_details=True, details_fetched_at__lt=self.job.refresh_since)
                 | Q(has_details__isnull=True)
                 | Q(has_details=False, retry_count__lt=max_attempts)
             )

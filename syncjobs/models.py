@@ -48,6 +48,12 @@ class SyncJob(models.Model):
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
     phase = models.CharField(max_length=20, choices=JobPhase.choices, blank=True)
     force = models.BooleanField(default=False, help_text="backfill: ignore the retry backoff")
+    refresh_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="full sync: re-fetch details fetched before this time (a resumed job "
+        "keeps the time of the interrupted one)",
+    )
 
     ids_found = models.PositiveIntegerField(default=0)
     details_total = models.PositiveIntegerField(default=0)

@@ -1,0 +1,76 @@
+"""Run real DotaSync processes (commands, the task cluster) against the test database."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def child_env(simulator=None, **overrides: object) -> dict[str, str]:
+    """The environment of a child process that shares this test's database and simulator."""
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=(
+            f"postgresql://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        SECRET_KEY=settings.SECRET_KEY,  # django-q signs queued tasks with it
+        SYNC_SCHEDULE_INTERVAL_MINUTES="0",
+        STEAM_API_MIN_INTERVAL="0",
+        STEAM_SEQUENCE_MIN_INTERVAL="0",
+        OPENDOTA_MIN_INTERVAL="0",
+        PYTHONUNBUFFERED="1",
+    )
+    if simulator is not None:
+        env.update(
+            STEAM_API_KEY=simulator.state.config["api_key"],
+            STEAM_API_BASE_URL=simulator.base_url,
+            OPENDOTA_API_BASE_URL=simulator.opendota_url,
+        )
+    env.update({key: str(value) for key, value in overrides.items()})
+    return env
+
+
+def manage(*args: str, env: dict[str, str], **popen: object) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **popen,
+    )
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop a child and everything it started."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
