@@ -158,6 +158,8 @@ SYNC_BREAKER_THRESHOLD = env_int("SYNC_BREAKER_THRESHOLD", 5, minimum=1)
 SYNC_MAX_CONSECUTIVE_DEFERRED = env_int("SYNC_MAX_CONSECUTIVE_DEFERRED", 10, minimum=1)
 SYNC_STALE_AFTER = env_float("SYNC_STALE_AFTER", 120.0, minimum=5.0)
 SYNC_SCHEDULE_INTERVAL_MINUTES = env_int("SYNC_SCHEDULE_INTERVAL_MINUTES", 60)
+# Phase-2 fetches in flight per job (threads inside the worker); 1 keeps it sequential.
+SYNC_CONCURRENCY = env_int("SYNC_CONCURRENCY", 1, minimum=1)
 SYNC_TASK_TIMEOUT = env_int("SYNC_TASK_TIMEOUT", 6 * 3600, minimum=60)
 
 # --- Task cluster (django-q2) --------------------------------------------------------------
