@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "django_q",
     "social_django",
@@ -189,10 +191,35 @@ LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs")))
 LOGGING = build_logging_config(LOG_LEVEL, LOG_DIR)
 
 # --- REST API ------------------------------------------------------------------------------
+# Starting a sync is throttled per user (DRF rate syntax: "30/minute", "100/hour").
+API_SYNC_THROTTLE_RATE = env_str("API_SYNC_THROTTLE_RATE", "30/minute")
 REST_FRAMEWORK = {
+    # Token first, so an unauthenticated request is told 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # A JSON API: the HTMX pages post their forms to their own views, not here.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "dotasync.api.ApiPagination",
+    "DEFAULT_THROTTLE_RATES": {"sync": API_SYNC_THROTTLE_RATE},
+    "EXCEPTION_HANDLER": "dotasync.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DotaSync API",
+    "DESCRIPTION": "Your synced Dota 2 match history, and the sync jobs that fetch it.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI's assets come from drf-spectacular-sidecar: no CDN is reachable at runtime.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobTypeEnum": "syncjobs.models.JobType",
+        "TriggerJobTypeEnum": "syncjobs.serializers.TRIGGER_JOB_TYPES",
+    },
 }

@@ -1,0 +1,39 @@
+"""The REST API under /api/, its OpenAPI 3 schema and Swagger UI."""
+
+from django.urls import path, re_path
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from matches import api as matches_api
+from syncjobs import api as syncjobs_api
+
+
+@extend_schema(exclude=True)
+class UnknownEndpointView(APIView):
+    """Answers URLs under /api/ that name no endpoint, in JSON like every other API error."""
+
+    def get(self, request: Request, path: str) -> Response:
+        raise NotFound("No API endpoint at this URL.")
+
+    post = put = patch = delete = get
+
+
+urlpatterns = [
+    path("sync/trigger", syncjobs_api.TriggerSyncView.as_view(), name="api-sync-trigger"),
+    path("sync/backfill", syncjobs_api.BackfillView.as_view(), name="api-sync-backfill"),
+    path("sync/cancel/<int:job_id>", syncjobs_api.CancelSyncView.as_view(), name="api-sync-cancel"),
+    path("sync/jobs/", syncjobs_api.SyncJobListView.as_view(), name="api-job-list"),
+    path("sync/jobs/<int:pk>/", syncjobs_api.SyncJobDetailView.as_view(), name="api-job-detail"),
+    path("accounts/", matches_api.AccountListView.as_view(), name="api-account-list"),
+    path("matches/", matches_api.MatchListView.as_view(), name="api-match-list"),
+    path("matches/<int:match_id>/", matches_api.MatchDetailView.as_view(), name="api-match-detail"),
+    path("teammates/", matches_api.TeammateListView.as_view(), name="api-teammate-list"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Last: anything else under /api/ (e.g. /api/matches/abc/) is a JSON 404, not an HTML page.
+    re_path(r"^(?P<path>[\s\S]*)\Z", UnknownEndpointView.as_view()),
+]

@@ -1,0 +1,139 @@
+"""API views for accounts, matches and teammates: thin adapters over matches.accounts and
+matches.stats."""
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dotasync.api import AUTH_ERRORS, NOT_JSON, error, invalid, user_account, validated_query
+from matches.accounts import InvalidAccountReference, link_account
+from matches.models import AccountMatch, Match, SteamAccount
+from matches.serializers import (
+    AccountMatchSerializer,
+    AccountQuerySerializer,
+    LinkAccountSerializer,
+    MatchDetailSerializer,
+    MatchQuerySerializer,
+    SteamAccountSerializer,
+    TeammateSerializer,
+)
+from matches.stats import account_matches, teammates
+from matches.upstream import UpstreamClient
+
+PAGE_NOT_FOUND = error("No such page of results, or no linked account with that id.")
+ACCOUNT_REQUIRED = invalid(
+    "Bad query parameters, no linked account, or several and none named (`account`)."
+)
+
+
+class AccountListView(APIView):
+    pagination_class = None
+
+    @extend_schema(
+        summary="Your linked Steam accounts, with how many of their matches have details",
+        responses={200: SteamAccountSerializer(many=True), **AUTH_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        accounts = SteamAccount.objects.filter(owner=request.user)
+        return Response(SteamAccountSerializer(accounts, many=True).data)
+
+    @extend_schema(
+        summary="Link a Steam account",
+        request=LinkAccountSerializer,
+        responses={
+            201: SteamAccountSerializer,
+            400: invalid("Not a Steam account, or one linked to another user."),
+            **NOT_JSON,
+            **AUTH_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        params = LinkAccountSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        client = UpstreamClient.from_settings() if settings.STEAM_API_KEY else None
+        try:
+            account = link_account(
+                request.user,
+                params.validated_data["account"],
+                resolve_vanity=client.resolve_vanity_url if client else None,
+            )
+        except InvalidAccountReference as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        finally:
+            if client:
+                client.close()
+        return Response(SteamAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="One account's matches, seen from its side",
+    parameters=[MatchQuerySerializer],
+    responses={200: AccountMatchSerializer(many=True), 400: ACCOUNT_REQUIRED, 404: PAGE_NOT_FOUND}
+    | AUTH_ERRORS,
+)
+class MatchListView(generics.ListAPIView):
+    serializer_class = AccountMatchSerializer
+
+    def get_queryset(self) -> QuerySet[Match]:
+        query = validated_query(MatchQuerySerializer, self.request)
+        account = user_account(self.request.user, query.get("account"), field="account")
+        matches = account_matches(
+            account,
+            hero_id=query.get("hero_id"),
+            result=None if "won" not in query else ("win" if query["won"] else "loss"),
+            details_status=query.get("details_status"),
+        )
+        if "start_after" in query:
+            matches = matches.filter(start_time__gte=query["start_after"])
+        if "start_before" in query:
+            matches = matches.filter(start_time__lt=query["start_before"])
+        return matches.order_by(*_match_order(query["ordering"]))
+
+
+def _match_order(ordering: str) -> list:
+    field = ordering.removeprefix("-")
+    if field == "match_id":
+        return [ordering]
+    # Stubs can lack a start time or duration: they go last either way.
+    column = F(field).desc(nulls_last=True) if ordering[0] == "-" else F(field).asc(nulls_last=True)
+    return [column, "-match_id"]
+
+
+@extend_schema(
+    summary="A match with all its players",
+    responses={200: MatchDetailSerializer, 404: error("No match of your accounts has this id.")}
+    | AUTH_ERRORS,
+)
+class MatchDetailView(generics.RetrieveAPIView):
+    serializer_class = MatchDetailSerializer
+    lookup_field = "match_id"
+
+    def get_queryset(self) -> QuerySet[Match]:
+        # Exists rather than a join: a match two of the user's accounts played is still one row.
+        played_by_user = AccountMatch.objects.filter(
+            match=OuterRef("pk"), account__owner=self.request.user
+        )
+        return Match.objects.filter(Exists(played_by_user)).prefetch_related("players")
+
+
+@extend_schema(
+    summary="Who played on the account's team, most games first",
+    parameters=[AccountQuerySerializer],
+    responses={
+        200: TeammateSerializer(many=True),
+        400: ACCOUNT_REQUIRED,
+        404: PAGE_NOT_FOUND,
+    }
+    | AUTH_ERRORS,
+)
+class TeammateListView(generics.ListAPIView):
+    serializer_class = TeammateSerializer
+
+    def get_queryset(self) -> list:
+        query = validated_query(AccountQuerySerializer, self.request)
+        account = user_account(self.request.user, query.get("account"), "account")
+        return teammates(account)

@@ -1,0 +1,180 @@
+"""The API's view of accounts, matches, players and teammates."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from dotasync.api import WholeNumberField
+from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer, SteamAccount
+from matches.stats import DETAILS_STATUSES
+
+MAX_HERO_ID = 32767
+MATCH_ORDERINGS = ("match_id", "start_time", "duration")
+
+
+class DetailsSummarySerializer(serializers.Serializer):
+    matches = serializers.IntegerField()
+    complete = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="Stubs waiting for their details.")
+    failed = serializers.IntegerField()
+
+
+class SteamAccountSerializer(serializers.ModelSerializer):
+    details = serializers.SerializerMethodField(help_text="Matches by state of their details.")
+
+    class Meta:
+        model = SteamAccount
+        fields = ["account_id", "steam_id64", "persona_name", "avatar_url", "created_at", "details"]
+
+    @extend_schema_field(DetailsSummarySerializer)
+    def get_details(self, account: SteamAccount) -> dict[str, int]:
+        return Match.objects.for_account(account).details_summary()
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+class AccountReferenceField(serializers.CharField):
+    """Text, though a bare account id may come as a JSON number."""
+
+
+class LinkAccountSerializer(serializers.Serializer):
+    account = AccountReferenceField(
+        max_length=300,
+        trim_whitespace=True,
+        help_text="A 32-bit account id, a SteamID64 or a steamcommunity.com profile URL "
+        "(custom /id/ URLs only when the server has a Steam API key).",
+    )
+
+
+class AccountMatchSerializer(serializers.ModelSerializer):
+    """A match in a list, seen from the side of the account the list is for."""
+
+    details_status = serializers.ChoiceField(choices=DETAILS_STATUSES, read_only=True)
+    hero_id = serializers.IntegerField(allow_null=True, read_only=True)
+    player_slot = serializers.IntegerField(allow_null=True, read_only=True)
+    is_radiant = serializers.BooleanField(allow_null=True, read_only=True)
+    won = serializers.BooleanField(
+        allow_null=True,
+        read_only=True,
+        help_text="Null while the result or the account's side is unknown.",
+    )
+    kills = serializers.IntegerField(allow_null=True, read_only=True)
+    deaths = serializers.IntegerField(allow_null=True, read_only=True)
+    assists = serializers.IntegerField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Match
+        fields = [
+            "match_id",
+            "start_time",
+            "duration",
+            "game_mode",
+            "lobby_type",
+            "radiant_win",
+            "radiant_score",
+            "dire_score",
+            "details_status",
+            "details_source",
+            "hero_id",
+            "player_slot",
+            "is_radiant",
+            "won",
+            "kills",
+            "deaths",
+            "assists",
+        ]
+
+
+class MatchPlayerSerializer(serializers.ModelSerializer):
+    won = serializers.BooleanField(allow_null=True, read_only=True)
+    items = serializers.ListField(child=serializers.IntegerField(allow_null=True), read_only=True)
+    backpack = serializers.ListField(
+        child=serializers.IntegerField(allow_null=True), read_only=True
+    )
+
+    class Meta:
+        model = MatchPlayer
+        fields = [
+            "player_slot",
+            "is_radiant",
+            "won",
+            "account_id",
+            "hero_id",
+            "hero_variant",
+            "kills",
+            "deaths",
+            "assists",
+            "last_hits",
+            "denies",
+            "gold_per_min",
+            "xp_per_min",
+            "level",
+            "net_worth",
+            "hero_damage",
+            "tower_damage",
+            "hero_healing",
+            "items",
+            "backpack",
+            "item_neutral",
+            "leaver_status",
+            "ability_upgrades",
+        ]
+
+
+class MatchDetailSerializer(serializers.ModelSerializer):
+    details_status = serializers.ChoiceField(choices=DETAILS_STATUSES, read_only=True)
+    players = MatchPlayerSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Match
+        fields = [
+            "match_id",
+            "match_seq_num",
+            "start_time",
+            "duration",
+            "game_mode",
+            "lobby_type",
+            "radiant_win",
+            "radiant_score",
+            "dire_score",
+            "leagueid",
+            "cluster",
+            "first_blood_time",
+            "human_players",
+            "details_status",
+            "details_source",
+            "details_fetched_at",
+            "retry_count",
+            "fetch_error",
+            "players",
+        ]
+
+
+class AccountQuerySerializer(serializers.Serializer):
+    account = WholeNumberField(
+        required=False,
+        min_value=1,
+        max_value=ANONYMOUS_ACCOUNT_ID - 1,
+        help_text="A linked Steam account id; may be left out by a user with exactly one.",
+    )
+
+
+class MatchQuerySerializer(AccountQuerySerializer):
+    hero_id = WholeNumberField(
+        required=False, min_value=0, max_value=MAX_HERO_ID, help_text="The account's own hero."
+    )
+    won = serializers.BooleanField(required=False, help_text="From the account's side.")
+    details_status = serializers.ChoiceField(choices=DETAILS_STATUSES, required=False)
+    start_after = serializers.DateTimeField(required=False, help_text="Started at or after.")
+    start_before = serializers.DateTimeField(required=False, help_text="Started before.")
+    ordering = serializers.ChoiceField(
+        choices=[*MATCH_ORDERINGS, *(f"-{field}" for field in MATCH_ORDERINGS)],
+        default="-match_id",
+    )
+
+
+class TeammateSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    persona_name = serializers.CharField(allow_blank=True, help_text="Empty when not synced.")
+    games = serializers.IntegerField(help_text="Matches played on the same side.")
+    wins = serializers.IntegerField()
+    win_rate = serializers.FloatField(help_text="wins / games, from 0 to 1.")
+    last_played = serializers.DateTimeField(allow_null=True)

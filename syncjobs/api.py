@@ -1,0 +1,126 @@
+"""API views that start, cancel and report sync jobs: thin adapters over syncjobs.engine."""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from dotasync.api import AUTH_ERRORS, NOT_JSON, error, invalid, user_account, validated_query
+from matches.models import SteamAccount
+from syncjobs.engine import AlreadyRunning, NotCancellable, request_cancel, start_sync
+from syncjobs.models import JobType, SyncJob
+from syncjobs.serializers import (
+    BackfillSerializer,
+    BusySerializer,
+    CancelledJobSerializer,
+    JobQuerySerializer,
+    SyncJobSerializer,
+    TriggerSerializer,
+)
+
+START_ERRORS = {
+    400: invalid("Bad input, no linked account, or several and no account_id."),
+    404: error("You have no linked account with that account_id."),
+    409: OpenApiResponse(BusySerializer, description="A job is already pending or running."),
+    429: error("Too many syncs started: wait and try again."),
+    **NOT_JSON,
+    **AUTH_ERRORS,
+}
+
+
+class StartSyncView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sync"
+
+    def start(
+        self, request: Request, account: SteamAccount, job_type: str, force: bool
+    ) -> Response:
+        try:
+            job = start_sync(account, job_type, request.user, force=force)
+        except AlreadyRunning as exc:
+            body = {"detail": str(exc), "job": SyncJobSerializer(exc.job).data}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(SyncJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class TriggerSyncView(StartSyncView):
+    @extend_schema(
+        summary="Start a sync of new matches only, or of the whole history",
+        request=TriggerSerializer,
+        responses={201: SyncJobSerializer, **START_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        params = TriggerSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        account = user_account(request.user, params.validated_data.get("account_id"))
+        return self.start(request, account, params.validated_data["job_type"], force=False)
+
+
+class BackfillView(StartSyncView):
+    @extend_schema(
+        summary="Retry fetching the details of failed matches",
+        request=BackfillSerializer,
+        responses={201: SyncJobSerializer, **START_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        params = BackfillSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        account = user_account(request.user, params.validated_data.get("account_id"))
+        return self.start(request, account, JobType.BACKFILL, params.validated_data["force"])
+
+
+class CancelSyncView(APIView):
+    @extend_schema(
+        summary="Cancel a pending job, or ask a running one to stop",
+        request=None,
+        responses={
+            200: CancelledJobSerializer,
+            400: error("The job has already completed, failed or been cancelled."),
+            404: error("You have no job with this id."),
+            **AUTH_ERRORS,
+        },
+    )
+    def post(self, request: Request, job_id: int) -> Response:
+        job = get_object_or_404(SyncJob.objects.for_user(request.user), pk=job_id)
+        try:
+            job = request_cancel(job)
+        except NotCancellable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(CancelledJobSerializer(job).data)
+
+
+@extend_schema(
+    summary="Your sync jobs, newest first",
+    parameters=[JobQuerySerializer],
+    responses={
+        200: SyncJobSerializer(many=True),
+        400: invalid("Bad query parameters."),
+        404: error("No such page of results, or no linked account with that id."),
+        **AUTH_ERRORS,
+    },
+)
+class SyncJobListView(generics.ListAPIView):
+    serializer_class = SyncJobSerializer
+
+    def get_queryset(self) -> QuerySet[SyncJob]:
+        query = validated_query(JobQuerySerializer, self.request)
+        jobs = SyncJob.objects.for_user(self.request.user).select_related("account")
+        if "account" in query:
+            account = user_account(self.request.user, query["account"], "account")
+            jobs = jobs.filter(account=account)
+        return jobs
+
+
+@extend_schema(
+    summary="One sync job and its progress",
+    responses={200: SyncJobSerializer, 404: error("You have no job with this id."), **AUTH_ERRORS},
+)
+class SyncJobDetailView(generics.RetrieveAPIView):
+    serializer_class = SyncJobSerializer
+
+    def get_queryset(self) -> QuerySet[SyncJob]:
+        return SyncJob.objects.for_user(self.request.user).select_related("account")
