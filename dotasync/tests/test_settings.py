@@ -52,7 +52,11 @@ def test_the_readme_table_lists_exactly_the_variables_settings_read():
 
     documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", table, flags=re.MULTILINE))
 
-    assert documented == variables_read_by_settings()
+    read = variables_read_by_settings()
+    assert documented == read, (
+        f"README.md's Configuration table is missing {sorted(read - documented)} "
+        f"and documents unknown {sorted(documented - read)}"
+    )
 
 
 def test_defaults_load(clean_env):
