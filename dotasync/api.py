@@ -97,18 +97,22 @@ class ValidationErrorSerializer(ErrorSerializer):
     )
 
 
-def error(description: str) -> OpenApiResponse:
+def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-def invalid(description: str) -> OpenApiResponse:
+def invalid_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(ValidationErrorSerializer, description=description)
 
 
-NOT_JSON = {415: error("The request body must be JSON (`Content-Type: application/json`).")}
+NOT_JSON = {
+    415: error_response("The request body must be JSON (`Content-Type: application/json`).")
+}
 AUTH_ERRORS = {
-    401: error("Not authenticated (send `Authorization: Token <key>` or a session cookie)."),
-    403: error("A session request without a valid CSRF token."),
+    401: error_response(
+        "Not authenticated (send `Authorization: Token <key>` or a session cookie)."
+    ),
+    403: error_response("A session request without a valid CSRF token."),
 }
 
 

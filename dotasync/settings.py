@@ -209,7 +209,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "DotaSync API",
-    "DESCRIPTION": "Your synced Dota 2 match history, and the sync jobs that fetch it.",
+    "DESCRIPTION": (
+        "Your synced Dota 2 match history, and the sync jobs that fetch it. Authenticate with "
+        "a session (signed in, CSRF header on writes) or `Authorization: Token <key>`; an "
+        "admin creates a key with `manage.py drf_create_token <username>`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

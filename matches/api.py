@@ -9,7 +9,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dotasync.api import AUTH_ERRORS, NOT_JSON, error, invalid, user_account, validated_query
+from dotasync.api import (
+    AUTH_ERRORS,
+    NOT_JSON,
+    error_response,
+    invalid_response,
+    user_account,
+    validated_query,
+)
 from matches.accounts import InvalidAccountReference, link_account
 from matches.models import AccountMatch, Match, SteamAccount
 from matches.serializers import (
@@ -24,15 +31,13 @@ from matches.serializers import (
 from matches.stats import account_matches, teammates
 from matches.upstream import UpstreamClient
 
-PAGE_NOT_FOUND = error("No such page of results, or no linked account with that id.")
-ACCOUNT_REQUIRED = invalid(
+PAGE_NOT_FOUND = error_response("No such page of results, or no linked account with that id.")
+ACCOUNT_REQUIRED = invalid_response(
     "Bad query parameters, no linked account, or several and none named (`account`)."
 )
 
 
 class AccountListView(APIView):
-    pagination_class = None
-
     @extend_schema(
         summary="Your linked Steam accounts, with how many of their matches have details",
         responses={200: SteamAccountSerializer(many=True), **AUTH_ERRORS},
@@ -46,7 +51,7 @@ class AccountListView(APIView):
         request=LinkAccountSerializer,
         responses={
             201: SteamAccountSerializer,
-            400: invalid("Not a Steam account, or one linked to another user."),
+            400: invalid_response("Not a Steam account, or one linked to another user."),
             **NOT_JSON,
             **AUTH_ERRORS,
         },
@@ -105,7 +110,10 @@ def _match_order(ordering: str) -> list:
 
 @extend_schema(
     summary="A match with all its players",
-    responses={200: MatchDetailSerializer, 404: error("No match of your accounts has this id.")}
+    responses={
+        200: MatchDetailSerializer,
+        404: error_response("No match of your accounts has this id."),
+    }
     | AUTH_ERRORS,
 )
 class MatchDetailView(generics.RetrieveAPIView):

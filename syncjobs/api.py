@@ -9,7 +9,14 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from dotasync.api import AUTH_ERRORS, NOT_JSON, error, invalid, user_account, validated_query
+from dotasync.api import (
+    AUTH_ERRORS,
+    NOT_JSON,
+    error_response,
+    invalid_response,
+    user_account,
+    validated_query,
+)
 from matches.models import SteamAccount
 from syncjobs.engine import AlreadyRunning, NotCancellable, request_cancel, start_sync
 from syncjobs.models import JobType, SyncJob
@@ -23,10 +30,10 @@ from syncjobs.serializers import (
 )
 
 START_ERRORS = {
-    400: invalid("Bad input, no linked account, or several and no account_id."),
-    404: error("You have no linked account with that account_id."),
+    400: invalid_response("Bad input, no linked account, or several and no account_id."),
+    404: error_response("You have no linked account with that account_id."),
     409: OpenApiResponse(BusySerializer, description="A job is already pending or running."),
-    429: error("Too many syncs started: wait and try again."),
+    429: error_response("Too many syncs started: wait and try again."),
     **NOT_JSON,
     **AUTH_ERRORS,
 }
@@ -79,8 +86,8 @@ class CancelSyncView(APIView):
         request=None,
         responses={
             200: CancelledJobSerializer,
-            400: error("The job has already completed, failed or been cancelled."),
-            404: error("You have no job with this id."),
+            400: error_response("The job has already completed, failed or been cancelled."),
+            404: error_response("You have no job with this id."),
             **AUTH_ERRORS,
         },
     )
@@ -98,8 +105,8 @@ class CancelSyncView(APIView):
     parameters=[JobQuerySerializer],
     responses={
         200: SyncJobSerializer(many=True),
-        400: invalid("Bad query parameters."),
-        404: error("No such page of results, or no linked account with that id."),
+        400: invalid_response("Bad query parameters."),
+        404: error_response("No such page of results, or no linked account with that id."),
         **AUTH_ERRORS,
     },
 )
@@ -117,7 +124,11 @@ class SyncJobListView(generics.ListAPIView):
 
 @extend_schema(
     summary="One sync job and its progress",
-    responses={200: SyncJobSerializer, 404: error("You have no job with this id."), **AUTH_ERRORS},
+    responses={
+        200: SyncJobSerializer,
+        404: error_response("You have no job with this id."),
+        **AUTH_ERRORS,
+    },
 )
 class SyncJobDetailView(generics.RetrieveAPIView):
     serializer_class = SyncJobSerializer
