@@ -48,7 +48,8 @@ def parse_account_reference(text: str, resolve_vanity: Callable[[str], int] | No
 
 
 def _from_number(digits: str, original: str) -> int:
-    if not digits.isdigit():
+    # str.isdigit() also accepts "²" or "١٢٣", which int() refuses or reads as a number.
+    if not (digits.isascii() and digits.isdigit()):
         raise InvalidAccountReference(f"{_short(original)} is not a Steam account id. " + HELP_TEXT)
     number = int(digits)
     if 0 < number < ANONYMOUS_ACCOUNT_ID:
