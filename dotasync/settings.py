@@ -162,12 +162,15 @@ SYNC_STALE_AFTER = env_float("SYNC_STALE_AFTER", 120.0, minimum=5.0)
 SYNC_SCHEDULE_INTERVAL_MINUTES = env_int("SYNC_SCHEDULE_INTERVAL_MINUTES", 60)
 # Phase-2 fetches in flight per job (threads inside the worker); 1 keeps it sequential.
 SYNC_CONCURRENCY = env_int("SYNC_CONCURRENCY", 1, minimum=1)
+# django-q tasks sharing one job's phase 2 (they claim stubs with SKIP LOCKED); 1 = just the job.
+SYNC_DETAIL_TASKS = env_int("SYNC_DETAIL_TASKS", 1, minimum=1)
 SYNC_TASK_TIMEOUT = env_int("SYNC_TASK_TIMEOUT", 6 * 3600, minimum=60)
 
 # --- Task cluster (django-q2) --------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
-    "name": "dotasync",
+    # Clusters sharing a broker and database must share the name to share the queue.
+    "name": env_str("Q_CLUSTER_NAME", "dotasync"),
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     # A full sync of a large account runs for hours; django-q2 requires retry > timeout.
     "timeout": SYNC_TASK_TIMEOUT,

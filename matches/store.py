@@ -114,7 +114,14 @@ def save_outcomes(
     A complete match is never downgraded: a later failure or outage while
     re-fetching it (full sync) leaves its stored details as they were.
     """
+    attempted = [c.details.match_id for c in completed]
+    attempted += [o.match_id for o in (*failed, *deferred)]
     with transaction.atomic():
+        # Every attempt is stamped (phase 2 skips what it attempted since it began) and
+        # its work claim released, whatever the outcome and whatever the match's state.
+        Match.objects.filter(pk__in=attempted).update(
+            last_fetch_attempt=now, claimed_by=None, claimed_until=None
+        )
         if completed:
             _save_completed(completed, now)
         for outcome in failed:

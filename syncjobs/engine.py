@@ -17,13 +17,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -52,6 +53,9 @@ FLUSH_EVERY_SECONDS = 1.0
 CANCEL_CHECK_SECONDS = 0.25
 SLEEP_SLICE_SECONDS = 0.1
 MAX_RATE_LIMIT_WAITS = 20
+# A claim outlives a worker that dies mid-batch by this long; then others may take it.
+CLAIM_LEASE_SECONDS = 300
+CLAIM_POLL_SECONDS = 0.2
 INTERRUPTED = "Interrupted: the worker running this job stopped (crash, kill or restart)."
 
 
@@ -251,9 +255,18 @@ class JobRunner:
         client: UpstreamClient | None = None,
         cancel_event: threading.Event | None = None,
         on_progress: Callable[[SyncJob], None] | None = None,
+        coordinator: bool = True,
     ) -> None:
         self.job = job
         self.account = job.account
+        self.coordinator = coordinator
+        self.counts: Counter[str] = Counter()
+        self.source_names: list[str] = []
+        self.detail_sources: list[DetailSource] = []
+        self.deferred_streak = 0
+        self.claimed_here: set[int] = set()
+        self.attempted = 0
+        self._pool: _FetchPool | None = None
         self.cancel_event = cancel_event or threading.Event()
         self.on_progress = on_progress
         self.client = client or UpstreamClient.from_settings(sleep=self.sleep)
@@ -291,7 +304,8 @@ class JobRunner:
             self.conclude(JobStatus.COMPLETED)
 
     def conclude(self, status: str, *, error: str = "") -> None:
-        _finish(self.job, status, error=error, message=" ".join(self.notes))
+        _finish(self.job, status, error=error)
+        release_claims(self.job)
         self.job.refresh_from_db()
         logger.info(
             "job %s %s: %s ids, %s/%s details (%s ok, %s failed, %s deferred) %s",
@@ -362,24 +376,40 @@ class JobRunner:
             self.flush()
 
     def flush(self) -> None:
-        job = self.job
-        job.heartbeat_at = timezone.now()
-        SyncJob.objects.filter(pk=job.pk).update(
-            phase=job.phase,
-            ids_found=job.ids_found,
-            details_total=job.details_total,
-            details_done=job.details_done,
-            details_ok=job.details_ok,
-            details_failed=job.details_failed,
-            details_deferred=job.details_deferred,
-            sources=job.sources,
-            heartbeat_at=job.heartbeat_at,
-            message=" ".join(self.notes)[:500],
-        )
+        """Add this runner's progress to the job row, under a row lock (parts share the job)."""
+        counts, self.counts = self.counts, Counter()
+        with transaction.atomic():
+            row = SyncJob.objects.select_for_update().get(pk=self.job.pk)
+            fields = [
+                "details_done",
+                "details_ok",
+                "details_failed",
+                "details_deferred",
+                "sources",
+                "message",
+                "heartbeat_at",
+            ]
+            if self.coordinator:
+                for name in ("phase", "ids_found", "details_total", "details_started_at"):
+                    setattr(row, name, getattr(self.job, name))
+                fields += ["phase", "ids_found", "details_total", "details_started_at"]
+            row.details_ok += counts["ok"]
+            row.details_failed += counts["failed"]
+            row.details_deferred += counts["deferred"]
+            row.details_done = min(row.details_total, row.details_done + counts["done"])
+            sources = dict.fromkeys(self.source_names, 0) | (row.sources or {})
+            for name in self.source_names:
+                sources[name] += counts[f"source:{name}"]
+            row.sources = sources
+            row.message = _merge_notes(row.message, self.notes)
+            row.heartbeat_at = timezone.now()
+            row.save(update_fields=fields)
+        row.account = self.account
+        self.job = row
         self._last_flush = time.monotonic()
         self._unflushed = 0
         if self.on_progress:
-            self.on_progress(job)
+            self.on_progress(row)
 
     # --- upstream calls with 429 handling
 
@@ -471,100 +501,83 @@ class JobRunner:
 
     # --- phase 2
 
-    def candidates(self):
-        """The account's matches this job fetches details for, as a lazy queryset."""
-        matches = Match.objects.for_account(self.account)
-        max_attempts = settings.SYNC_MAX_ATTEMPTS
-        if self.job.job_type == JobType.BACKFILL and not self.job.force:
-            return matches.due_for_retry(
-                max_attempts, settings.SYNC_RETRY_BACKOFF_BASE, timezone.now()
-            )
-        if self.job.job_type == JobType.FULL:
-            # Re-fetch everything but what this job (or the interrupted job it resumes)
-            # already refreshed, and never what has used up its attempts.
-            return matches.filter(
-                Q(has_details=True, details_fetched_at__lt=self.job.refresh_since)
-                | Q(has_details__isnull=True)
-                | Q(has_details=False, retry_count__lt=max_attempts)
-            )
-        return matches.pending_details(max_attempts)
-
-    def batches(self) -> Iterator[list[tuple[int, int | None]]]:
-        """Newest first, a small batch at a time, straight from the database (keyset paging)."""
-        below: int | None = None
-        while True:
-            query = self.candidates()
-            if below is not None:
-                query = query.filter(match_id__lt=below)
-            batch = list(
-                query.order_by("-match_id").values_list("match_id", "match_seq_num")[:BATCH_SIZE]
-            )
-            if not batch:
-                return
-            yield batch
-            below = batch[-1][0]
-
     def fetch_details(self) -> None:
-        self.job.phase = JobPhase.FETCHING_DETAILS
-        self.job.details_total = self.candidates().count()
+        """Coordinate phase 2: count the work, start helper tasks, work until all is done."""
+        job = self.job
+        job.phase = JobPhase.FETCHING_DETAILS
+        job.details_started_at = timezone.now()
+        job.details_total = detail_candidates(job).count()
+        self.prepare_detail_sources()
+        self.flush()
+        for _ in range(settings.SYNC_DETAIL_TASKS - 1):
+            async_task("syncjobs.tasks.fetch_details_part", job.pk, group="sync")
+        try:
+            self.work_on_details(wait_for_parts=True)
+        finally:
+            self.close_pool()
+            release_claims(job, self.claimed_here)
+
+    def run_part(self) -> None:
+        """A helper task's share of phase 2: claim and fetch until nothing is left."""
+        try:
+            self.prepare_detail_sources()
+            self.work_on_details(wait_for_parts=False)
+        except Cancelled:
+            pass
+        except Exception:
+            logger.exception("a phase-2 part of job %s crashed", self.job.pk)
+        finally:
+            self.close_pool()
+            self.flush()
+            release_claims(self.job, self.claimed_here)
+            logger.info("job %s: a phase-2 part attempted %s matches", self.job.pk, self.attempted)
+
+    def prepare_detail_sources(self) -> None:
         self.detail_sources = [
             DETAIL_SOURCES[name]
             for name in settings.SYNC_DETAIL_SOURCES
             if self.usable(name, DETAIL_SOURCES[name].bucket, DETAIL_SOURCES[name].needs_key)
         ]
-        self.job.sources = {source.name: 0 for source in self.detail_sources}
+        self.source_names = [source.name for source in self.detail_sources]
         self.breakers = {
-            s.name: Breaker(settings.SYNC_BREAKER_THRESHOLD) for s in self.detail_sources
+            name: Breaker(settings.SYNC_BREAKER_THRESHOLD) for name in self.source_names
         }
-        self.flush()
-        self.deferred_streak = 0
+
+    def work_on_details(self, *, wait_for_parts: bool) -> None:
         concurrency = max(1, settings.SYNC_CONCURRENCY)
+        size = BATCH_SIZE if concurrency == 1 else 4 * concurrency
         try:
-            if concurrency == 1:
-                for batch in self.batches():
-                    self.record([self.fetch_one(*item) for item in batch])
-            else:
-                self.fetch_concurrently(concurrency)
+            while True:
+                self.checkpoint()
+                batch = claim_batch(self.job, size)
+                if batch:
+                    self.claimed_here.update(match_id for match_id, _ in batch)
+                    self.process(batch, concurrency)
+                elif wait_for_parts and parts_hold_claims(self.job):
+                    self.sleep(CLAIM_POLL_SECONDS)
+                else:
+                    return
         except EndPhase as stop:
             self.note(str(stop))
 
-    def fetch_concurrently(self, concurrency: int) -> None:
-        """Overlap upstream round trips: `concurrency` threads fetch, this thread writes."""
-        todo: queue.Queue = queue.Queue(maxsize=concurrency * 2)
-        done: queue.Queue = queue.Queue()
-        stop = threading.Event()
+    def process(self, batch: list[tuple[int, int | None]], concurrency: int) -> None:
+        if concurrency == 1:
+            self.record([self.fetch_one(*item) for item in batch])
+            return
+        if self._pool is None:
+            self._pool = _FetchPool(self.fetch_one, concurrency)
+        ready: list[_Result] = []
+        for result in self._pool.map(batch):
+            ready.append(result)
+            if len(ready) + self._unflushed >= BATCH_SIZE:
+                self.record(ready)
+                ready = []
+        self.record(ready)
 
-        def worker() -> None:
-            try:
-                while not stop.is_set():
-                    item = todo.get()
-                    if item is None:
-                        return
-                    try:
-                        done.put(self.fetch_one(*item))
-                    except BaseException as exc:  # handed to the writer, which re-raises
-                        done.put(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-        for thread in threads:
-            thread.start()
-        try:
-            for batch in self.batches():
-                for item in batch:
-                    todo.put(item)
-                results = [done.get() for _ in batch]
-                errors = [r for r in results if isinstance(r, BaseException)]
-                self.record([r for r in results if isinstance(r, _Result)])
-                if errors:
-                    raise errors[0]
-        finally:
-            stop.set()
-            for _ in threads:
-                todo.put(None)
-            for thread in threads:
-                thread.join(timeout=5)
+    def close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def fetch_one(self, match_id: int, seq_num: int | None) -> _Result:
         """Try each detail source in order until one answers with the match."""
@@ -604,9 +617,6 @@ class JobRunner:
             self.disable_for_today(source.bucket, label)
             breaker.open("daily limit")
             return "down", f"{label}: daily limit"
-        except InvalidApiKey:
-            breaker.released()
-            raise
         except (NotFound, BadResponse) as exc:
             breaker.answered()
             return "refused", f"{label}: {exc.message}"
@@ -617,7 +627,7 @@ class JobRunner:
         return Completed(details, source.name)
 
     def record(self, results: list[_Result]) -> None:
-        """Store one batch of outcomes and count them."""
+        """Store one batch of outcomes, release their claims and count them."""
         if not results:
             return
         store.save_outcomes(
@@ -626,30 +636,158 @@ class JobRunner:
             [r.deferred for r in results if r.deferred],
             timezone.now(),
         )
-        job = self.job
+        self.claimed_here.difference_update(r.match_id for r in results)
+        self.attempted += len(results)
         for result in results:
-            job.details_done += 1
+            self.counts["done"] += 1
             if result.completed:
-                job.details_ok += 1
-                name = result.completed.source
-                job.sources[name] = job.sources.get(name, 0) + 1
+                self.counts["ok"] += 1
+                self.counts[f"source:{result.completed.source}"] += 1
                 self.deferred_streak = 0
             elif result.failed:
-                job.details_failed += 1
+                self.counts["failed"] += 1
                 self.deferred_streak = 0
             else:
-                job.details_deferred += 1
+                self.counts["deferred"] += 1
                 self.deferred_streak += 1
-        job.details_done = min(job.details_done, job.details_total)
         self.progressed(len(results))
         if self.breakers and all(b.is_open for b in self.breakers.values()):
-            raise EndPhase(self.stopped_early_message())
+            raise EndPhase(STOPPED_EARLY)
         if self.deferred_streak >= settings.SYNC_MAX_CONSECUTIVE_DEFERRED:
-            raise EndPhase(self.stopped_early_message())
+            raise EndPhase(STOPPED_EARLY)
 
-    def stopped_early_message(self) -> str:
-        left = self.job.details_total - self.job.details_done
-        return (
-            f"Stopped fetching details early: every detail source is failing (HTTP 5xx). "
-            f"{left} matches are still waiting; sync again later."
+
+STOPPED_EARLY = (
+    "Stopped fetching details early: every detail source is failing (HTTP 5xx); "
+    "the remaining matches wait for a later sync."
+)
+
+
+def _merge_notes(existing: str, notes: list[str]) -> str:
+    merged = existing
+    for note in notes:
+        if note not in merged:
+            merged = f"{merged} {note}".strip()
+    return merged[:500]
+
+
+class _FetchPool:
+    """Threads that overlap phase-2 round trips; results come back in completion order."""
+
+    def __init__(self, fetch: Callable[[int, int | None], _Result], size: int) -> None:
+        self.fetch = fetch
+        self.todo: queue.Queue = queue.Queue()
+        self.done: queue.Queue = queue.Queue()
+        self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(size)]
+        for thread in self.threads:
+            thread.start()
+
+    def _work(self) -> None:
+        try:
+            while (item := self.todo.get()) is not None:
+                try:
+                    self.done.put(self.fetch(*item))
+                except BaseException as exc:  # handed to the caller, which re-raises it
+                    self.done.put(exc)
+        finally:
+            connection.close()
+
+    def map(self, items: list[tuple[int, int | None]]) -> Iterator[_Result]:
+        for item in items:
+            self.todo.put(item)
+        failure: BaseException | None = None
+        for _ in items:
+            result = self.done.get()
+            if isinstance(result, BaseException):
+                failure = failure or result
+            elif failure is None:
+                yield result
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        for _ in self.threads:
+            self.todo.put(None)
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+# --- Phase-2 work claims -----------------------------------------------------------------------
+
+
+def detail_candidates(job: SyncJob):
+    """The account's matches this job fetches details for, as a lazy queryset.
+
+    What the job already attempted since phase 2 began is left out, so every match
+    is tried at most once per job however many workers share the job.
+    """
+    matches = Match.objects.for_account(job.account)
+    max_attempts = settings.SYNC_MAX_ATTEMPTS
+    if job.job_type == JobType.BACKFILL and not job.force:
+        matches = matches.due_for_retry(
+            max_attempts, settings.SYNC_RETRY_BACKOFF_BASE, timezone.now()
         )
+    elif job.job_type == JobType.FULL:
+        # Re-fetch everything but what this job (or the interrupted job it resumes)
+        # already refreshed, and never what has used up its attempts.
+        matches = matches.filter(
+            Q(has_details=True, details_fetched_at__lt=job.refresh_since)
+            | Q(has_details__isnull=True)
+            | Q(has_details=False, retry_count__lt=max_attempts)
+        )
+    else:
+        matches = matches.pending_details(max_attempts)
+    if job.details_started_at is not None:
+        matches = matches.exclude(last_fetch_attempt__gte=job.details_started_at)
+    return matches
+
+
+def _claim_is_free(now) -> Q:
+    running_claimer = SyncJob.objects.filter(pk=OuterRef("claimed_by"), status=JobStatus.RUNNING)
+    return Q(claimed_by__isnull=True) | Q(claimed_until__lt=now) | ~Q(Exists(running_claimer))
+
+
+def claim_batch(job: SyncJob, size: int) -> list[tuple[int, int | None]]:
+    """Claim up to `size` of the job's candidates, newest first, for this worker.
+
+    SKIP LOCKED lets parallel workers claim disjoint batches without waiting on each
+    other; the claim (claimed_by, claimed_until) outlives the short transaction, so no
+    lock is held while the upstream answers. A claim of a job that is no longer running,
+    or whose lease ran out, is free again.
+    """
+    if not SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists():
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            detail_candidates(job)
+            .filter(_claim_is_free(now))
+            .order_by("-match_id")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("match_id", "match_seq_num")[:size]
+        )
+        if rows:
+            Match.objects.filter(pk__in=[match_id for match_id, _ in rows]).update(
+                claimed_by=job, claimed_until=now + timedelta(seconds=CLAIM_LEASE_SECONDS)
+            )
+    return rows
+
+
+def parts_hold_claims(job: SyncJob) -> bool:
+    return Match.objects.filter(claimed_by=job, claimed_until__gt=timezone.now()).exists()
+
+
+def release_claims(job: SyncJob, match_ids: Iterable[int] | None = None) -> None:
+    """Free the job's claims (only those on `match_ids` when given)."""
+    claims = Match.objects.filter(claimed_by=job)
+    if match_ids is not None:
+        claims = claims.filter(pk__in=list(match_ids))
+    claims.update(claimed_by=None, claimed_until=None)
+
+
+def run_details_part(job_id: int) -> None:
+    """A helper task of a running job's phase 2 (SYNC_DETAIL_TASKS > 1)."""
+    job = SyncJob.objects.select_related("account").get(pk=job_id)
+    if job.status != JobStatus.RUNNING or job.phase != JobPhase.FETCHING_DETAILS:
+        return
+    JobRunner(job, coordinator=False).run_part()

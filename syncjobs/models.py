@@ -63,6 +63,9 @@ class SyncJob(models.Model):
     details_deferred = models.PositiveIntegerField(default=0)
     sources = models.JSONField(default=dict, blank=True, help_text="matches completed per source")
 
+    details_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="when phase 2 began; what it attempted since is done"
+    )
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)

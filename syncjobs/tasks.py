@@ -16,6 +16,11 @@ def run_sync_job(job_id: int) -> str:
     return engine.run_job(job_id).status
 
 
+def fetch_details_part(job_id: int) -> None:
+    """Help a running job's phase 2 (SYNC_DETAIL_TASKS > 1): claim and fetch stubs."""
+    engine.run_details_part(job_id)
+
+
 def sync_all_accounts() -> int:
     """The periodic schedule: an incremental sync for every linked account not already syncing."""
     started = 0

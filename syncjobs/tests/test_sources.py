@@ -1,6 +1,6 @@
 """Sources that work in 2026: OpenDota past Steam's 500 cap, fallbacks, breakers, limits."""
 
-from itertools import pairwise
+from itertools import combinations
 
 import pytest
 
@@ -9,6 +9,7 @@ from syncjobs import engine
 from syncjobs.models import JobStatus, JobType
 
 ACCOUNT_ID = 86745912
+JITTER = 0.015
 
 
 @pytest.fixture
@@ -165,8 +166,10 @@ def test_each_source_keeps_its_own_minimum_interval(simulator, account, settings
     for name, (endpoints, interval) in buckets.items():
         times = sorted(e["t"] for e in simulator.state.log if e["endpoint"] in endpoints)
         assert len(times) >= 3, name
-        gaps = [b - a for a, b in pairwise(times)]
-        assert min(gaps) >= interval - 0.005, (name, min(gaps))
+        # Calls start on reserved slots; their arrival jitters by a few ms on a loaded
+        # machine, so allow that once per span rather than once per gap.
+        for i, j in combinations(range(len(times)), 2):
+            assert times[j] - times[i] >= (j - i) * interval - JITTER, (name, i, j)
 
 
 def test_opendota_minute_limit_waits_and_counts_nothing(simulator, account, settings):

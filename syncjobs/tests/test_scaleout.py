@@ -1,0 +1,134 @@
+"""Phase 2 spread over threads, over several tasks, and over two clusters on Redis."""
+
+import re
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+import redis
+from django.db import connection
+
+from matches.models import Match, SteamAccount
+from syncjobs import engine
+from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
+from syncjobs.tests.processes import child_env, manage, stop, wait_for
+
+ACCOUNT_ID = 86745912
+REDIS_URL = "redis://127.0.0.1:6379/0"
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def account():
+    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
+
+
+def fetches_per_match(simulator):
+    return Counter(
+        entry["params"]["match_id"]
+        for entry in simulator.state.log
+        if entry["endpoint"] in {"details", "opendota_match"}
+    )
+
+
+def test_threads_overlap_round_trips_without_fetching_twice(simulator, account, settings):
+    settings.SYNC_CONCURRENCY = 6
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 300}}, latency_ms=5)
+
+    job = engine.run_job(engine.create_job(account, JobType.FULL).pk)
+
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    assert (job.details_total, job.details_done, job.details_ok) == (300, 300, 300)
+    fetched = fetches_per_match(simulator)
+    assert len(fetched) == 300
+    assert set(fetched.values()) == {1}
+
+
+def test_helper_parts_share_one_jobs_phase_2(simulator, account, settings):
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 400}}, latency_ms=5)
+    job = engine.create_job(account, JobType.FULL)
+    parts = []
+
+    def coordinator():
+        try:
+            engine.run_job(job.pk)
+        finally:
+            connection.close()
+
+    def helper():
+        try:
+            engine.run_details_part(job.pk)
+        finally:
+            connection.close()
+
+    main = threading.Thread(target=coordinator)
+    main.start()
+    wait_for(
+        lambda: SyncJob.objects.filter(pk=job.pk, phase=JobPhase.FETCHING_DETAILS).exists(),
+        30,
+        "phase 2",
+    )
+    for _ in range(2):
+        part = threading.Thread(target=helper)
+        part.start()
+        parts.append(part)
+    main.join(timeout=60)
+    for part in parts:
+        part.join(timeout=10)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED
+    assert (job.details_done, job.details_ok) == (400, 400)
+    assert sum(job.sources.values()) == 400
+    assert set(fetches_per_match(simulator).values()) == {1}
+    assert not Match.objects.filter(claimed_by__isnull=False).exists()
+
+
+@pytest.mark.slow
+def test_two_clusters_on_redis_share_one_jobs_phase_2(simulator, account, settings):
+    """The multi-machine mode: two django-q clusters, one Redis broker, one PostgreSQL."""
+    settings.STEAM_API_MIN_INTERVAL = 0.004  # the shared limit both clusters must respect
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 300}}, latency_ms=10)
+    name = f"dotasync-test-{uuid.uuid4().hex[:8]}"
+    env = child_env(
+        simulator,
+        REDIS_URL=REDIS_URL,
+        Q_CLUSTER_NAME=name,
+        Q_WORKERS=1,
+        SYNC_DETAIL_TASKS=2,
+        STEAM_API_MIN_INTERVAL=0.004,
+        LOG_LEVEL="INFO",
+    )
+    clusters = [manage("qcluster", env=env) for _ in range(2)]
+    broker = redis.Redis.from_url(REDIS_URL)
+    try:
+        # Both clusters up and waiting on the queue, so Redis hands the second task (the
+        # phase-2 part) to the cluster that is not busy with the first.
+        wait_for(lambda: len(broker.keys(f"django_q:{name}:cluster:*")) == 2, 60, "2 clusters")
+        enqueue = manage("sync_matches", str(ACCOUNT_ID), "--full", "--enqueue", env=env)
+        assert enqueue.wait(timeout=60) == 0, enqueue.stderr.read()
+        job = wait_for(
+            lambda: SyncJob.objects.filter(
+                account=account, status__in=[JobStatus.COMPLETED, JobStatus.FAILED]
+            ).first(),
+            120,
+            "the job to end",
+        )
+    finally:
+        for cluster in clusters:
+            stop(cluster)
+    outputs = [cluster.stdout.read() + cluster.stderr.read() for cluster in clusters]
+
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    assert job.details_ok == 300
+    assert set(fetches_per_match(simulator).values()) == {1}  # no match fetched twice
+    worked = [sum(int(n) for n in re.findall(r"attempted (\d+) matches", out)) for out in outputs]
+    coordinator_share = [("completed: 300 ids" in out) for out in outputs]
+    assert any(coordinator_share)
+    helper_cluster = coordinator_share.index(False)
+    assert worked[helper_cluster] > 0, outputs  # the other cluster fetched part of phase 2
+    steam_calls = sorted(
+        e["t"] for e in simulator.state.log if e["endpoint"] in {"history", "details"}
+    )
+    assert len(steam_calls) / (steam_calls[-1] - steam_calls[0]) <= 1 / 0.004 * 1.05
