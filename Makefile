@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test lint fmt clean chromium postgres
+.PHONY: run test lint fmt clean chromium postgres bench
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -69,6 +69,12 @@ postgres:
 	pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
 	for _ in $$(seq 30); do pg_isready -q -h 127.0.0.1 && exit 0; sleep 1; done; \
 	echo "PostgreSQL did not come up on 127.0.0.1:5432." >&2; exit 1
+
+# --- make bench -------------------------------------------------------------------------------
+# The performance benchmarks (bench/README.md), never part of `make test`. They use their own
+# database, BENCH_DATABASE_URL, whose tables they empty. BENCH_ARGS="--quick", "--only 1 3", "--big".
+bench: $(RUNTIME_STAMP) postgres
+	$(PYTHON) -m bench.run $(BENCH_ARGS)
 
 # --- lint, format, clean ----------------------------------------------------------------------
 lint: $(DEV_STAMP)

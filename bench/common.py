@@ -1,0 +1,288 @@
+"""What every benchmark shares: the bench database, the simulator process, child processes.
+
+The bench process itself runs Django against its own PostgreSQL database (never the test or
+development one), and starts the simulator, syncs and web servers as separate processes, so
+that none of them shares a GIL with another or with the measuring code.
+"""
+
+import contextlib
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/dotasync_bench"
+SIM_KEY = "sim-key"
+# Every wait for a child process is bounded, so a hung sync cannot hang the bench.
+CHILD_TIMEOUT = 1800
+PACING_VARIABLES = (
+    "STEAM_API_MIN_INTERVAL",
+    "STEAM_SEQUENCE_MIN_INTERVAL",
+    "OPENDOTA_MIN_INTERVAL",
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool  # smaller sizes and shorter runs
+    big: bool  # benchmark 6's 50,000-match sync
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    bench: str
+    measure: str
+    value: str
+    target: str = ""
+    verdict: str = ""
+
+
+@dataclass
+class Section:
+    """What one benchmark reports: table rows and free-text notes."""
+
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *args: str) -> None:
+        self.rows.append(Row(*args))
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def setup_django() -> None:
+    """Point Django at the bench database (created and migrated if needed) and set it up.
+
+    Child processes inherit this process's environment, so they use the same database.
+    """
+    # Never DATABASE_URL: the benchmarks empty their database's tables between runs.
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dotasync.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["SYNC_SCHEDULE_INTERVAL_MINUTES"] = "0"
+    _create_database(os.environ["DATABASE_URL"])
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def _create_database(url: str) -> None:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def reset_data() -> None:
+    """Empty the bench database's accounts, matches, jobs, pacing rows, users and sessions."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE matches_matchplayer, matches_accountmatch, matches_match, "
+            "syncjobs_syncjob, matches_ratelimitslot, matches_steamaccount, "
+            "django_session, auth_user CASCADE"
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Simulator:
+    """`manage.py steam_simulator` in its own process, driven through its /_sim/ endpoints."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.opendota_url = self.base_url + "/api"
+        self.session = requests.Session()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = start_manage(
+            "steam_simulator", "--host", "127.0.0.1", "--port", str(self.port), env=base_env()
+        )
+        wait_for(self._up, 30, "the simulator to listen")
+
+    def _up(self) -> bool:
+        try:
+            return self.session.get(self.base_url + "/_sim/config", timeout=1).ok
+        except requests.ConnectionError:
+            return False
+
+    def configure(self, **config: Any) -> dict[str, Any]:
+        response = self.session.post(self.base_url + "/_sim/config", json=config, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        """Forget the counters and the request log (the config stays)."""
+        self.session.post(self.base_url + "/_sim/reset", json={}, timeout=30).raise_for_status()
+
+    def stats(self) -> dict[str, Any]:
+        response = self.session.get(self.base_url + "/_sim/stats", timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+@contextlib.contextmanager
+def simulator() -> Iterator[Simulator]:
+    sim = Simulator()
+    sim.start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def base_env(**overrides: object) -> dict[str, str]:
+    """A child's environment: the bench database, no pacing, quiet logs."""
+    env = dict(os.environ)
+    env.update(dict.fromkeys(PACING_VARIABLES, "0"))
+    env.update(PYTHONUNBUFFERED="1", SYNC_SCHEDULE_INTERVAL_MINUTES="0")
+    env.update({key: str(value) for key, value in overrides.items()})
+    return env
+
+
+def sync_env(sim: Simulator, **overrides: object) -> dict[str, str]:
+    """A sync child's environment: both upstreams are the simulator."""
+    return base_env(
+        STEAM_API_KEY=SIM_KEY,
+        STEAM_API_BASE_URL=sim.base_url,
+        OPENDOTA_API_BASE_URL=sim.opendota_url,
+        **overrides,
+    )
+
+
+def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    """A manage.py child in its own session (see start_child)."""
+    return start_child(sys.executable, str(ROOT / "manage.py"), *args, env=env)
+
+
+def start_child(*argv: str, env: dict[str, str]) -> subprocess.Popen:
+    """A child in its own session, output to temporary files (never a pipe that fills up)."""
+    return subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        env=env,
+        stdout=tempfile.TemporaryFile(),
+        stderr=tempfile.TemporaryFile(),
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop a child this bench started, and everything it started."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@dataclass
+class ChildRun:
+    returncode: int
+    wall_seconds: float
+    peak_rss_mb: float
+    cpu_seconds: float  # user + system time of the child itself
+    output: str
+
+
+def run_manage(*args: str, env: dict[str, str], timeout: float = CHILD_TIMEOUT) -> ChildRun:
+    """Run a manage.py command to its end; its own peak RSS comes from wait4's rusage."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                stop(process, signal.SIGKILL)
+                raise TimeoutError(f"manage.py {' '.join(args)} ran longer than {timeout} s")
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    # Linux reports ru_maxrss in KiB.
+    cpu = usage.ru_utime + usage.ru_stime
+    return ChildRun(process.returncode, wall, usage.ru_maxrss / 1024, cpu, output)
+
+
+def sync(sim: Simulator, command: str, account_id: int, *args: str, **env: object):
+    """Run `sync_matches`/`backfill_matches` in a child process; returns (ChildRun, the job)."""
+    from syncjobs.models import SyncJob
+
+    run = run_manage(command, str(account_id), *args, "--json", env=sync_env(sim, **env))
+    job = SyncJob.objects.filter(account__account_id=account_id).order_by("-pk").first()
+    if run.returncode != 0 or job is None:
+        raise RuntimeError(f"{command} {account_id} exited {run.returncode}:\n{run.output[-3000:]}")
+    return run, job
+
+
+def job_seconds(job) -> float:
+    return (job.finished_at - job.started_at).total_seconds()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (p99 of 1,000 samples is the 990th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)

@@ -1,0 +1,101 @@
+"""Run the benchmarks and write bench/results.md: `python -m bench.run [--only N ...] [--quick]`.
+
+Benchmarks: 1 overhead, 2 call efficiency, 3 latency hiding, 4 rate-limit fidelity,
+5 cancellation latency, 6 memory, 7 web latency. See bench/README.md.
+"""
+
+import argparse
+import importlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from bench.common import ROOT, Options, Section, setup_django, simulator
+
+MODULES = {
+    1: "bench.overhead",
+    2: "bench.calls",
+    3: "bench.latency",
+    4: "bench.ratelimit",
+    5: "bench.cancel",
+    6: "bench.memory",
+    7: "bench.web",
+}
+RESULTS = ROOT / "bench" / "results.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument(
+        "--only", type=int, nargs="+", choices=sorted(MODULES), help="benchmarks to run"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes and shorter runs (minutes, not tens)"
+    )
+    parser.add_argument(
+        "--big", action="store_true", help="benchmark 6 also syncs 50,000 matches (takes long)"
+    )
+    options = parser.parse_args(argv)
+    setup_django()
+
+    chosen = options.only or sorted(MODULES)
+    sections: dict[int, Section] = {}
+    timings: dict[int, float] = {}
+    with simulator() as sim:
+        for number in chosen:
+            module = importlib.import_module(MODULES[number])
+            print(f"--- benchmark {number} ({MODULES[number]}) ...", flush=True)
+            started = time.perf_counter()
+            sections[number] = module.run(sim, Options(quick=options.quick, big=options.big))
+            timings[number] = time.perf_counter() - started
+            print(render_rows(sections[number]), flush=True)
+
+    report = render(sections, timings, options)
+    RESULTS.write_text(report)
+    print(report)
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+def render_rows(section: Section) -> str:
+    lines = [
+        f"| {r.bench} | {r.measure} | {r.value} | {r.target} | {r.verdict} |" for r in section.rows
+    ]
+    return "\n".join(lines)
+
+
+def render(sections: dict[int, Section], timings: dict[int, float], options) -> str:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    mode = "--quick" if options.quick else "full"
+    lines = [
+        "# DotaSync benchmark results",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or '?'} (plus uncommitted "
+        f"changes, if any), mode {mode}{' --big' if options.big else ''}, Python "
+        f"{platform.python_version()}, {_cpus()} CPUs, PostgreSQL. Written by "
+        f"`python -m bench.run {' '.join(sys.argv[1:])}`.",
+        "",
+        "| Benchmark | Measure | Value | Target | |",
+        "|---|---|---|---|---|",
+    ]
+    for number in sorted(sections):
+        lines.append(render_rows(sections[number]))
+    lines += ["", "## Notes", ""]
+    for number in sorted(sections):
+        for note in sections[number].notes:
+            lines.append(f"- {note}")
+        lines.append(f"- Benchmark {number} took {timings[number]:.0f} s.")
+    return "\n".join(lines) + "\n"
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
