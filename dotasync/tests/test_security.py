@@ -1,0 +1,429 @@
+"""Security: CSRF, authentication on every URL, isolation between users, keys never leak,
+`check --deploy` under the documented production settings, throttled sign-in.
+
+The URL tests walk Django's resolver, so a view added later is checked without editing this file.
+"""
+
+import logging
+import re
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
+
+from dotasync import logconfig
+from matches.models import Match, SteamAccount
+from matches.tests.match_builders import complete_match, make_account
+from syncjobs import engine
+from syncjobs.models import JobStatus, JobType, SyncJob
+
+ROOT = Path(__file__).resolve().parents[2]
+MINE = 86745912
+THEIRS = 5555
+MY_MATCH = 7_000_000_001
+THEIR_MATCH = 7_000_000_002
+PASSWORD = "correct-horse-battery-1"
+STEAM_KEY = "5EC12E7AB0B0CAFE00112233445566FF"
+OPENDOTA_KEY = "0d0d0d0d-opendota-key-91c4e2"
+WRONG_STEAM_KEY = "BADBADBADBAD0123456789ABCDEF0000"
+# Sign-in entry points: the only URLs an anonymous visitor may open.
+OPEN_URL_NAMES = {
+    "login",
+    "signup",
+    "admin:login",
+    "social:begin",
+    "social:complete",
+    "social:idp_launch",
+    "social:app_launch",
+}
+# The OpenID provider posts the Steam sign-in back here; its signature, not a token, proves it.
+CSRF_EXEMPT_URL_NAMES = {"social:complete"}
+
+
+def url_patterns() -> Iterator[tuple[str, str, object]]:
+    """(concrete path, name, view) of every URL pattern, converters filled with sample values."""
+
+    def walk(patterns, prefix: str, namespace: str) -> Iterator[tuple[str, str, object]]:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+            elif isinstance(pattern, URLPattern):
+                name = f"{namespace}{pattern.name}" if pattern.name else ""
+                yield _concrete(prefix + str(pattern.pattern)), name, pattern.callback
+
+    yield from walk(get_resolver().url_patterns, "/", "")
+
+
+def _concrete(route: str) -> str:
+    route = re.sub(r"<int:[^>]+>", "1", route)
+    route = re.sub(r"<(?:str|slug|path):[^>]+>", "steam", route)
+    # Regex routes (the admin's, the API's catch-all): named groups become a sample word.
+    route = re.sub(r"\(\?P<[^>]+>[^)]*\)", "auth", route)
+    return route.replace("^", "").replace("$", "").replace("\\Z", "")
+
+
+def is_open(view) -> bool:
+    return getattr(view, "login_required", True) is False and not hasattr(view, "cls")
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password=PASSWORD)
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", password=PASSWORD)
+
+
+@pytest.fixture
+def data(alice, bob) -> dict[str, object]:
+    """Each user with an account, a match and a running job."""
+    mine = make_account(MINE, owner=alice)
+    theirs = make_account(THEIRS, owner=bob)
+    complete_match(MY_MATCH, mine, won=True)
+    complete_match(THEIR_MATCH, theirs, won=False)
+    my_job = SyncJob.objects.create(account=mine, job_type=JobType.FULL)
+    their_job = SyncJob.objects.create(
+        account=theirs, job_type=JobType.FULL, status=JobStatus.RUNNING
+    )
+    return {"mine": mine, "theirs": theirs, "my_job": my_job, "their_job": their_job}
+
+
+# --- authentication --------------------------------------------------------------------------
+
+
+def test_only_the_sign_in_urls_are_open(db):
+    open_names = {name for _, name, view in url_patterns() if is_open(view)}
+
+    # A view marked login_not_required that is no sign-in entry point fails here.
+    assert open_names <= OPEN_URL_NAMES
+
+
+def test_every_page_and_api_endpoint_needs_a_signed_in_user(data):
+    anonymous = Client()
+    checked = 0
+    for path, name, view in url_patterns():
+        if name in OPEN_URL_NAMES or (is_open(view) and name.startswith("admin:")):
+            continue
+        response = anonymous.get(path)
+        if path.startswith("/api/"):
+            assert response.status_code == 401, (path, response.status_code)
+        elif path.startswith("/admin/"):
+            # Django's sign-in or the admin's own, whichever stops the visitor first.
+            assert response.status_code in (302, 404), (path, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"].startswith(("/login/", "/admin/login/")), path
+        else:
+            assert response.status_code == 302, (path, response.status_code)
+            assert response["Location"].startswith("/login/?next="), path
+        checked += 1
+    assert checked >= 20
+
+
+def test_the_sign_in_page_is_open(db):
+    assert Client().get("/login/").status_code == 200
+
+
+# --- CSRF ------------------------------------------------------------------------------------
+
+
+def test_only_the_steam_callback_is_exempt_from_csrf(db):
+    exempt = {
+        name
+        for _, name, view in url_patterns()
+        if getattr(view, "csrf_exempt", False) and not hasattr(view, "cls")
+    }
+
+    assert exempt == CSRF_EXEMPT_URL_NAMES
+
+
+def test_every_post_without_a_csrf_token_is_refused(data, alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    for path, name, _ in url_patterns():
+        if name in CSRF_EXEMPT_URL_NAMES:
+            continue
+        response = client.post(path, {"account": MINE, "job_type": JobType.FULL})
+        assert response.status_code == 403, (path, response.status_code)
+        if not path.startswith("/api/docs/"):  # Swagger UI's HTML renderer shows no detail
+            assert b"CSRF" in response.content, path
+    # Nothing happened: no sync started, the job not cancelled, still signed in.
+    assert SyncJob.objects.filter(account=data["mine"]).count() == 1
+    assert SyncJob.objects.get(pk=data["my_job"].pk).status == JobStatus.PENDING
+    assert client.get("/").status_code == 200
+
+
+def test_a_post_with_the_csrf_token_goes_through(data, alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    client.get("/")
+    token = client.cookies["csrftoken"].value
+
+    response = client.post(f"/jobs/{data['my_job'].pk}/cancel/", {"csrfmiddlewaretoken": token})
+
+    assert response.status_code == 302
+    assert SyncJob.objects.get(pk=data["my_job"].pk).status == JobStatus.CANCELLED
+
+
+# --- isolation between users -----------------------------------------------------------------
+
+
+def test_a_user_cannot_see_or_touch_another_users_data(data, alice):
+    web = Client()
+    web.force_login(alice)
+    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    their_job = data["their_job"].pk
+
+    for path in (
+        f"/jobs/{their_job}/",
+        f"/matches/{THEIR_MATCH}/",
+        f"/matches/?account={THEIRS}",
+        f"/teammates/?account={THEIRS}",
+        f"/stats/?account={THEIRS}",
+        f"/?account={THEIRS}",
+    ):
+        assert web.get(path).status_code == 404, path
+    assert web.post(f"/jobs/{their_job}/cancel/").status_code == 404
+    assert web.post("/sync/", {"account": THEIRS, "job_type": JobType.FULL}).status_code == 404
+    assert web.post("/sync/", {"account": THEIRS, "job_type": JobType.BACKFILL}).status_code == 404
+    for path in (
+        f"/api/sync/jobs/{their_job}/",
+        f"/api/matches/{THEIR_MATCH}/",
+        f"/api/matches/?account={THEIRS}",
+        f"/api/teammates/?account={THEIRS}",
+        f"/api/sync/jobs/?account={THEIRS}",
+    ):
+        assert api.get(path).status_code == 404, path
+    json = "application/json"
+    assert api.post(f"/api/sync/cancel/{their_job}").status_code == 404
+    for path in ("/api/sync/trigger", "/api/sync/backfill"):
+        body = {"account_id": THEIRS, "job_type": JobType.FULL}
+        assert api.post(path, body, content_type=json).status_code == 404, path
+    # Linking someone else's account is refused, not a takeover.
+    assert (
+        api.post("/api/accounts/", {"account": str(THEIRS)}, content_type=json).status_code == 400
+    )
+
+    # Lists show only one's own.
+    assert [a["account_id"] for a in api.get("/api/accounts/").json()] == [MINE]
+    assert {j["id"] for j in api.get("/api/sync/jobs/").json()["results"]} == {data["my_job"].pk}
+    assert str(THEIR_MATCH) not in web.get("/matches/").content.decode()
+    # And nothing of theirs changed.
+    assert SyncJob.objects.get(pk=their_job).status == JobStatus.RUNNING
+    assert SyncJob.objects.get(pk=their_job).cancel_requested_at is None
+    assert SyncJob.objects.filter(account=data["theirs"]).count() == 1
+    assert SteamAccount.objects.get(account_id=THEIRS).owner == data["their_job"].account.owner
+
+
+# --- API keys never leak ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def every_log_line() -> Iterator[list[str]]:
+    """Every record of every logger at DEBUG, as a plain handler (no redaction of its own) sees."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Collect(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    touched = [logging.root, *(logging.getLogger(n) for n in ("urllib3", "matches", "syncjobs"))]
+    saved = [(logger, logger.level, logger.disabled) for logger in touched]
+    saved_secrets = logconfig._secrets
+    logging.root.addHandler(handler)
+    for logger in touched:
+        logger.setLevel(logging.DEBUG)
+        logger.disabled = False
+    try:
+        yield lines
+    finally:
+        logging.root.removeHandler(handler)
+        for logger, level, disabled in saved:
+            logger.setLevel(level)
+            logger.disabled = disabled
+        logconfig.set_secrets(saved_secrets)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def every_text_in_the_database() -> Iterator[tuple[str, str, str]]:
+    """(table, column, value) of every text-like value in every table of the database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND data_type IN "
+            "('text', 'character varying', 'json', 'jsonb', 'bytea')"
+        )
+        columns = cursor.fetchall()
+        for table, column, data_type in columns:
+            value = (
+                f"encode({_quoted(column)}, 'escape')"
+                if data_type == "bytea"
+                else (f"{_quoted(column)}::text")
+            )
+            cursor.execute(
+                f"SELECT {value} FROM {_quoted(table)} WHERE {_quoted(column)} IS NOT NULL"
+            )
+            for (text,) in cursor.fetchall():
+                yield table, column, text
+
+
+def _quoted(identifier: str) -> str:
+    return connection.ops.quote_name(identifier)
+
+
+def test_api_keys_never_reach_logs_errors_the_database_or_pages(
+    simulator, settings, every_log_line, alice
+):
+    keys = (STEAM_KEY, OPENDOTA_KEY, WRONG_STEAM_KEY)
+    simulator.state.configure(api_key=STEAM_KEY, accounts={str(MINE): {"matches": 40}})
+    settings.STEAM_API_KEY = STEAM_KEY
+    settings.OPENDOTA_API_KEY = OPENDOTA_KEY
+    settings.UPSTREAM_READ_TIMEOUT = 0.3
+    settings.SYNC_BREAKER_THRESHOLD = 1
+    apps.get_app_config("matches").ready()  # what start-up does with the configured keys
+    account = make_account(MINE, owner=alice)
+    ids = sorted(
+        e["match_id"]
+        for e in simulator.state.world.opendota_player_matches(
+            MINE, significant=False, limit=None, offset=0
+        )
+    )
+    faults = ("500", "503", "malformed", "wrong_types", "not_found", "hang")
+    simulator.state.configure(
+        hang_seconds=1,
+        match_faults={str(m): {"*": fault} for m, fault in zip(ids, faults, strict=False)},
+        rate_limit={"details": {"burst": 1, "retry_after": 0.1}},
+    )
+
+    jobs = [engine.run_job(engine.create_job(account, JobType.FULL).pk)]
+    # Steam unreachable (connection refused): the errors carry URLs with the key.
+    settings.STEAM_API_BASE_URL = f"http://127.0.0.1:{closed_port()}"
+    jobs.append(engine.run_job(engine.create_job(account, JobType.FULL).pk))
+    # A wrong Steam key: Valve's 403 page asks to "verify your key=" parameter.
+    settings.STEAM_API_BASE_URL = simulator.base_url
+    settings.STEAM_API_KEY = WRONG_STEAM_KEY
+    apps.get_app_config("matches").ready()
+    jobs.append(engine.run_job(engine.create_job(account, JobType.FULL).pk))
+
+    assert Match.objects.exclude(fetch_error="").exists()
+    assert jobs[-1].status == JobStatus.FAILED
+    assert any("could not connect" in line for line in every_log_line + [j.message for j in jobs])
+    assert len(every_log_line) > 100
+    assert any("key=REDACTED" in line for line in every_log_line)  # the URLs were logged
+    texts = {
+        "logs": "\n".join(every_log_line),
+        "errors": "\n".join(f"{j.error_message} {j.message}" for j in jobs),
+    }
+    for table, column, text in every_text_in_the_database():
+        texts[f"{table}.{column}"] = texts.get(f"{table}.{column}", "") + "\n" + text
+    assert "matches_match.fetch_error" in texts
+    web = Client()
+    web.force_login(alice)
+    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    failed = Match.objects.exclude(fetch_error="").values_list("pk", flat=True)
+    for path in [
+        "/",
+        *(f"/jobs/{j.pk}/" for j in jobs),
+        "/matches/?status=failed",
+        "/matches/?status=pending",
+        *(f"/matches/{m}/" for m in failed),
+        "/accounts/",
+    ]:
+        texts[path] = web.get(path).content.decode()
+    for path in [
+        "/api/sync/jobs/",
+        "/api/matches/?details_status=failed",
+        "/api/matches/?details_status=pending",
+        *(f"/api/matches/{m}/" for m in failed),
+        "/api/accounts/",
+    ]:
+        texts[path] = api.get(path).content.decode()
+
+    for where, text in texts.items():
+        for key in keys:
+            assert key not in text, f"an API key leaked into {where}"
+
+
+# --- production settings -------------------------------------------------------------------
+
+# The production environment the README's Reliability section documents.
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(64),
+    "ALLOWED_HOSTS": "dota.example.com",
+    "SECURE_SSL_REDIRECT": "1",
+}
+
+
+def test_check_deploy_is_clean_under_the_documented_production_settings():
+    readme = (ROOT / "README.md").read_text()
+    for name, value in PRODUCTION_ENV.items():
+        if name != "SECRET_KEY":
+            assert f"{name}={value}" in readme, name
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": "sqlite:///" + str(ROOT / "dotasync.sqlite3"),
+        "LOG_DIR": str(ROOT / "logs"),
+        **PRODUCTION_ENV,
+    }
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "System check identified no issues" in done.stdout
+
+
+def test_cookies_and_hsts_are_secure_by_default_without_debug():
+    # The settings this suite runs on: DEBUG off, nothing else set.
+    assert not django_settings.DEBUG
+    assert django_settings.SESSION_COOKIE_SECURE
+    assert django_settings.CSRF_COOKIE_SECURE
+    assert django_settings.SECURE_HSTS_SECONDS >= 365 * 24 * 3600
+
+
+# --- sign-in throttling ----------------------------------------------------------------------
+
+
+def test_guessing_passwords_locks_the_sign_in_even_for_the_right_one(alice, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.SIGNIN_MAX_FAILURES = 5
+    client = Client()
+    for attempt in range(5):
+        response = client.post("/login/", {"username": "alice", "password": f"guess-{attempt}"})
+        assert response.status_code == 200  # the form again, with an error
+    right = client.post("/login/", {"username": "ALICE ", "password": PASSWORD})
+
+    assert right.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert client.get("/").status_code == 302  # still signed out
+    # Another client address is not locked out by these failures.
+    other = Client(REMOTE_ADDR="10.0.0.2")
+    assert other.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
