@@ -11,7 +11,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bench.common import ROOT, Options, Section, setup_django, simulator
 
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     setup_django()
 
+    version = code_version()
     chosen = options.only or sorted(MODULES)
     sections: dict[int, Section] = {}
     timings: dict[int, float] = {}
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             timings[number] = time.perf_counter() - started
             print(render_rows(sections[number]), flush=True)
 
-    report = render(sections, timings, options)
+    report = render(sections, timings, options, version)
     RESULTS.write_text(report)
     print(report)
     print(f"written to {RESULTS.relative_to(ROOT)}")
@@ -67,17 +68,27 @@ def render_rows(section: Section) -> str:
     return "\n".join(lines)
 
 
-def render(sections: dict[int, Section], timings: dict[int, float], options) -> str:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+def code_version() -> str:
+    """The commit, and the tracked files changed in the work tree (it is shared with work in
+    progress, so a run may measure code that is not committed yet)."""
+    commit = _git("rev-parse", "--short", "HEAD").strip() or "?"
+    changed = sorted(
+        line[3:] for line in _git("status", "--porcelain", "--untracked-files=no").splitlines()
+    )
+    return f"commit {commit}" + (
+        f" with uncommitted changes to {', '.join(changed)}" if changed else ""
+    )
+
+
+def render(sections: dict[int, Section], timings: dict[int, float], options, version: str) -> str:
     mode = "--quick" if options.quick else "full"
+    started = datetime.now(UTC) - timedelta(seconds=sum(timings.values()))
     lines = [
         "# DotaSync benchmark results",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or '?'} (plus uncommitted "
-        f"changes, if any), mode {mode}{' --big' if options.big else ''}, Python "
-        f"{platform.python_version()}, {_cpus()} CPUs, PostgreSQL. Written by "
+        f"Run {started:%Y-%m-%d %H:%M} UTC, {version}, mode {mode}"
+        f"{' --big' if options.big else ''}, Python {platform.python_version()}, "
+        f"{_cpus()} CPUs, PostgreSQL. Written by "
         f"`python -m bench.run {' '.join(sys.argv[1:])}`.",
         "",
         "| Benchmark | Measure | Value | Target | |",
@@ -91,6 +102,10 @@ def render(sections: dict[int, Section], timings: dict[int, float], options) -> 
             lines.append(f"- {note}")
         lines.append(f"- Benchmark {number} took {timings[number]:.0f} s.")
     return "\n".join(lines) + "\n"
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
 
 
 def _cpus() -> int:
