@@ -227,11 +227,11 @@ def run_job(
         locks.release(account_id)
 
 
-def _finish(job: SyncJob, status: str, *, error: str = "", message: str | None = None) -> int:
-    fields = {"status": status, "finished_at": timezone.now(), "error_message": error[:500]}
-    if message is not None:
-        fields["message"] = message[:500]
-    return SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**fields)
+def _finish(job: SyncJob, status: str, *, error: str = "") -> int:
+    """End a running job (a conditional update: a job ends once, whoever gets there first)."""
+    return SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+        status=status, finished_at=timezone.now(), error_message=error[:500]
+    )
 
 
 # --- One job's run -----------------------------------------------------------------------------
