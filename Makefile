@@ -37,6 +37,9 @@ run: export STEAM_SEQUENCE_MIN_INTERVAL ?= 0.2
 run: export OPENDOTA_MIN_INTERVAL ?= 0.05
 else
 RUN_PROCESSES := web worker
+# runserver is a development server: with DEBUG off it serves no static files and the secure
+# cookies cannot be set over plain HTTP. A caller's DEBUG=0 (with SECRET_KEY) still wins.
+run: export DEBUG ?= 1
 endif
 
 run: $(RUNTIME_STAMP)
