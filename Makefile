@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test lint fmt clean chromium postgres bench
+.PHONY: run test lint fmt clean chromium postgres redis bench
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -51,7 +51,7 @@ run: $(RUNTIME_STAMP)
 test: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/dotasync
 test: export SECRET_KEY ?= test-only-secret-key-not-for-production
 
-test: $(DEV_STAMP) chromium postgres
+test: $(DEV_STAMP) chromium postgres redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PYTHON) manage.py makemigrations --check --dry-run
@@ -78,6 +78,17 @@ postgres:
 # database, BENCH_DATABASE_URL, whose tables they empty. BENCH_ARGS="--quick", "--only 1 3", "--big".
 bench: $(RUNTIME_STAMP) postgres
 	$(PYTHON) -m bench.run $(BENCH_ARGS)
+
+# The scale-out test runs two task clusters on the Redis broker.
+redis:
+	@if command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then exit 0; fi; \
+	if ! command -v redis-server >/dev/null; then \
+		echo "Redis is not running on 127.0.0.1:6379 and is not installed (apt-get install redis-server)." >&2; \
+		exit 1; \
+	fi; \
+	redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+	for _ in $$(seq 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
+	echo "Redis did not come up on 127.0.0.1:6379." >&2; exit 1
 
 # --- lint, format, clean ----------------------------------------------------------------------
 lint: $(DEV_STAMP)

@@ -24,7 +24,9 @@ def fetch_details_part(job_id: int) -> None:
 def sync_all_accounts() -> int:
     """The periodic schedule: an incremental sync for every linked account not already syncing."""
     started = 0
-    for account in SteamAccount.objects.filter(owner__isnull=False).iterator():
+    # A list, not .iterator(): enqueueing on the ORM broker must not run while a
+    # server-side cursor is still open on SQLite.
+    for account in list(SteamAccount.objects.filter(owner__isnull=False)):
         try:
             with transaction.atomic():
                 engine.start_sync(account, JobType.INCREMENTAL)
