@@ -1,0 +1,65 @@
+"""The periodic incremental sync of every linked account."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django_q.models import Schedule
+
+from matches.models import SteamAccount
+from syncjobs import engine
+from syncjobs.models import JobStatus, JobType, SyncJob
+from syncjobs.schedule import SCHEDULE_NAME, ensure_schedule
+from syncjobs.tasks import sync_all_accounts
+
+
+def test_migrate_creates_the_hourly_schedule(db):
+    schedule = Schedule.objects.get(name=SCHEDULE_NAME)
+
+    assert schedule.func == "syncjobs.tasks.sync_all_accounts"
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (
+        Schedule.MINUTES,
+        60,
+        -1,
+    )
+
+
+def test_the_interval_follows_the_setting_and_zero_removes_it(db, settings):
+    settings.SYNC_SCHEDULE_INTERVAL_MINUTES = 15
+    ensure_schedule()
+    assert Schedule.objects.get(name=SCHEDULE_NAME).minutes == 15
+
+    settings.SYNC_SCHEDULE_INTERVAL_MINUTES = 0
+    ensure_schedule()
+    assert not Schedule.objects.filter(name=SCHEDULE_NAME).exists()
+
+
+def test_every_linked_account_not_already_syncing_gets_an_incremental_sync(
+    db, django_capture_on_commit_callbacks
+):
+    owner = get_user_model().objects.create_user("ana")
+    idle = SteamAccount.objects.create(account_id=1001, owner=owner)
+    busy = SteamAccount.objects.create(account_id=1002, owner=owner)
+    SteamAccount.objects.create(account_id=1003)  # nobody linked it: not synced
+    running = engine.create_job(busy, JobType.FULL)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = sync_all_accounts()
+
+    assert started == 1
+    job = SyncJob.objects.get(account=idle)
+    assert (job.job_type, job.status) == (JobType.INCREMENTAL, JobStatus.PENDING)
+    assert job.task_id
+    assert list(SyncJob.objects.filter(account=busy)) == [running]
+    assert not SyncJob.objects.filter(account__account_id=1003).exists()
+
+
+@pytest.mark.parametrize("job_type", ["incremental_sync", "full_sync", "backfill"])
+def test_start_sync_enqueues_the_task_on_commit(db, django_capture_on_commit_callbacks, job_type):
+    account = SteamAccount.objects.create(account_id=1001)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = engine.start_sync(account, job_type)
+    assert not SyncJob.objects.get(pk=job.pk).task_id  # nothing is queued before the commit
+    for callback in callbacks:
+        callback()
+
+    assert SyncJob.objects.get(pk=job.pk).task_id
