@@ -31,11 +31,9 @@ def window_counts(times: list[float], window: float = 1.0) -> list[int]:
     return counts
 
 
-def run(sim: Simulator, options: Options) -> Section:
-    seconds = 10 if options.quick else 30
-    section = Section()
+def arrivals(sim: Simulator, interval: float, seconds: float) -> list[float]:
+    """Run the workers on one fresh bucket; the sorted arrival times of their calls."""
     RateLimitSlot.objects.filter(bucket=BUCKET).delete()
-    sim.configure(latency_ms=0)
     sim.reset()
     url = f"{sim.base_url}/ISteamUser/ResolveVanityURL/v1/?key={SIM_KEY}&vanityurl=player1"
     start_at = time.time() + 5  # after both workers have set Django up
@@ -43,7 +41,7 @@ def run(sim: Simulator, options: Options) -> Section:
     workers = [
         subprocess.Popen(
             [
-                *(sys.executable, "-m", "bench.rate_worker", BUCKET, str(INTERVAL)),
+                *(sys.executable, "-m", "bench.rate_worker", BUCKET, str(interval)),
                 *(repr(start_at), repr(end_at), url),
             ],
             cwd=ROOT,
@@ -59,37 +57,49 @@ def run(sim: Simulator, options: Options) -> Section:
             stop(worker)
     if any(codes):
         raise RuntimeError(f"rate workers exited {codes}")
-
-    times = sorted(
+    return sorted(
         e["t"] for e in sim.stats()["log"] if e["endpoint"] == ENDPOINT and e["t"] >= start_at
     )
-    rate = len(times) / seconds
-    counts = window_counts(times)
-    worst = max(counts)
-    over = sum(1 for count in counts if count > LIMIT)
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    name = f"4. Rate limit {LIMIT}/s, {WORKERS} processes, {seconds} s"
-    section.add(
-        name,
-        "achieved rate",
-        f"{rate:.2f} calls/s ({rate / LIMIT:.1%})",
-        f"≥ 95% of {LIMIT}/s",
-        verdict(rate >= 0.95 * LIMIT),
-    )
-    section.add(
-        name,
-        "most calls in a sliding 1 s window",
-        str(worst),
-        f"≤ {LIMIT}",
-        verdict(worst <= LIMIT),
-    )
-    section.add(name, "smallest gap between arrivals", f"{min(gaps) * 1000:.1f} ms")
+
+
+def run(sim: Simulator, options: Options) -> Section:
+    seconds = 10 if options.quick else 30
+    section = Section()
+    sim.configure(latency_ms=0)
+    # The limit as configured, then with the interval 5 % longer: does a small margin
+    # absorb the arrival jitter while keeping the rate above 95 %?
+    for interval in (INTERVAL, INTERVAL * 1.05):
+        times = arrivals(sim, interval, seconds)
+        rate = len(times) / seconds
+        counts = window_counts(times)
+        worst = max(counts)
+        over = sum(1 for count in counts if count > LIMIT)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        name = (
+            f"4. Rate limit {LIMIT}/s, {WORKERS} processes, {seconds} s, "
+            f"interval {interval * 1000:g} ms"
+        )
+        section.add(
+            name,
+            "achieved rate",
+            f"{rate:.2f} calls/s ({rate / LIMIT:.1%})",
+            f"≥ 95% of {LIMIT}/s",
+            verdict(rate >= 0.95 * LIMIT),
+        )
+        section.add(
+            name,
+            "most calls in a sliding 1 s window",
+            f"{worst} ({over} of {len(counts)} windows > {LIMIT})",
+            f"≤ {LIMIT}",
+            verdict(worst <= LIMIT),
+        )
+        section.add(name, "smallest gap between arrivals", f"{min(gaps) * 1000:.1f} ms")
     section.notes.append(
-        f"Rate limit: {len(times)} calls arrived in the {seconds} s window; {over} of the "
-        f"{len(counts)} one-second windows ending at an arrival held more than {LIMIT}. "
-        f"Slots are reserved exactly {INTERVAL * 1000:.0f} ms apart, but a call arrives "
-        "after its slot by the time its worker takes to wake and send, which varies, so two "
-        "arrivals can be closer than the interval and a window can hold one call more than "
-        "the limit."
+        "Rate limit: a window is the second before an arrival, (t - 1 s, t]. Slots are "
+        "reserved exactly one interval apart, but a call arrives after its slot by the time "
+        "its worker takes to wake and send, which varies. At an interval of exactly 1/20 s, "
+        "21 consecutive slots span exactly 1 s, so any window whose first call was delayed "
+        "more than its last holds 21: about half of them. A limiter cannot prevent that "
+        "without a margin for the jitter, which the second run measures."
     )
     return section

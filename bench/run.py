@@ -89,7 +89,7 @@ def render(sections: dict[int, Section], timings: dict[int, float], options, ver
         f"Run {started:%Y-%m-%d %H:%M} UTC, {version}, mode {mode}"
         f"{' --big' if options.big else ''}, Python {platform.python_version()}, "
         f"{_cpus()} CPUs, PostgreSQL. Written by "
-        f"`python -m bench.run {' '.join(sys.argv[1:])}`.",
+        f"`{' '.join(['python -m bench.run', *sys.argv[1:]])}`.",
         "",
         "| Benchmark | Measure | Value | Target | |",
         "|---|---|---|---|---|",
