@@ -1,0 +1,330 @@
+"""Process faults with real processes: kill -9 of the task cluster or its worker, the worker's
+database connections cut, the web server restarted while a client polls the progress page.
+
+After each, the dead job must end failed ("Interrupted") as soon as the next sync starts, that
+sync must start at once and complete, and the stored data must equal the simulator's.
+
+The machine's PostgreSQL server is shared, so it is never restarted: cutting every connection
+of the test database with pg_terminate_backend() is what a restart does to the clients.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection
+from django_q.models import Schedule
+
+from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.normalize import match_details
+from matches.simulator import SimulatorHandle
+from syncjobs import engine
+from syncjobs.models import ACTIVE_STATUSES, JobPhase, JobStatus, JobType, SyncJob
+from syncjobs.tests.processes import ROOT, child_env, stop, wait_for
+
+ACCOUNT_ID = 86745912
+PASSWORD = "alice-password-1"
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# The advisory lock key of an account's running sync (syncjobs.locks): namespace, account.
+LOCK_NAMESPACE = 0x44534E43
+
+
+class Cluster:
+    """`manage.py qcluster` in its own process group, its log in a file we can read."""
+
+    def __init__(self, simulator: SimulatorHandle, log: Path, **env: object) -> None:
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+            cwd=ROOT,
+            env=child_env(simulator, Q_WORKERS=1, LOG_LEVEL="DEBUG", LOG_DIR=log.parent, **env),
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def upstream_caller(self) -> int:
+        """The pid of the process making upstream calls: the worker running the job."""
+        found = re.findall(r" DEBUG matches\.upstream (\d+) ", self.log.read_text())
+        assert found, "no upstream call logged yet"
+        return int(found[-1])
+
+    def kill_everything(self) -> None:
+        stop(self.process, signal.SIGKILL)
+
+
+@pytest.fixture
+def account() -> SteamAccount:
+    # The post-migrate schedule would start syncs of its own the moment a cluster starts.
+    Schedule.objects.all().delete()
+    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
+
+
+@pytest.fixture
+def clusters(simulator) -> Iterator[list[Cluster]]:
+    """The clusters a test starts; they go before the simulator they call does."""
+    started: list[Cluster] = []
+    yield started
+    for cluster in started:
+        cluster.kill_everything()  # a graceful stop takes seconds, and nothing is left to save
+
+
+def start_cluster(clusters: list[Cluster], simulator, tmp_path: Path, **env) -> Cluster:
+    cluster = Cluster(simulator, tmp_path / f"cluster-{len(clusters)}.log", **env)
+    clusters.append(cluster)
+    return cluster
+
+
+def job_is(job: SyncJob, **conditions) -> bool:
+    return SyncJob.objects.filter(pk=job.pk, **conditions).exists()
+
+
+def wait_until_ended(job: SyncJob, timeout: float = 120) -> SyncJob:
+    wait_for(lambda: not job_is(job, status__in=ACTIVE_STATUSES), timeout, f"job {job.pk} to end")
+    job.refresh_from_db()
+    return job
+
+
+def restart_and_finish(account: SteamAccount, dead: SyncJob) -> SyncJob:
+    """The dead job is still "running"; the next start reaps it and starts at once."""
+    assert job_is(dead, status=JobStatus.RUNNING)
+    fresh = engine.start_sync(account, JobType.FULL)  # would raise AlreadyRunning if stuck
+
+    dead.refresh_from_db()
+    assert dead.status == JobStatus.FAILED
+    assert dead.error_message == engine.INTERRUPTED
+    assert dead.finished_at is not None
+    fresh = wait_until_ended(fresh)
+    assert fresh.status == JobStatus.COMPLETED, fresh.error_message
+    return fresh
+
+
+def assert_data_equals_the_simulators(simulator: SimulatorHandle, account: SteamAccount) -> None:
+    """What a clean run stores: every listed match, complete, with the upstream's details."""
+    world = simulator.state.world
+    listed = {
+        entry["match_id"]
+        for entry in world.opendota_player_matches(
+            ACCOUNT_ID, significant=False, limit=None, offset=0
+        )
+    }
+    linked = set(AccountMatch.objects.filter(account=account).values_list("match_id", flat=True))
+    assert linked == listed
+    assert Match.objects.for_account(account).complete().count() == len(listed)
+    assert MatchPlayer.objects.filter(match_id__in=listed).count() == 10 * len(listed)
+    for match in Match.objects.filter(pk__in=listed).prefetch_related("players"):
+        expected = match_details(world.steam_details(match.pk))
+        for field in ("duration", "radiant_win", "game_mode", "radiant_score", "dire_score"):
+            assert getattr(match, field) == expected.fields[field], (match.pk, field)
+        stored = [
+            (p.player_slot, p.hero_id, p.kills, p.deaths, p.assists, p.account_id)
+            for p in sorted(match.players.all(), key=lambda p: p.player_slot)
+        ]
+        assert stored == [
+            (p["player_slot"], p["hero_id"], p["kills"], p["deaths"], p["assists"], p["account_id"])
+            for p in expected.players
+        ], match.pk
+
+
+# --- kill -9 ------------------------------------------------------------------------------------
+
+PHASES = {
+    # Steam's history paced so phase 1 lasts a few seconds; 600 matches pass the 500 cap. The
+    # details come from unpaced sources, so the same cluster then finishes the next job quickly.
+    "phase 1": (
+        {"accounts": {str(ACCOUNT_ID): {"matches": 600}}},
+        {"STEAM_API_MIN_INTERVAL": 0.4, "SYNC_DETAIL_SOURCES": "steam_sequence,opendota"},
+        {"phase": JobPhase.COLLECTING_IDS, "ids_found__gte": 100},
+    ),
+    "phase 2": (
+        {"accounts": {str(ACCOUNT_ID): {"matches": 300}}, "latency_ms": 10},
+        {},
+        {"phase": JobPhase.FETCHING_DETAILS, "details_done__gte": 50},
+    ),
+}
+
+
+@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("victim", ["the whole cluster", "its worker"])
+def test_kill_9(simulator, account, clusters, tmp_path, phase, victim):
+    config, env, under_way = PHASES[phase]
+    simulator.state.configure(**config)
+    cluster = start_cluster(clusters, simulator, tmp_path, **env)
+    dead = engine.start_sync(account, JobType.FULL)
+    wait_for(lambda: job_is(dead, **under_way), 60, f"{phase} to store a batch")
+
+    if victim == "the whole cluster":
+        cluster.kill_everything()
+        start_cluster(clusters, simulator, tmp_path)
+    else:
+        worker = cluster.upstream_caller()
+        assert worker != cluster.process.pid  # a child of the cluster, not the cluster itself
+        os.kill(worker, signal.SIGKILL)
+    # The kill is asynchronous: the server drops the lock once the dead worker's socket closes.
+    wait_for(lambda: lock_holder() is None, 10, "the dead worker's lock to go")
+    assert Match.objects.for_account(account).exists()  # what was answered stays stored
+
+    restart_and_finish(account, dead)
+    if victim == "its worker":
+        assert cluster.process.poll() is None  # the cluster replaced its worker and ran the job
+    assert_data_equals_the_simulators(simulator, account)
+
+
+# --- the database goes away ------------------------------------------------------------------
+
+
+def lock_holder() -> int | None:
+    """The database backend holding the account's sync lock, i.e. the job's worker connection."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s AND objid = %s",
+            [LOCK_NAMESPACE, ACCOUNT_ID],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def test_database_connections_cut_mid_sync(simulator, account, clusters, tmp_path):
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 300}}, latency_ms=10)
+    cluster = start_cluster(clusters, simulator, tmp_path)
+    dead = engine.start_sync(account, JobType.FULL)
+    wait_for(
+        lambda: job_is(dead, phase=JobPhase.FETCHING_DETAILS, details_done__gte=50),
+        60,
+        "phase 2 to store a batch",
+    )
+    assert lock_holder() is not None
+
+    # What a server restart does to the clients: every connection but ours is cut.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+    wait_for(lambda: lock_holder() is None, 10, "the lock to go with the connection")
+    assert job_is(dead, status=JobStatus.RUNNING)  # nobody could write its end
+
+    restart_and_finish(account, dead)
+    assert cluster.process.poll() is None  # the cluster reconnected by itself
+    assert_data_equals_the_simulators(simulator, account)
+
+
+# --- the web server restarts while a client polls -----------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_web(simulator, port: int, log: Path) -> subprocess.Popen:
+    env = child_env(
+        simulator,
+        ALLOWED_HOSTS="127.0.0.1",
+        # Plain HTTP: the cookies must not be HTTPS-only (see the README's production settings).
+        SESSION_COOKIE_SECURE=0,
+        CSRF_COOKIE_SECURE=0,
+        LOG_DIR=log.parent,
+    )
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    return subprocess.Popen(
+        [gunicorn, "dotasync.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def sign_in(session: requests.Session, base: str) -> None:
+    session.get(f"{base}/login/", timeout=5)
+    answer = session.post(
+        f"{base}/login/",
+        data={
+            "username": "alice",
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{base}/login/"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert answer.status_code == 302, answer.text[:500]
+
+
+def test_web_server_restart_while_polling_progress(
+    simulator, account, clusters, tmp_path, django_user_model
+):
+    user = django_user_model.objects.create_user("alice", password=PASSWORD)
+    SteamAccount.objects.filter(pk=account.pk).update(owner=user)
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 300}}, latency_ms=10)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = start_web(simulator, port, tmp_path / "web.log")
+    session = requests.Session()
+    try:
+        wait_for(lambda: _answers(session, f"{base}/login/"), 30, "the web server")
+        sign_in(session, base)
+        start_cluster(clusters, simulator, tmp_path)
+        job = engine.start_sync(account, JobType.FULL, user)
+
+        polls: list[int | None] = []
+        done = threading.Event()
+
+        def poll() -> None:
+            # What the page's htmx does: fetch the progress panel again and again.
+            while not done.is_set():
+                try:
+                    answer = session.get(
+                        f"{base}/jobs/{job.pk}/",
+                        headers={"HX-Request": "true"},
+                        allow_redirects=False,
+                        timeout=5,
+                    )
+                    polls.append(answer.status_code)
+                    if answer.status_code == 286:  # htmx: stop polling, the job ended
+                        return
+                except requests.ConnectionError:
+                    polls.append(None)
+                time.sleep(0.1)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        wait_for(lambda: job_is(job, details_done__gte=50), 60, "phase 2")
+        stop(web)
+        web = start_web(simulator, port, tmp_path / "web.log")
+        poller.join(timeout=120)
+        done.set()
+
+        job = wait_until_ended(job)
+        assert job.status == JobStatus.COMPLETED, job.error_message
+        assert None in polls, "the restart should have been seen by the client"
+        answered = [status for status in polls if status is not None]
+        # Before and after the restart: the panel, the same session, never an error page.
+        assert set(answered) <= {200, 286}, polls
+        assert answered[-1] == 286
+        assert polls.index(None) > 0  # it polled before the restart...
+        assert [s for s in polls[polls.index(None) :] if s is not None]  # ...and after it
+    finally:
+        stop(web)
+    assert_data_equals_the_simulators(simulator, account)
+
+
+def _answers(session: requests.Session, url: str) -> bool:
+    try:
+        return session.get(url, timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
