@@ -1,0 +1,81 @@
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+
+
+@admin.register(SteamAccount)
+class SteamAccountAdmin(admin.ModelAdmin):
+    list_display = ["account_id", "persona_name", "owner", "steam_id64", "created_at"]
+    search_fields = ["=account_id", "persona_name", "owner__username"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+
+
+class DetailsStatusFilter(admin.SimpleListFilter):
+    """The seeds' tri-state, named: NULL is pending, TRUE complete, FALSE failed."""
+
+    title = "details status"
+    parameter_name = "details"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+        return [("pending", "Pending (stub)"), ("complete", "Complete"), ("failed", "Failed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return {
+            "pending": queryset.stubs,
+            "complete": queryset.complete,
+            "failed": queryset.failed,
+        }.get(self.value(), queryset.all)()
+
+
+class MatchPlayerInline(admin.TabularInline):
+    model = MatchPlayer
+    extra = 0
+    can_delete = False
+    fields = [
+        "player_slot",
+        "account_id",
+        "hero_id",
+        "kills",
+        "deaths",
+        "assists",
+        "last_hits",
+        "gold_per_min",
+        "xp_per_min",
+        "net_worth",
+    ]
+    readonly_fields = fields
+
+
+class AccountLinkInline(admin.TabularInline):
+    model = AccountMatch
+    extra = 0
+    fields = ["account", "player_slot", "hero_id", "discovered_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Match)
+class MatchAdmin(admin.ModelAdmin):
+    list_display = [
+        "match_id",
+        "details_status",
+        "start_time",
+        "duration",
+        "radiant_win",
+        "retry_count",
+        "details_source",
+        "fetch_error",
+    ]
+    list_filter = [DetailsStatusFilter, "details_source", "game_mode", "lobby_type"]
+    search_fields = ["=match_id"]
+    readonly_fields = ["discovered_at", "details_fetched_at", "claimed_by", "claimed_until"]
+    inlines = [AccountLinkInline, MatchPlayerInline]
+    date_hierarchy = "start_time"
+    show_full_result_count = False
+
+    @admin.display(description="details")
+    def details_status(self, match: Match) -> str:
+        return match.details_status
