@@ -96,15 +96,15 @@ def test_two_clusters_on_redis_share_one_jobs_phase_2(simulator, account, settin
         REDIS_URL=REDIS_URL,
         Q_CLUSTER_NAME=name,
         Q_WORKERS=1,
-        SYNC_DETAIL_TASKS=2,
+        # A busy one-worker cluster can hold two more tasks (one queued, one in its pusher's
+        # hand), so with three helper tasks the idle cluster is sure to get at least one.
+        SYNC_DETAIL_TASKS=4,
         STEAM_API_MIN_INTERVAL=0.004,
         LOG_LEVEL="INFO",
     )
     clusters = [manage("qcluster", env=env) for _ in range(2)]
     broker = redis.Redis.from_url(REDIS_URL)
     try:
-        # Both clusters up and waiting on the queue, so Redis hands the second task (the
-        # phase-2 part) to the cluster that is not busy with the first.
         wait_for(lambda: len(broker.keys(f"django_q:{name}:cluster:*")) == 2, 60, "2 clusters")
         enqueue = manage("sync_matches", str(ACCOUNT_ID), "--full", "--enqueue", env=env)
         assert enqueue.wait(timeout=60) == 0, enqueue.stderr.read()
