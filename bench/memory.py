@@ -39,7 +39,7 @@ def run(sim: Simulator, options: Options) -> Section:
     section.add(
         "6. Memory",
         f"growth {sizes[0]:,} → {sizes[1]:,}",
-        f"{growth:+.0f} MB",
+        f"{growth:+.1f} MB",
         f"flat (≤ {FLAT_MARGIN_MB} MB)",
         verdict(growth <= FLAT_MARGIN_MB),
     )
