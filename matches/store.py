@@ -170,8 +170,16 @@ def _save_completed(completed: Sequence[Completed], now: datetime) -> None:
         "last_fetch_attempt",
         *(c for c in _DETAIL_COLUMNS if c != "match_seq_num"),
     ]
-    Match.objects.bulk_update(with_seq, [*common, "match_seq_num"])
-    Match.objects.bulk_update([m for m in matches if m.match_seq_num is None], common)
+    # INSERT ... ON CONFLICT DO UPDATE: one statement a group, far cheaper for the
+    # database than bulk_update's CASE WHEN per row and column. Every match exists already.
+    for group, fields in (
+        (with_seq, [*common, "match_seq_num"]),
+        ([m for m in matches if m.match_seq_num is None], common),
+    ):
+        if group:
+            Match.objects.bulk_create(
+                group, update_conflicts=True, unique_fields=["match_id"], update_fields=fields
+            )
     MatchPlayer.objects.bulk_create(
         players,
         update_conflicts=True,

@@ -266,6 +266,8 @@ class JobRunner:
         self.deferred_streak = 0
         self.claimed_here: set[int] = set()
         self.attempted = 0
+        # Guards counts, claimed_here and flushing, shared with the writer thread.
+        self._count_lock = threading.RLock()
         self._pool: _FetchPool | None = None
         self.cancel_event = cancel_event or threading.Event()
         self.on_progress = on_progress
@@ -367,17 +369,23 @@ class JobRunner:
                 self.maybe_flush()
 
     def progressed(self, count: int = 1) -> None:
-        self._unflushed += count
-        self.maybe_flush()
+        with self._count_lock:
+            self._unflushed += count
+            self.maybe_flush()
 
     def maybe_flush(self) -> None:
-        due = time.monotonic() - self._last_flush >= FLUSH_EVERY_SECONDS
-        if due or self._unflushed >= BATCH_SIZE:
-            self.flush()
+        with self._count_lock:
+            due = time.monotonic() - self._last_flush >= FLUSH_EVERY_SECONDS
+            if due or self._unflushed >= BATCH_SIZE:
+                self.flush()
 
     def flush(self) -> None:
         """Add this runner's progress to the job row, under a row lock (parts share the job)."""
-        counts, self.counts = self.counts, Counter()
+        with self._count_lock:
+            counts, self.counts = self.counts, Counter()
+            self._flush(counts)
+
+    def _flush(self, counts: Counter) -> None:
         with transaction.atomic():
             row = SyncJob.objects.select_for_update().get(pk=self.job.pk)
             fields = [
@@ -546,12 +554,16 @@ class JobRunner:
     def work_on_details(self, *, wait_for_parts: bool) -> None:
         concurrency = max(1, settings.SYNC_CONCURRENCY)
         size = BATCH_SIZE if concurrency == 1 else 4 * concurrency
+        # Writing a batch overlaps fetching the next one, on a thread with its own
+        # connection; inside a caller's transaction the writes must stay on its connection.
+        self.writer = _Writer(self.store_results, inline=connection.in_atomic_block)
         try:
             while True:
                 self.checkpoint()
                 batch = claim_batch(self.job, size)
                 if batch:
-                    self.claimed_here.update(match_id for match_id, _ in batch)
+                    with self._count_lock:
+                        self.claimed_here.update(match_id for match_id, _ in batch)
                     self.process(batch, concurrency)
                 elif wait_for_parts and parts_hold_claims(self.job):
                     self.sleep(CLAIM_POLL_SECONDS)
@@ -559,6 +571,8 @@ class JobRunner:
                     return
         except EndPhase as stop:
             self.note(str(stop))
+        finally:
+            self.writer.close()
 
     def process(self, batch: list[tuple[int, int | None]], concurrency: int) -> None:
         if concurrency == 1:
@@ -569,7 +583,7 @@ class JobRunner:
         ready: list[_Result] = []
         for result in self._pool.map(batch):
             ready.append(result)
-            if len(ready) + self._unflushed >= BATCH_SIZE:
+            if len(ready) >= BATCH_SIZE:
                 self.record(ready)
                 ready = []
         self.record(ready)
@@ -627,34 +641,36 @@ class JobRunner:
         return Completed(details, source.name)
 
     def record(self, results: list[_Result]) -> None:
-        """Store one batch of outcomes, release their claims and count them."""
+        """Judge a batch of outcomes, then hand it to the writer to store and count."""
         if not results:
             return
+        for result in results:
+            self.deferred_streak = self.deferred_streak + 1 if result.deferred else 0
+        self.writer.submit(results)
+        if self.breakers and all(b.is_open for b in self.breakers.values()):
+            raise EndPhase(STOPPED_EARLY)
+        if self.deferred_streak >= settings.SYNC_MAX_CONSECUTIVE_DEFERRED:
+            raise EndPhase(STOPPED_EARLY)
+
+    def store_results(self, results: list[_Result]) -> None:
+        """Store one batch of outcomes (releasing their claims) and count them."""
         store.save_outcomes(
             [r.completed for r in results if r.completed],
             [r.failed for r in results if r.failed],
             [r.deferred for r in results if r.deferred],
             timezone.now(),
         )
-        self.claimed_here.difference_update(r.match_id for r in results)
-        self.attempted += len(results)
-        for result in results:
-            self.counts["done"] += 1
-            if result.completed:
-                self.counts["ok"] += 1
-                self.counts[f"source:{result.completed.source}"] += 1
-                self.deferred_streak = 0
-            elif result.failed:
-                self.counts["failed"] += 1
-                self.deferred_streak = 0
-            else:
-                self.counts["deferred"] += 1
-                self.deferred_streak += 1
+        with self._count_lock:
+            self.claimed_here.difference_update(r.match_id for r in results)
+            self.attempted += len(results)
+            for result in results:
+                self.counts["done"] += 1
+                if result.completed:
+                    self.counts["ok"] += 1
+                    self.counts[f"source:{result.completed.source}"] += 1
+                else:
+                    self.counts["failed" if result.failed else "deferred"] += 1
         self.progressed(len(results))
-        if self.breakers and all(b.is_open for b in self.breakers.values()):
-            raise EndPhase(STOPPED_EARLY)
-        if self.deferred_streak >= settings.SYNC_MAX_CONSECUTIVE_DEFERRED:
-            raise EndPhase(STOPPED_EARLY)
 
 
 STOPPED_EARLY = (
@@ -710,6 +726,49 @@ class _FetchPool:
             self.todo.put(None)
         for thread in self.threads:
             thread.join(timeout=5)
+
+
+class _Writer:
+    """Stores phase-2 results in order on its own thread, so the next batch's fetches
+    overlap this batch's writes; a failure surfaces at the next hand-over."""
+
+    def __init__(self, store_results: Callable[[list[_Result]], None], *, inline: bool) -> None:
+        self.store_results = store_results
+        self.inline = inline
+        self.error: BaseException | None = None
+        if not inline:
+            self.batches: queue.Queue = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._work, daemon=True)
+            self.thread.start()
+
+    def _work(self) -> None:
+        try:
+            while (results := self.batches.get()) is not None:
+                if self.error is None:
+                    try:
+                        self.store_results(results)
+                    except BaseException as exc:  # re-raised by the runner's thread
+                        self.error = exc
+        finally:
+            connection.close()
+
+    def submit(self, results: list[_Result]) -> None:
+        if self.inline:
+            self.store_results(results)
+            return
+        self._raise_error()
+        self.batches.put(results)
+
+    def close(self) -> None:
+        """Wait until everything submitted is stored."""
+        if not self.inline:
+            self.batches.put(None)
+            self.thread.join()
+            self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 # --- Phase-2 work claims -----------------------------------------------------------------------
