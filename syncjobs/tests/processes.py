@@ -8,22 +8,33 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_database_url() -> str:
+    """DATABASE_URL of the test database, for processes the test starts."""
+    db = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("child processes need the PostgreSQL test database")
+    credentials = quote(db["USER"] or "postgres", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    return (
+        f"postgresql://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
 def child_env(simulator=None, **overrides: object) -> dict[str, str]:
     """The environment of a child process that shares this test's database and simulator."""
-    db = connection.settings_dict
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=(
-            f"postgresql://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}"
-        ),
+        DATABASE_URL=test_database_url(),
         SECRET_KEY=settings.SECRET_KEY,  # django-q signs queued tasks with it
         SYNC_SCHEDULE_INTERVAL_MINUTES="0",
         STEAM_API_MIN_INTERVAL="0",
