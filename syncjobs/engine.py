@@ -442,10 +442,10 @@ class JobRunner:
         ratelimit.disable_until(bucket, until, reason)
         self.note(reason)
 
-    def usable(self, name: str, bucket: str, needs_key: bool) -> bool:
-        if needs_key and not self.client.has_steam_key:
+    def usable(self, source: IdSource | DetailSource) -> bool:
+        if source.needs_key and not self.client.has_steam_key:
             return False
-        reason = ratelimit.disabled_reason(bucket)
+        reason = ratelimit.disabled_reason(source.bucket)
         if reason:
             self.note(reason)
             return False
@@ -458,9 +458,7 @@ class JobRunner:
         self.flush()
         incremental = self.job.job_type == JobType.INCREMENTAL
         sources = [
-            ID_SOURCES[name]
-            for name in settings.SYNC_ID_SOURCES
-            if self.usable(name, ID_SOURCES[name].bucket, ID_SOURCES[name].needs_key)
+            ID_SOURCES[name] for name in settings.SYNC_ID_SOURCES if self.usable(ID_SOURCES[name])
         ]
         if not sources:
             raise ServerError("no source of match IDs is available")
@@ -544,7 +542,7 @@ class JobRunner:
         self.detail_sources = [
             DETAIL_SOURCES[name]
             for name in settings.SYNC_DETAIL_SOURCES
-            if self.usable(name, DETAIL_SOURCES[name].bucket, DETAIL_SOURCES[name].needs_key)
+            if self.usable(DETAIL_SOURCES[name])
         ]
         self.source_names = [source.name for source in self.detail_sources]
         self.breakers = {
@@ -602,7 +600,7 @@ class JobRunner:
                 continue
             breaker = self.breakers[source.name]
             if not breaker.acquire():
-                down.append(f"{LABELS.get(source.name, 'OpenDota')} is down")
+                down.append(f"{LABELS[source.name]} is down")
                 continue
             outcome = self.try_source(source, breaker, match_id, seq_num)
             if isinstance(outcome, Completed):
@@ -617,7 +615,7 @@ class JobRunner:
     def try_source(
         self, source: DetailSource, breaker: Breaker, match_id: int, seq_num: int | None
     ) -> Completed | tuple[str, str]:
-        label = LABELS.get(source.name, "OpenDota")
+        label = LABELS[source.name]
         try:
             details = self.call(
                 source.bucket, label, lambda: source.fetch(self.client, match_id, seq_num)
