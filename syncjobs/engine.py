@@ -728,14 +728,19 @@ class _FetchPool:
 
 class _Writer:
     """Stores phase-2 results in order on its own thread, so the next batch's fetches
-    overlap this batch's writes; a failure surfaces at the next hand-over."""
+    overlap this batch's writes; a failure surfaces at the next hand-over.
+
+    A hand-over waits until the previous batch is stored, so at most two batches are
+    ever fetched but not yet stored: the one being written and the one being fetched.
+    That bounds what a kill -9 throws away.
+    """
 
     def __init__(self, store_results: Callable[[list[_Result]], None], *, inline: bool) -> None:
         self.store_results = store_results
         self.inline = inline
         self.error: BaseException | None = None
         if not inline:
-            self.batches: queue.Queue = queue.Queue(maxsize=2)
+            self.batches: queue.Queue = queue.Queue()
             self.thread = threading.Thread(target=self._work, daemon=True)
             self.thread.start()
 
@@ -747,6 +752,7 @@ class _Writer:
                         self.store_results(results)
                     except BaseException as exc:  # re-raised by the runner's thread
                         self.error = exc
+                self.batches.task_done()
         finally:
             connection.close()
 
@@ -754,6 +760,7 @@ class _Writer:
         if self.inline:
             self.store_results(results)
             return
+        self.batches.join()
         self._raise_error()
         self.batches.put(results)
 
