@@ -250,3 +250,29 @@ class RateLimitSlot(models.Model):
 
     def __str__(self) -> str:
         return self.bucket
+
+
+class UserSettings(models.Model):
+    """A user's own preferences: the time zone pages show times in, and what pages may load."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dotasync_settings"
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="IANA zone name; blank means the site's TIME_ZONE"
+    )
+    allow_outside_images = models.BooleanField(
+        default=False, help_text="show players' avatars from Steam's servers"
+    )
+
+    class Meta:
+        verbose_name_plural = "user settings"
+
+    def __str__(self) -> str:
+        return f"settings of {self.user}"
+
+    @classmethod
+    def of(cls, user) -> "UserSettings":
+        """The user's settings, created with the defaults on first use."""
+        found, _ = cls.objects.get_or_create(user=user)
+        return found

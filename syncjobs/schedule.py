@@ -1,13 +1,28 @@
-"""The periodic incremental sync, kept in step with SYNC_SCHEDULE_INTERVAL_MINUTES."""
+"""The cluster's periodic tasks, kept in step with the settings by `migrate`.
+
+- the incremental sync of every linked account, every SYNC_SCHEDULE_INTERVAL_MINUTES;
+- the supervisor, every minute: it ends jobs whose worker is gone and takes care of
+  pending jobs no worker will run (syncjobs.supervisor).
+"""
 
 from django.conf import settings
 from django_q.models import Schedule
 
 SCHEDULE_NAME = "dotasync: incremental sync of every linked account"
+SUPERVISOR_SCHEDULE_NAME = "dotasync: supervisor"
 
 
 def ensure_schedule(**_: object) -> None:
-    """Create, update or (interval 0) remove the django-q Schedule; runs after migrate."""
+    """Create, update or (interval 0) remove the django-q Schedules; runs after migrate."""
+    Schedule.objects.update_or_create(
+        name=SUPERVISOR_SCHEDULE_NAME,
+        defaults={
+            "func": "syncjobs.tasks.supervise",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
     minutes = settings.SYNC_SCHEDULE_INTERVAL_MINUTES
     if minutes <= 0:
         Schedule.objects.filter(name=SCHEDULE_NAME).delete()

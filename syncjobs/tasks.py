@@ -5,7 +5,7 @@ import logging
 from django.db import transaction
 
 from matches.models import SteamAccount
-from syncjobs import engine
+from syncjobs import engine, supervisor
 from syncjobs.models import JobType
 
 logger = logging.getLogger(__name__)
@@ -34,3 +34,8 @@ def sync_all_accounts() -> int:
         except engine.AlreadyRunning:
             logger.info("account %s is already syncing; schedule skips it", account.account_id)
     return started
+
+
+def supervise() -> int:
+    """The supervisor's periodic run (syncjobs.supervisor)."""
+    return supervisor.supervise()

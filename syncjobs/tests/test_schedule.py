@@ -7,8 +7,8 @@ from django_q.models import Schedule
 from matches.models import SteamAccount
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
-from syncjobs.schedule import SCHEDULE_NAME, ensure_schedule
-from syncjobs.tasks import sync_all_accounts
+from syncjobs.schedule import SCHEDULE_NAME, SUPERVISOR_SCHEDULE_NAME, ensure_schedule
+from syncjobs.tasks import supervise, sync_all_accounts
 
 
 def test_migrate_creates_the_hourly_schedule(db):
@@ -63,3 +63,27 @@ def test_start_sync_enqueues_the_task_on_commit(db, django_capture_on_commit_cal
         callback()
 
     assert SyncJob.objects.get(pk=job.pk).task_id
+
+
+def test_migrate_creates_the_supervisor_running_every_minute(db, settings):
+    settings.SYNC_SCHEDULE_INTERVAL_MINUTES = 0
+    ensure_schedule()
+
+    schedule = Schedule.objects.get(name=SUPERVISOR_SCHEDULE_NAME)
+    assert (schedule.func, schedule.minutes, schedule.repeats) == (
+        "syncjobs.tasks.supervise",
+        1,
+        -1,
+    )
+
+
+def test_the_supervisor_ends_a_running_job_whose_worker_is_gone(db):
+    account = SteamAccount.objects.create(account_id=1003)
+    job = engine.create_job(account, JobType.FULL)
+    SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)  # its worker was killed
+
+    assert supervise() == 1
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error_message.startswith("Interrupted")
