@@ -42,6 +42,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "error_rate": {},
     "rate_limit": {},
     "opendota_daily_limit": False,
+    # The n-th call (since the last reset) of an endpoint answers a fault: {"history": {2: "503"}}.
+    "call_faults": {},
+    # When set, an OpenDota request carrying another api_key is refused with HTTP 400, as
+    # OpenDota does; requests without a key are the free tier and always served.
+    "opendota_api_key": "",
     "hang_seconds": 30.0,
     "slow_seconds": 2.0,
     "fault_retry_after": 1.0,
@@ -57,7 +62,7 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown simulator settings: {', '.join(sorted(unknown))}")
     out: dict[str, Any] = {}
     for key, value in changes.items():
-        if key == "api_key":
+        if key in ("api_key", "opendota_api_key"):
             out[key] = str(value)
         elif key in (
             "latency_ms",
@@ -92,6 +97,11 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
             out[key] = {int(match_id): _match_faults(f) for match_id, f in value.items()}
         elif key == "error_rate":
             out[key] = {endpoint_name(name): float(p) for name, p in value.items()}
+        elif key == "call_faults":
+            out[key] = {
+                endpoint_name(name): {int(n): _call_fault(fault) for n, fault in faults.items()}
+                for name, faults in value.items()
+            }
         elif key == "rate_limit":
             out[key] = {
                 endpoint_name(name): {
@@ -107,6 +117,15 @@ def endpoint_name(name: str) -> str:
     if name not in ENDPOINTS:
         raise ValueError(f"unknown endpoint {name!r}; one of {', '.join(ENDPOINTS)}")
     return name
+
+
+CALL_FAULTS = ("500", "503", "429")
+
+
+def _call_fault(fault: str) -> str:
+    if fault not in CALL_FAULTS:
+        raise ValueError(f"unknown call fault {fault!r}; one of {', '.join(CALL_FAULTS)}")
+    return fault
 
 
 def _match_faults(faults: dict[str, str]) -> dict[str, str]:

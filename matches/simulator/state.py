@@ -42,6 +42,18 @@ from matches.simulator.world import (
     persona_name,
 )
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def _opendota_key_refusal(config: dict[str, Any], params: dict[str, str]) -> Response | None:
+    """OpenDota's answer to a wrong key: HTTP 400, whatever the endpoint (svc/web.ts)."""
+    given = params.get("api_key")
+    if not config["opendota_api_key"] or given is None or given == config["opendota_api_key"]:
+        return None
+    if not _UUID.fullmatch(given):
+        return json_response({"error": "Invalid API key format"}, 400)
+    return json_response({"error": "API key invalid. Please check your key."}, 400)
+
 
 class SimulatorState:
     """Config, counters and request log of one simulator; safe to use from any thread."""
@@ -106,11 +118,18 @@ class SimulatorState:
         arrived = time.time()
         with self._lock:
             self._calls[endpoint] += 1
+            call_number = self._calls[endpoint]
             logged = {k: v for k, v in params.items() if k not in ("key", "api_key")}
             self.log.append({"endpoint": endpoint, "t": arrived, "params": logged | path_params})
             config = self.config
             world = self.world
-        response = self._answer(endpoint, config, world, params | path_params)
+        scripted = config["call_faults"].get(endpoint, {}).get(call_number)
+        if scripted is None:
+            response = self._answer(endpoint, config, world, params | path_params)
+        elif scripted == "429":
+            response = too_many(endpoint.startswith("opendota"), config["fault_retry_after"])
+        else:
+            response = server_error(endpoint.startswith("opendota"), int(scripted))
         response.delay += config["latency_ms"] / 1000
         return response
 
@@ -120,6 +139,8 @@ class SimulatorState:
         steam = endpoint in STEAM_ENDPOINTS
         if steam and params.get("key") != config["api_key"]:
             return steam_html(403, STEAM_403)
+        if not steam and (refused := _opendota_key_refusal(config, params)) is not None:
+            return refused
         refused = self._refusal(endpoint, config)
         if refused is not None:
             return refused
