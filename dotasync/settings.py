@@ -170,10 +170,18 @@ SYNC_DETAIL_SOURCES = env_list(
     allowed={"steam_details", "steam_sequence", "opendota"},
 )
 SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 3, minimum=1)
-SYNC_RETRY_BACKOFF_BASE = env_float("SYNC_RETRY_BACKOFF_BASE", 60.0)
+# A match that failed n times waits base * 2**n s: with 1800 s, 1 h and then 2 h, so an outage
+# of minutes never uses up a match's attempts.
+SYNC_RETRY_BACKOFF_BASE = env_float("SYNC_RETRY_BACKOFF_BASE", 1800.0)
 SYNC_BREAKER_THRESHOLD = env_int("SYNC_BREAKER_THRESHOLD", 5, minimum=1)
 SYNC_MAX_CONSECUTIVE_DEFERRED = env_int("SYNC_MAX_CONSECUTIVE_DEFERRED", 10, minimum=1)
-SYNC_STALE_AFTER = env_float("SYNC_STALE_AFTER", 120.0, minimum=5.0)
+# SQLite only (PostgreSQL knows a dead worker from its advisory lock): seconds without a
+# heartbeat (written every second) after which a running job counts as dead.
+SYNC_STALE_AFTER = env_float("SYNC_STALE_AFTER", 60.0, minimum=5.0)
+# Seconds a phase-2 claim lasts unless its live worker renews it (every second).
+SYNC_CLAIM_LEASE = env_float("SYNC_CLAIM_LEASE", 300.0, minimum=1.0)
+# Seconds a pending job may wait for a worker before the supervisor checks its task was lost.
+SYNC_PENDING_GRACE = env_float("SYNC_PENDING_GRACE", 60.0, minimum=1.0)
 SYNC_SCHEDULE_INTERVAL_MINUTES = env_int("SYNC_SCHEDULE_INTERVAL_MINUTES", 60)
 # Phase-2 fetches in flight per job (threads inside the worker); 1 keeps it sequential.
 SYNC_CONCURRENCY = env_int("SYNC_CONCURRENCY", 1, minimum=1)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -11,6 +12,18 @@ class SteamAccountAdmin(admin.ModelAdmin):
     search_fields = ["=account_id", "persona_name", "owner__username"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
+    actions = ["give_attempts_back"]
+
+    @admin.action(
+        description="Give failed matches their attempts back (after fixing a key)",
+        permissions=["change"],
+    )
+    def give_attempts_back(self, request: HttpRequest, queryset: QuerySet) -> None:
+        matches = Match.objects.filter(account_links__account__in=queryset)
+        given = matches.give_attempts_back(settings.SYNC_MAX_ATTEMPTS)
+        self.message_user(
+            request, f"{given} failed match(es) are waiting for details again; a sync fetches them."
+        )
 
 
 class DetailsStatusFilter(admin.SimpleListFilter):

@@ -34,8 +34,24 @@ class RateLimited(UpstreamError):
         self.daily = daily
 
 
-class InvalidApiKey(UpstreamError):
-    """403: the key is wrong. A configuration error, never retried."""
+class SourceRefused(UpstreamError):
+    """The source refuses our requests, whatever the match: a configuration problem.
+
+    A wrong or malformed key (Steam's 403 page, OpenDota's 400 "Invalid API key
+    format"), or another 4xx the source should never answer us. No match is to
+    blame: the engine switches the source off for the job and names `setting`,
+    the variable to fix.
+    """
+
+    def __init__(
+        self, message: str, *, setting: str, status: int | None = None, source: str = ""
+    ) -> None:
+        super().__init__(message, status=status, source=source)
+        self.setting = setting
+
+
+class InvalidApiKey(SourceRefused):
+    """The key is wrong, malformed or missing (400/401/403, or none configured)."""
 
 
 class PrivateProfile(UpstreamError):

@@ -65,34 +65,51 @@ class MatchQuerySet(models.QuerySet):
             Q(has_details__isnull=True) | Q(has_details=False, retry_count__lt=max_attempts)
         )
 
+    def give_attempts_back(self, max_attempts: int) -> int:
+        """Failed matches that used up their attempts become stubs again; returns how many.
+
+        For failures that were our own fault (a wrong key, a wrong URL), once fixed.
+        """
+        exhausted = self.filter(has_details=False, retry_count__gte=max_attempts)
+        return Match.objects.filter(pk__in=list(exhausted.values_list("pk", flat=True))).update(
+            has_details=None, retry_count=0
+        )
+
     def details_summary(self) -> dict[str, int]:
-        """How many of these matches are complete, pending (stubs) and failed, in one query."""
+        """How many of these matches are complete, pending (stubs) and failed, in one query.
+
+        `retryable` counts the failed ones that still have attempts left.
+        """
         counts = self.aggregate(
             matches=models.Count("pk"),
             complete=models.Count("pk", filter=Q(has_details=True)),
             pending=models.Count("pk", filter=Q(has_details__isnull=True)),
             failed=models.Count("pk", filter=Q(has_details=False)),
+            retryable=models.Count(
+                "pk", filter=Q(has_details=False, retry_count__lt=settings.SYNC_MAX_ATTEMPTS)
+            ),
         )
         return {key: value or 0 for key, value in counts.items()}
 
     def due_for_retry(
         self, max_attempts: int, backoff_base: float, now: datetime
     ) -> "MatchQuerySet":
-        """Stubs, plus failed matches whose exponential backoff has passed.
+        """Stubs, plus failed matches whose exponential backoff has passed."""
+        return self.filter(due_for_retry(max_attempts, backoff_base, now))
 
-        A failed match with retry_count n waits backoff_base * 2**n seconds after its
-        last attempt. The ladder is short (max_attempts is small), so it is spelt
-        out as one OR-ed condition per rung, which any database can index and plan.
-        """
-        due = Q(has_details__isnull=True)
-        for attempts in range(1, max_attempts):
-            wait = timedelta(seconds=backoff_base * 2**attempts)
-            due |= Q(
-                has_details=False,
-                retry_count=attempts,
-                last_fetch_attempt__lte=now - wait,
-            )
-        return self.filter(due)
+
+def due_for_retry(max_attempts: int, backoff_base: float, now: datetime) -> Q:
+    """Stubs, plus failed matches whose exponential backoff has passed, as a condition.
+
+    A failed match with retry_count n waits backoff_base * 2**n seconds after its
+    last attempt. The ladder is short (max_attempts is small), so it is spelt
+    out as one OR-ed condition per rung, which any database can index and plan.
+    """
+    due = Q(has_details__isnull=True)
+    for attempts in range(1, max_attempts):
+        wait = timedelta(seconds=backoff_base * 2**attempts)
+        due |= Q(has_details=False, retry_count=attempts, last_fetch_attempt__lte=now - wait)
+    return due
 
 
 class Match(models.Model):
@@ -114,6 +131,10 @@ class Match(models.Model):
         "syncjobs.SyncJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The last job that attempted the details: a job tries each match at most once.
+    last_attempt_job = models.ForeignKey(
+        "syncjobs.SyncJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     discovered_at = models.DateTimeField(auto_now_add=True)
     details_fetched_at = models.DateTimeField(null=True, blank=True)
 

@@ -8,6 +8,10 @@ its own slot. pyrate-limiter was considered: its Postgres and SQLite buckets
 manage their own connections and tables outside Django's database settings, and
 its blocking acquire cannot be interrupted for a cooperative cancel; a slot
 reservation in our own database does both in a few lines.
+
+Slots are times on the database's clock (matches.dbclock), and a caller waits
+for the difference the database computed: workers on machines whose clocks
+disagree still keep the pace.
 """
 
 import time
@@ -15,35 +19,46 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
+from matches import dbclock
 from matches.models import RateLimitSlot
 
 Sleep = Callable[[float], None]
 
 
 def reserve(bucket: str, interval: float) -> float:
-    """Reserve the next call slot of `bucket`; returns the Unix time it starts."""
+    """Reserve the next call slot of `bucket`; returns the time it starts (database clock)."""
+    return _reserve(bucket, interval)[0]
+
+
+def _reserve(bucket: str, interval: float) -> tuple[float, float]:
+    """(the reserved start as Unix seconds on the database's clock, the delay until it in
+    seconds, measured when the database read its clock: time.monotonic() then)."""
     if interval <= 0:
-        return time.time()
+        return time.time(), time.monotonic()
     _ensure_row(bucket)
     with transaction.atomic():
         slot = RateLimitSlot.objects.select_for_update().get(bucket=bucket)
-        now = time.time()
+        now = dbclock.epoch()
+        read_at = time.monotonic()
         start = max(now, slot.next_at)
         slot.next_at = start + interval
         slot.save(update_fields=["next_at"])
-    return start
+    return start, read_at + (start - now)
 
 
 def wait_turn(bucket: str, interval: float, sleep: Sleep = time.sleep) -> float:
     """Block (through `sleep`, which may raise to cancel) until this caller may call.
 
     Returns the reserved start: the pacing guarantee holds for these, while the
-    moment `sleep` actually returns depends on the OS scheduler.
+    moment `sleep` actually returns depends on the OS scheduler. The wait is counted
+    from when the database read its clock, so the commit's own latency is not added
+    to it (that would make the gaps between calls jitter by as much).
     """
-    start = reserve(bucket, interval)
-    delay = start - time.time()
+    start, due = _reserve(bucket, interval)
+    delay = due - time.monotonic()
     if delay > 0:
         sleep(delay)
     return start
@@ -54,7 +69,7 @@ def push_back(bucket: str, seconds: float) -> None:
     _ensure_row(bucket)
     with transaction.atomic():
         slot = RateLimitSlot.objects.select_for_update().get(bucket=bucket)
-        slot.next_at = max(slot.next_at, time.time() + seconds)
+        slot.next_at = max(slot.next_at, dbclock.epoch() + seconds)
         slot.save(update_fields=["next_at"])
 
 
@@ -65,7 +80,7 @@ def disable_until(bucket: str, until: datetime, reason: str) -> None:
 
 def disabled_reason(bucket: str) -> str | None:
     """Why `bucket` is switched off right now, or None when it may be used."""
-    slot = RateLimitSlot.objects.filter(bucket=bucket, disabled_until__gt=timezone.now()).first()
+    slot = RateLimitSlot.objects.filter(bucket=bucket, disabled_until__gt=Now()).first()
     return slot.disabled_reason if slot else None
 
 

@@ -16,6 +16,9 @@ class DetailsSummarySerializer(serializers.Serializer):
     complete = serializers.IntegerField()
     pending = serializers.IntegerField(help_text="Stubs waiting for their details.")
     failed = serializers.IntegerField()
+    retryable = serializers.IntegerField(
+        help_text="Failed matches with attempts left (SYNC_MAX_ATTEMPTS); a sync retries them."
+    )
 
 
 class SteamAccountSerializer(serializers.ModelSerializer):

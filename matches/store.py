@@ -8,6 +8,7 @@ only open short transactions.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -37,17 +38,18 @@ _DETAIL_COLUMNS = [
 ]
 
 
-def save_history_page(account: SteamAccount, entries: Sequence[HistoryEntry]) -> None:
+def save_history_page(account: SteamAccount, entries: Sequence[HistoryEntry]) -> int:
     """Store one listing page as stubs plus account links, in one transaction.
 
     Rows already there are left alone, except that a stub learns its
     match_seq_num when a source that knows it (Steam) lists it after one that
-    does not (OpenDota).
+    does not (OpenDota). Returns how many of the matches were new to the account.
     """
     if not entries:
-        return
+        return 0
     by_id = {entry.match_id: entry for entry in entries}
     with transaction.atomic():
+        known = linked_ids(account, by_id)
         Match.objects.bulk_create(
             [
                 Match(match_id=e.match_id, match_seq_num=e.match_seq_num, start_time=e.start_time)
@@ -72,9 +74,11 @@ def save_history_page(account: SteamAccount, entries: Sequence[HistoryEntry]) ->
                     hero_id=e.hero_id,
                 )
                 for e in by_id.values()
+                if e.match_id not in known
             ],
             ignore_conflicts=True,
         )
+    return len(by_id) - len(known)
 
 
 def linked_ids(account: SteamAccount, match_ids: Iterable[int]) -> set[int]:
@@ -85,46 +89,57 @@ def linked_ids(account: SteamAccount, match_ids: Iterable[int]) -> set[int]:
     )
 
 
-@dataclass(frozen=True)
-class Completed:
-    details: MatchDetails
-    source: str
+class OutcomeKind(StrEnum):
+    COMPLETED = "completed"
+    # A source refused this match (not found, malformed): one attempt is counted.
+    FAILED = "failed"
+    # No source could answer now (outage, limit, configuration): nothing is counted.
+    DEFERRED = "deferred"
 
 
 @dataclass(frozen=True)
-class Failed:
+class Outcome:
+    """What phase 2 learnt about one match, carried unchanged from the fetch to the store."""
+
     match_id: int
-    reason: str
+    kind: OutcomeKind
+    details: MatchDetails | None = None
+    source: str = ""
+    reason: str = ""
+
+    @classmethod
+    def completed(cls, details: MatchDetails, source: str) -> "Outcome":
+        return cls(details.match_id, OutcomeKind.COMPLETED, details=details, source=source)
+
+    @classmethod
+    def failed(cls, match_id: int, reason: str) -> "Outcome":
+        return cls(match_id, OutcomeKind.FAILED, reason=reason)
+
+    @classmethod
+    def deferred(cls, match_id: int, reason: str) -> "Outcome":
+        return cls(match_id, OutcomeKind.DEFERRED, reason=reason)
 
 
-@dataclass(frozen=True)
-class Deferred:
-    match_id: int
-    reason: str
-
-
-def save_outcomes(
-    completed: Sequence[Completed],
-    failed: Sequence[Failed],
-    deferred: Sequence[Deferred],
-    now: datetime,
-) -> None:
-    """Record one batch of phase-2 results in one short transaction.
+def save_outcomes(outcomes: Sequence[Outcome], job_id: int | None, now: datetime) -> None:
+    """Record one batch of phase-2 outcomes of job `job_id` in one short transaction.
 
     A complete match is never downgraded: a later failure or outage while
-    re-fetching it (full sync) leaves its stored details as they were.
+    re-fetching it (full sync) leaves its stored details as they were. A deferral
+    counts nothing: a stub notes why it waits, and a failed match keeps its
+    attempts and the clock of its retry backoff.
     """
-    attempted = [c.details.match_id for c in completed]
-    attempted += [o.match_id for o in (*failed, *deferred)]
+    by_kind: dict[OutcomeKind, list[Outcome]] = {kind: [] for kind in OutcomeKind}
+    for outcome in outcomes:
+        by_kind[outcome.kind].append(outcome)
     with transaction.atomic():
-        # Every attempt is stamped (phase 2 skips what it attempted since it began) and
+        # Every attempt is stamped with its job (which tries a match at most once) and
         # its work claim released, whatever the outcome and whatever the match's state.
-        Match.objects.filter(pk__in=attempted).update(
-            last_fetch_attempt=now, claimed_by=None, claimed_until=None
+        Match.objects.filter(pk__in=[o.match_id for o in outcomes]).update(
+            last_attempt_job_id=job_id, claimed_by=None, claimed_until=None
         )
-        if completed:
-            _save_completed(completed, now)
-        for outcome in failed:
+        if by_kind[OutcomeKind.COMPLETED]:
+            _save_completed(by_kind[OutcomeKind.COMPLETED], now)
+        for outcome in by_kind[OutcomeKind.FAILED]:
             Match.objects.filter(pk=outcome.match_id).filter(
                 Q(has_details__isnull=True) | Q(has_details=False)
             ).update(
@@ -133,13 +148,13 @@ def save_outcomes(
                 fetch_error=outcome.reason[:FETCH_ERROR_MAX],
                 last_fetch_attempt=now,
             )
-        for outcome in deferred:
+        for outcome in by_kind[OutcomeKind.DEFERRED]:
             Match.objects.filter(pk=outcome.match_id, has_details__isnull=True).update(
                 fetch_error=outcome.reason[:FETCH_ERROR_MAX], last_fetch_attempt=now
             )
 
 
-def _save_completed(completed: Sequence[Completed], now: datetime) -> None:
+def _save_completed(completed: Sequence[Outcome], now: datetime) -> None:
     matches = []
     players = []
     for item in completed:

@@ -32,6 +32,7 @@ from matches.errors import (
     PrivateProfile,
     RateLimited,
     ServerError,
+    SourceRefused,
     UpstreamError,
 )
 from matches.models import STEAM_ID64_OFFSET
@@ -54,6 +55,18 @@ STEAM_PAGE_SIZE = 100
 STEAM = "steam"
 STEAM_SEQUENCE = "steam_sequence"
 OPENDOTA = "opendota"
+
+# What to fix when a bucket refuses us: its key, or where we send its requests.
+KEY_SETTINGS = {
+    STEAM: "STEAM_API_KEY",
+    STEAM_SEQUENCE: "STEAM_API_KEY",
+    OPENDOTA: "OPENDOTA_API_KEY",
+}
+URL_SETTINGS = {
+    STEAM: "STEAM_API_BASE_URL",
+    STEAM_SEQUENCE: "STEAM_API_BASE_URL",
+    OPENDOTA: "OPENDOTA_API_BASE_URL",
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +92,17 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+def _no_checkpoint() -> None:
+    pass
+
+
 class UpstreamClient:
-    """One client per job (or request); `sleep` lets a job cancel any wait."""
+    """One client per job (or request).
+
+    `sleep` does every wait (rate-limit slots, retries) and `checkpoint` runs
+    before every call: a running job passes its own, so a cancel interrupts any
+    wait and stops before the next call.
+    """
 
     def __init__(
         self,
@@ -90,6 +112,7 @@ class UpstreamClient:
         opendota_base_url: str,
         opendota_api_key: str = "",
         sleep: ratelimit.Sleep = time.sleep,
+        checkpoint: Callable[[], None] = _no_checkpoint,
         session: requests.Session | None = None,
     ) -> None:
         self.steam_api_key = steam_api_key
@@ -97,20 +120,24 @@ class UpstreamClient:
         self.opendota_base_url = opendota_base_url.rstrip("/")
         self.opendota_api_key = opendota_api_key
         self.sleep = sleep
-        # Called before every upstream call; a running job raises from it to stop.
-        self.checkpoint: Callable[[], None] = lambda: None
+        self.checkpoint = checkpoint
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.timeout = (settings.UPSTREAM_CONNECT_TIMEOUT, settings.UPSTREAM_READ_TIMEOUT)
 
     @classmethod
-    def from_settings(cls, sleep: ratelimit.Sleep = time.sleep) -> "UpstreamClient":
+    def from_settings(
+        cls,
+        sleep: ratelimit.Sleep = time.sleep,
+        checkpoint: Callable[[], None] = _no_checkpoint,
+    ) -> "UpstreamClient":
         return cls(
             steam_api_key=settings.STEAM_API_KEY,
             steam_base_url=settings.STEAM_API_BASE_URL,
             opendota_base_url=settings.OPENDOTA_API_BASE_URL,
             opendota_api_key=settings.OPENDOTA_API_KEY,
             sleep=sleep,
+            checkpoint=checkpoint,
         )
 
     @property
@@ -253,7 +280,9 @@ class UpstreamClient:
 
     def _request(self, bucket: str, url: str, params: dict[str, Any]) -> Any:
         if bucket in (STEAM, STEAM_SEQUENCE) and not self.steam_api_key:
-            raise InvalidApiKey("no Steam API key is configured", source=bucket)
+            raise InvalidApiKey(
+                "no Steam API key is configured", setting=KEY_SETTINGS[bucket], source=bucket
+            )
         retrying = Retrying(
             retry=retry_if_exception_type(requests.ConnectionError),
             stop=stop_after_attempt(3),
@@ -289,12 +318,10 @@ class UpstreamClient:
         status = response.status_code
         if status == 429:
             raise self._rate_limited(bucket, response)
-        if status == 403:
-            if bucket == OPENDOTA:
-                raise InvalidApiKey("the OpenDota API key is invalid", status=403, source=bucket)
-            raise InvalidApiKey("the Steam API key is invalid", status=403, source=bucket)
         if status == 404:
             raise NotFound(f"not found on {_label(bucket)}", status=404, source=bucket)
+        if 400 <= status < 500:
+            raise self._refused(bucket, response)
         if status >= 500:
             raise ServerError(
                 f"{_label(bucket)} answered HTTP {status}", status=status, source=bucket
@@ -310,12 +337,33 @@ class UpstreamClient:
                 f"{_label(bucket)} sent malformed JSON", status=status, source=bucket
             ) from None
 
+    def _refused(self, bucket: str, response: requests.Response) -> SourceRefused:
+        """A 4xx other than 404 and 429: the source refuses us, not one match.
+
+        Steam answers a wrong key with a 403 HTML page; OpenDota answers a malformed or
+        unknown key with 400 {"error": "Invalid API key format"} or "API key invalid…".
+        """
+        status = response.status_code
+        said = _error_text(response)
+        label = _label(bucket)
+        if status in (401, 403) or "key" in said.lower():
+            detail = f"HTTP {status}: {said}" if said else f"HTTP {status}"
+            return InvalidApiKey(
+                f"{label} refused the API key ({detail})",
+                setting=KEY_SETTINGS[bucket],
+                status=status,
+                source=bucket,
+            )
+        detail = f": {said}" if said else ""
+        return SourceRefused(
+            f"{label} refused our requests (HTTP {status}{detail})",
+            setting=URL_SETTINGS[bucket],
+            status=status,
+            source=bucket,
+        )
+
     def _rate_limited(self, bucket: str, response: requests.Response) -> RateLimited:
-        try:
-            error = str((response.json() or {}).get("error", ""))
-        except (ValueError, AttributeError):
-            error = ""
-        daily = bucket == OPENDOTA and "daily" in error
+        daily = bucket == OPENDOTA and "daily" in _error_text(response)
         return RateLimited(
             f"{_label(bucket)} daily API limit exceeded"
             if daily
@@ -324,6 +372,16 @@ class UpstreamClient:
             daily=daily,
             source=bucket,
         )
+
+
+def _error_text(response: requests.Response) -> str:
+    """OpenDota's {"error": "..."} text, short and without any key; "" for HTML pages."""
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    error = data.get("error") if isinstance(data, dict) else None
+    return redact(str(error))[:120] if error else ""
 
 
 def _label(bucket: str) -> str:
@@ -341,6 +399,7 @@ __all__ = [
     "PrivateProfile",
     "RateLimited",
     "ServerError",
+    "SourceRefused",
     "UpstreamClient",
     "UpstreamError",
 ]

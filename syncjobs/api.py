@@ -18,8 +18,15 @@ from dotasync.api import (
     validated_query,
 )
 from matches.models import SteamAccount
-from syncjobs.engine import AlreadyRunning, NotCancellable, request_cancel, start_sync
-from syncjobs.models import JobType, SyncJob
+from syncjobs import liveness
+from syncjobs.engine import (
+    AlreadyRunning,
+    EnqueueFailed,
+    NotCancellable,
+    request_cancel,
+    start_sync,
+)
+from syncjobs.models import JobStatus, JobType, SyncJob
 from syncjobs.serializers import (
     BackfillSerializer,
     BusySerializer,
@@ -34,6 +41,9 @@ START_ERRORS = {
     404: error_response("You have no linked account with that account_id."),
     409: OpenApiResponse(BusySerializer, description="A job is already pending or running."),
     429: error_response("Too many syncs started: wait and try again."),
+    503: error_response(
+        "The task queue did not take the job (its broker is down); no job is left."
+    ),
     **NOT_JSON,
     **AUTH_ERRORS,
 }
@@ -44,13 +54,24 @@ class StartSyncView(APIView):
     throttle_scope = "sync"
 
     def start(
-        self, request: Request, account: SteamAccount, job_type: str, force: bool
+        self,
+        request: Request,
+        account: SteamAccount,
+        job_type: str,
+        *,
+        force: bool = False,
+        reset_failed: bool = False,
     ) -> Response:
         try:
-            job = start_sync(account, job_type, request.user, force=force)
+            job = start_sync(
+                account, job_type, request.user, force=force, reset_failed=reset_failed
+            )
         except AlreadyRunning as exc:
             body = {"detail": str(exc), "job": SyncJobSerializer(exc.job).data}
             return Response(body, status=status.HTTP_409_CONFLICT)
+        except EnqueueFailed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        job.refresh_from_db()
         return Response(SyncJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
@@ -64,7 +85,7 @@ class TriggerSyncView(StartSyncView):
         params = TriggerSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         account = user_account(request.user, params.validated_data.get("account_id"))
-        return self.start(request, account, params.validated_data["job_type"], force=False)
+        return self.start(request, account, params.validated_data["job_type"])
 
 
 class BackfillView(StartSyncView):
@@ -77,7 +98,13 @@ class BackfillView(StartSyncView):
         params = BackfillSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         account = user_account(request.user, params.validated_data.get("account_id"))
-        return self.start(request, account, JobType.BACKFILL, params.validated_data["force"])
+        return self.start(
+            request,
+            account,
+            JobType.BACKFILL,
+            force=params.validated_data["force"],
+            reset_failed=params.validated_data["reset_failed"],
+        )
 
 
 class CancelSyncView(APIView):
@@ -119,6 +146,7 @@ class SyncJobListView(generics.ListAPIView):
         if "account" in query:
             account = user_account(self.request.user, query["account"], "account")
             jobs = jobs.filter(account=account)
+        liveness.refresh(jobs.filter(status=JobStatus.RUNNING))
         return jobs
 
 
@@ -135,3 +163,8 @@ class SyncJobDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[SyncJob]:
         return SyncJob.objects.for_user(self.request.user).select_related("account")
+
+    def get_object(self) -> SyncJob:
+        job = super().get_object()
+        liveness.end_if_dead(job)
+        return job

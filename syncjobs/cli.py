@@ -126,7 +126,8 @@ class ProgressPrinter:
             return bar + job.progress_text + counts
         if job.is_active:
             return job.progress_text
-        text = f"Job #{job.pk} {job.get_status_display().lower()}: {job.ids_found} match IDs, "
+        text = f"Job #{job.pk} {job.get_status_display().lower()}: {job.ids_found} match IDs "
+        text += f"({job.ids_new} new), "
         text += f"{job.details_ok} with details, {job.details_failed} failed, "
         text += f"{job.details_deferred} deferred."
         for extra in (job.message, job.error_message):
@@ -143,14 +144,16 @@ def run_or_enqueue(
     enqueue: bool,
     as_json: bool,
     force: bool = False,
+    reset_failed: bool = False,
 ) -> None:
     """Start a job in the foreground (default) or hand it to the cluster; report it."""
+    options = {"force": force, "reset_failed": reset_failed}
     try:
         if enqueue:
-            job = engine.start_sync(account, job_type, force=force)
+            job = engine.start_sync(account, job_type, **options)
         else:
-            job = engine.create_job(account, job_type, force=force)
-    except engine.AlreadyRunning as exc:
+            job = engine.create_job(account, job_type, **options)
+    except (engine.AlreadyRunning, engine.EnqueueFailed) as exc:
         raise CommandError(str(exc), returncode=EXIT_FAILED) from None
     if enqueue:
         job.refresh_from_db()

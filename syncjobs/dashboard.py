@@ -7,7 +7,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from matches.models import Match, SteamAccount
-from syncjobs.models import SyncJob
+from syncjobs import liveness
+from syncjobs.models import JobStatus, SyncJob
 
 RECENT_JOBS = 10
 FAILED_MATCHES_SHOWN = 5
@@ -29,7 +30,8 @@ class SyncPanel:
 
     @property
     def can_retry(self) -> bool:
-        return not self.polling and bool(self.summary["pending"] or self.summary["failed"])
+        """Only when something can still be fetched: stubs, or failed matches with attempts left."""
+        return not self.polling and bool(self.summary["pending"] or self.summary["retryable"])
 
 
 def user_accounts(user: AbstractBaseUser) -> list[SteamAccount]:
@@ -61,7 +63,15 @@ def job_for_user(user: AbstractBaseUser, job_id: int) -> SyncJob:
 def build_panel(
     accounts: list[SteamAccount], account: SteamAccount, job: SyncJob | None = None
 ) -> SyncPanel:
-    """The panel of `account`, showing `job` or else the account's newest job."""
+    """The panel of `account`, showing `job` or else the account's newest job.
+
+    A job that says running but whose worker is gone is ended before it is shown.
+    """
+    liveness.refresh(
+        SyncJob.objects.filter(account=account, status=JobStatus.RUNNING).select_related("account")
+    )
+    if job is not None:
+        job.refresh_from_db()
     recent_jobs = list(SyncJob.objects.filter(account=account)[:RECENT_JOBS])
     if job is None and recent_jobs:
         job = recent_jobs[0]

@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection
 logger = logging.getLogger(__name__)
 
 # 'DSNC' in the high half keeps our keys apart from any other advisory lock user.
-_NAMESPACE = 0x44534E43 << 32
+_NAMESPACE = 0x44534E43
 _held_here: set[int] = set()
 _held_lock = threading.Lock()
 
@@ -24,7 +24,7 @@ def supported() -> bool:
 
 
 def _key(account_id: int) -> int:
-    return _NAMESPACE | account_id
+    return (_NAMESPACE << 32) | account_id
 
 
 def acquire(account_id: int) -> bool:
@@ -53,18 +53,30 @@ def release(account_id: int) -> None:
         logger.warning("could not release the sync lock of account %s", account_id)
 
 
+def held_here() -> set[int]:
+    """The accounts whose lock this process holds."""
+    with _held_lock:
+        return set(_held_here)
+
+
 def held_by_nobody(account_id: int) -> bool | None:
-    """True when no process holds the account's lock; None when the database cannot tell."""
+    """True when no process holds the account's lock; None when the database cannot tell.
+
+    It reads pg_locks instead of trying the lock: a probe that took the lock for a
+    moment could make a worker starting the job at that moment believe another
+    worker runs it.
+    """
     if not supported():
         return None
     with _held_lock:
         if account_id in _held_here:
             return False
-    # pg_try_advisory_lock succeeds for its own session again, so probing from a
-    # connection that holds the lock would wrongly report it free: _held_here covers that.
+    # A bigint advisory key shows up as (classid, objid) = (high, low 32 bits), objsubid 1.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_key(account_id)])
-        free = bool(cursor.fetchone()[0])
-        if free:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_key(account_id)])
-    return free
+        cursor.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND objsubid = 1 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+            [_NAMESPACE, account_id],
+        )
+        return bool(cursor.fetchone()[0])

@@ -55,7 +55,8 @@ class SyncJob(models.Model):
         "keeps the time of the interrupted one)",
     )
 
-    ids_found = models.PositiveIntegerField(default=0)
+    ids_found = models.PositiveIntegerField(default=0, help_text="match IDs listed")
+    ids_new = models.PositiveIntegerField(default=0, help_text="listed IDs new to the account")
     details_total = models.PositiveIntegerField(default=0)
     details_done = models.PositiveIntegerField(default=0)
     details_ok = models.PositiveIntegerField(default=0)
@@ -69,6 +70,12 @@ class SyncJob(models.Model):
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="when its task was last handed to the cluster"
+    )
+    enqueue_count = models.PositiveSmallIntegerField(
+        default=0, help_text="how often its task was handed to the cluster"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -120,7 +127,7 @@ class SyncJob(models.Model):
             return self.get_status_display()
         if self.phase == JobPhase.FETCHING_DETAILS:
             return f"Fetching details: {self.details_done}/{self.details_total}"
-        return f"Collecting match IDs: {self.ids_found}/?"
+        return f"Collecting match IDs: {self.ids_new} new, {self.ids_found} listed"
 
     @property
     def duration_seconds(self) -> float | None:
@@ -138,6 +145,7 @@ class SyncJob(models.Model):
             "status": self.status,
             "phase": self.phase,
             "ids_found": self.ids_found,
+            "ids_new": self.ids_new,
             "details_total": self.details_total,
             "details_done": self.details_done,
             "details_ok": self.details_ok,
@@ -157,3 +165,44 @@ class SyncJob(models.Model):
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+class ListingFrontier(models.Model):
+    """How far down an account's history one ID source is known to be listed completely.
+
+    Every match the source lists with an id at or below `complete_through` is
+    stored: the mark moves only when a listing reaches the source's end or meets
+    the previous mark, so a listing cut short never passes for a complete one.
+    An incremental sync walks down until it meets the mark. A listing that was cut
+    short leaves `partial_*`: the stretch it stored and where it would have asked
+    next, so the next listing skips that stretch and continues below it.
+    """
+
+    account = models.ForeignKey(
+        SteamAccount, on_delete=models.CASCADE, related_name="listing_frontiers"
+    )
+    source = models.CharField(max_length=32)
+    complete_through = models.BigIntegerField(
+        null=True, blank=True, help_text="every listed match at or below this id is stored"
+    )
+    partial_top = models.BigIntegerField(null=True, blank=True)
+    partial_bottom = models.BigIntegerField(null=True, blank=True)
+    partial_cursor = models.BigIntegerField(
+        null=True, blank=True, help_text="the cursor of the page the cut listing did not get"
+    )
+    partial_listed = models.PositiveIntegerField(
+        default=0, help_text="entries the cut listing got (offset-paged sources resume by it)"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "source"], name="one_frontier_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.source} <= {self.complete_through}"
+
+    @property
+    def has_partial(self) -> bool:
+        return self.partial_top is not None and self.partial_cursor is not None

@@ -35,6 +35,7 @@ class SyncJobSerializer(serializers.ModelSerializer):
             "status",
             "phase",
             "ids_found",
+            "ids_new",
             "details_total",
             "details_done",
             "details_ok",
@@ -87,6 +88,11 @@ class TriggerSerializer(_AccountChoice):
 class BackfillSerializer(_AccountChoice):
     force = serializers.BooleanField(
         default=False, help_text="Retry every failed match now, ignoring the retry backoff."
+    )
+    reset_failed = serializers.BooleanField(
+        default=False,
+        help_text="First give matches that used up their attempts (SYNC_MAX_ATTEMPTS) their "
+        "attempts back: for failures caused by a wrong key or URL, once fixed.",
     )
 
 

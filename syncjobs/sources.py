@@ -43,9 +43,12 @@ class IdSource:
     name: str
     bucket: str
     needs_key: bool
-    # (client, account_id, cursor, incremental) -> (page, next page cursor or None at the end)
+    # (client, account_id, cursor, small) -> (page, next page cursor or None at the end);
+    # `small` asks for a small page when few matches are expected to be new.
     fetch_page: Callable[[UpstreamClient, int, Cursor, bool], tuple[list[HistoryEntry], Cursor]]
     first_cursor: Cursor = None
+    # True when the cursor counts entries from the newest (OpenDota's offset), not a match id.
+    offset_paged: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class DetailSource:
 
 
 def _steam_history_page(
-    client: UpstreamClient, account_id: int, start_at: Cursor, incremental: bool
+    client: UpstreamClient, account_id: int, start_at: Cursor, small: bool
 ) -> tuple[list[HistoryEntry], Cursor]:
     page = client.steam_match_history(account_id, start_at)
     if not page.entries:
@@ -70,9 +73,9 @@ def _steam_history_page(
 
 
 def _opendota_page(
-    client: UpstreamClient, account_id: int, offset: Cursor, incremental: bool
+    client: UpstreamClient, account_id: int, offset: Cursor, small: bool
 ) -> tuple[list[HistoryEntry], Cursor]:
-    size = OPENDOTA_INCREMENTAL_PAGE if incremental else OPENDOTA_FULL_PAGE
+    size = OPENDOTA_INCREMENTAL_PAGE if small else OPENDOTA_FULL_PAGE
     offset = offset or 0
     entries = client.opendota_player_matches(account_id, limit=size, offset=offset)
     return entries, (offset + size if len(entries) == size else None)
@@ -80,7 +83,9 @@ def _opendota_page(
 
 ID_SOURCES = {
     STEAM_HISTORY: IdSource(STEAM_HISTORY, STEAM, True, _steam_history_page),
-    OPENDOTA_LIST: IdSource(OPENDOTA_LIST, OPENDOTA, False, _opendota_page, first_cursor=0),
+    OPENDOTA_LIST: IdSource(
+        OPENDOTA_LIST, OPENDOTA, False, _opendota_page, first_cursor=0, offset_paged=True
+    ),
 }
 
 DETAIL_SOURCES = {

@@ -2,8 +2,6 @@
 
 import logging
 
-from django.db import transaction
-
 from matches.models import SteamAccount
 from syncjobs import engine, supervisor
 from syncjobs.models import JobType
@@ -16,9 +14,9 @@ def run_sync_job(job_id: int) -> str:
     return engine.run_job(job_id).status
 
 
-def fetch_details_part(job_id: int) -> None:
+def fetch_details_part(job_id: int) -> int:
     """Help a running job's phase 2 (SYNC_DETAIL_TASKS > 1): claim and fetch stubs."""
-    engine.run_details_part(job_id)
+    return engine.run_details_part(job_id)
 
 
 def sync_all_accounts() -> int:
@@ -28,14 +26,17 @@ def sync_all_accounts() -> int:
     # server-side cursor is still open on SQLite.
     for account in list(SteamAccount.objects.filter(owner__isnull=False)):
         try:
-            with transaction.atomic():
-                engine.start_sync(account, JobType.INCREMENTAL)
-            started += 1
+            engine.start_sync(account, JobType.INCREMENTAL)
         except engine.AlreadyRunning:
             logger.info("account %s is already syncing; schedule skips it", account.account_id)
+            continue
+        except engine.EnqueueFailed as exc:
+            logger.error("account %s: %s", account.account_id, exc)
+            continue
+        started += 1
     return started
 
 
-def supervise() -> int:
+def supervise() -> dict[str, int]:
     """The supervisor's periodic run (syncjobs.supervisor)."""
     return supervisor.supervise()

@@ -17,7 +17,13 @@ from syncjobs.dashboard import (
     job_for_user,
     user_accounts,
 )
-from syncjobs.engine import AlreadyRunning, NotCancellable, request_cancel, start_sync
+from syncjobs.engine import (
+    AlreadyRunning,
+    EnqueueFailed,
+    NotCancellable,
+    request_cancel,
+    start_sync,
+)
 from syncjobs.forms import StartSyncForm
 from syncjobs.models import JobType
 
@@ -68,6 +74,8 @@ def start(request: HttpRequest) -> HttpResponse:
         messages.warning(
             request, f"A sync of {account} is already under way: wait for it or cancel it."
         )
+    except EnqueueFailed as exc:
+        messages.error(request, f"The sync could not start. {exc}")
     return redirect(_dashboard_url(account))
 
 

@@ -23,8 +23,8 @@ from syncjobs.models import JobStatus, JobType, SyncJob
 pytestmark = pytest.mark.django_db
 
 EXPECTED_STATUS_CODES = {
-    ("/api/sync/trigger", "post"): {"201", "400", "401", "403", "404", "409", "415", "429"},
-    ("/api/sync/backfill", "post"): {"201", "400", "401", "403", "404", "409", "415", "429"},
+    ("/api/sync/trigger", "post"): {"201", "400", "401", "403", "404", "409", "415", "429", "503"},
+    ("/api/sync/backfill", "post"): {"201", "400", "401", "403", "404", "409", "415", "429", "503"},
     ("/api/sync/cancel/{job_id}", "post"): {"200", "400", "401", "403", "404"},
     ("/api/sync/jobs/", "get"): {"200", "400", "401", "403", "404"},
     ("/api/sync/jobs/{id}/", "get"): {"200", "401", "403", "404"},

@@ -80,7 +80,13 @@ def test_accounts_lists_only_the_users_accounts_with_their_details_counts(
     assert row["account_id"] == MINE
     assert row["steam_id64"] == MINE + STEAM_ID64_OFFSET
     assert row["persona_name"] == "Alice"
-    assert row["details"] == {"matches": 4, "complete": 2, "pending": 1, "failed": 1}
+    assert row["details"] == {
+        "matches": 4,
+        "complete": 2,
+        "pending": 1,
+        "failed": 1,
+        "retryable": 1,
+    }
 
 
 @pytest.mark.parametrize(

@@ -259,7 +259,7 @@ def test_jobs_for_user(account):
         ({"status": JobStatus.PENDING}, "Waiting for a worker", None),
         (
             {"status": JobStatus.RUNNING, "phase": JobPhase.COLLECTING_IDS, "ids_found": 12},
-            "Collecting match IDs: 12/?",
+            "Collecting match IDs: 0 new, 12 listed",
             None,
         ),
         (

@@ -14,6 +14,7 @@ from matches.errors import (
     PrivateProfile,
     RateLimited,
     ServerError,
+    SourceRefused,
 )
 from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE, USER_AGENT, UpstreamClient
 
@@ -185,13 +186,41 @@ def test_opendota_404_is_not_found(upstream, mocked):
     assert caught.value.status == 404
 
 
-def test_unexpected_4xx_is_a_bad_response(upstream, mocked):
+def test_unexpected_4xx_is_the_sources_refusal_naming_its_url_setting(upstream, mocked):
     mocked.get(DETAILS_URL, body="teapot", status=418)
 
-    with pytest.raises(BadResponse) as caught:
+    with pytest.raises(SourceRefused) as caught:
         upstream.steam_match_details(42)
 
-    assert caught.value.status == 418
+    assert not isinstance(caught.value, InvalidApiKey)
+    assert (caught.value.status, caught.value.setting) == (418, "STEAM_API_BASE_URL")
+    assert caught.value.message == "Steam refused our requests (HTTP 418)"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [
+        (
+            400,
+            "Invalid API key format",
+            "OpenDota refused the API key (HTTP 400: Invalid API key format)",
+        ),
+        (
+            400,
+            "API key invalid. Please check your key.",
+            "OpenDota refused the API key (HTTP 400: API key invalid. Please check your key.)",
+        ),
+        (401, "Unauthorized", "OpenDota refused the API key (HTTP 401: Unauthorized)"),
+    ],
+)
+def test_opendota_key_refusals_name_opendota_api_key(upstream, mocked, status, error, message):
+    mocked.get(f"{OPENDOTA_BASE}/matches/7", json={"error": error}, status=status)
+
+    with pytest.raises(InvalidApiKey) as caught:
+        upstream.opendota_match(7)
+
+    assert (caught.value.setting, caught.value.message) == ("OPENDOTA_API_KEY", message)
+    assert OPENDOTA_KEY not in caught.value.message
 
 
 # --- bodies that cannot be used ----------------------------------------------------------------

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db.models.functions import Now
 from django_q.models import Schedule
 
 from matches.simulator import SimulatorHandle
+from syncjobs import locks
+from syncjobs.models import SyncJob
 from syncjobs.tests.processes import child_env, stop
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,3 +67,19 @@ def sync_worker(transactional_db, simulator: SimulatorHandle, tmp_path: Path) ->
         yield
     finally:
         stop(worker)
+
+
+@pytest.fixture
+def live_worker(db):
+    """Makes a job look run by a live worker: this process holds the account's sync lock
+    (PostgreSQL) and the job has a fresh heartbeat (SQLite). Released after the test."""
+
+    def hold(job: SyncJob) -> SyncJob:
+        locks.acquire(job.account.account_id)
+        SyncJob.objects.filter(pk=job.pk).update(heartbeat_at=Now())
+        job.refresh_from_db()
+        return job
+
+    yield hold
+    for account_id in locks.held_here():
+        locks.release(account_id)

@@ -81,3 +81,22 @@ def test_jobs_filter_and_cancel_action(admin_client, account):
 
 def test_jobs_cannot_be_added_by_hand(admin_client, db):
     assert admin_client.get(reverse("admin:syncjobs_syncjob_add")).status_code == 403
+
+
+def test_the_account_action_gives_used_up_matches_their_attempts_back(admin_client, matches):
+    Match.objects.filter(pk=103).update(retry_count=3)
+    other = Match.objects.create(match_id=104, has_details=False, retry_count=1, fetch_error="x")
+    AccountMatch.objects.create(account=SteamAccount.objects.get(), match=other)
+
+    response = admin_client.post(
+        reverse("admin:matches_steamaccount_changelist"),
+        {
+            "action": "give_attempts_back",
+            "_selected_action": [SteamAccount.objects.get().pk],
+        },
+        follow=True,
+    )
+
+    assert "1 failed match(es) are waiting for details again" in response.content.decode()
+    assert Match.objects.get(pk=103).has_details is None
+    assert Match.objects.get(pk=104).retry_count == 1  # attempts left: untouched

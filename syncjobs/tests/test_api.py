@@ -7,7 +7,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from matches.models import SteamAccount
+from matches.models import Match, SteamAccount
 from matches.tests.match_builders import make_account
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 
@@ -208,9 +208,11 @@ def test_cancelling_a_pending_job_cancels_it_at_once(api, account):
     assert job.status == JobStatus.CANCELLED
 
 
-def test_cancelling_a_running_job_asks_the_worker_to_stop(api, account):
-    job = make_job(
-        account, JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, started_at=timezone.now()
+def test_cancelling_a_running_job_asks_the_worker_to_stop(api, account, live_worker):
+    job = live_worker(
+        make_job(
+            account, JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, started_at=timezone.now()
+        )
     )
 
     response = api.post(f"/api/sync/cancel/{job.pk}")
@@ -264,18 +266,20 @@ def test_job_list_is_the_users_jobs_newest_first(api, account, user, others_acco
     assert api.get("/api/sync/jobs/", {"account": OTHERS}).status_code == 404
 
 
-def test_job_detail_has_the_fields_of_as_dict(api, account):
-    job = make_job(
-        account,
-        JobStatus.RUNNING,
-        phase=JobPhase.FETCHING_DETAILS,
-        started_at=timezone.now(),
-        ids_found=40,
-        details_total=40,
-        details_done=10,
-        details_ok=9,
-        details_failed=1,
-        sources={"opendota": 9},
+def test_job_detail_has_the_fields_of_as_dict(api, account, live_worker):
+    job = live_worker(
+        make_job(
+            account,
+            JobStatus.RUNNING,
+            phase=JobPhase.FETCHING_DETAILS,
+            started_at=timezone.now(),
+            ids_found=40,
+            details_total=40,
+            details_done=10,
+            details_ok=9,
+            details_failed=1,
+            sources={"opendota": 9},
+        )
     )
 
     response = api.get(f"/api/sync/jobs/{job.pk}/")
@@ -344,3 +348,16 @@ def test_account_id_must_be_a_whole_number(api, account, account_id):
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["account_id"]
+
+
+def test_backfill_with_reset_failed_gives_used_up_matches_their_attempts_back(api, account):
+    Match.objects.create(match_id=31, has_details=False, retry_count=3).account_links.create(
+        account=account
+    )
+
+    response = api.post("/api/sync/backfill", {"reset_failed": True}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["job_type"] == "backfill"
+    match = Match.objects.get(pk=31)
+    assert (match.has_details, match.retry_count) == (None, 0)

@@ -90,7 +90,7 @@ def test_line_per_progress_step_when_not_on_a_terminal(few_matches, db):
 
     assert "Collecting match IDs:" in output
     assert "Fetching details: 30/30" in output
-    assert "completed: 30 match IDs, 30 with details" in output
+    assert "completed: 30 match IDs (30 new), 30 with details" in output
 
 
 def test_enqueue_hands_the_job_to_the_cluster(db, django_capture_on_commit_callbacks):
@@ -112,6 +112,19 @@ def test_backfill_matches_retries_failed_matches(few_matches, db):
 
     assert (waiting["job_type"], waiting["details_total"]) == ("backfill", 0)
     assert (forced["details_total"], forced["details_ok"]) == (1, 1)
+
+
+def test_backfill_reset_failed_gives_used_up_matches_their_attempts_back(few_matches, db):
+    command("sync_matches", str(ACCOUNT_ID), "--full")
+    exhausted = list(Match.objects.order_by("-pk").values_list("pk", flat=True)[:2])
+    Match.objects.filter(pk__in=exhausted).update(has_details=False, retry_count=3)
+
+    plain = last_json_line(command("backfill_matches", str(ACCOUNT_ID), "--force", "--json"))
+    reset = last_json_line(command("backfill_matches", str(ACCOUNT_ID), "--reset-failed", "--json"))
+
+    assert plain["details_total"] == 0  # the attempt limit holds even when forced
+    assert (reset["details_total"], reset["details_ok"]) == (2, 2)
+    assert Match.objects.filter(pk__in=exhausted, has_details=True).count() == 2
 
 
 def test_sync_status_json(few_matches, db):

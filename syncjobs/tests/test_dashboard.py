@@ -198,15 +198,19 @@ def test_sync_requires_post_and_a_csrf_token(user, account):
 # --- the progress partial -------------------------------------------------------------------
 
 
-def test_phase_one_shows_ids_found_and_an_indeterminate_bar_and_keeps_polling(signed_in, account):
-    job = make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=450)
+def test_phase_one_shows_ids_found_and_an_indeterminate_bar_and_keeps_polling(
+    signed_in, account, live_worker
+):
+    job = live_worker(
+        make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=450)
+    )
 
     response = signed_in.get(progress_url(job), **HTMX)
 
     html = response.text
     assert response.status_code == 200
-    assert "Collecting match IDs: 450/?" in html
-    assert '<progress aria-label="Collecting match IDs: 450/?"></progress>' in html
+    assert "Collecting match IDs: 0 new, 450 listed" in html
+    assert '<progress aria-label="Collecting match IDs: 0 new, 450 listed"></progress>' in html
     assert f'hx-get="{progress_url(job)}"' in html
     assert 'hx-trigger="load delay:1s"' in html
     assert 'hx-swap="outerHTML"' in html
@@ -216,18 +220,20 @@ def test_phase_one_shows_ids_found_and_an_indeterminate_bar_and_keeps_polling(si
     assert "Cancel Sync" in html
 
 
-def test_phase_two_shows_details_progress_counts_and_sources(signed_in, account):
-    job = make_job(
-        account,
-        status=JobStatus.RUNNING,
-        phase=JobPhase.FETCHING_DETAILS,
-        ids_found=450,
-        details_total=450,
-        details_done=230,
-        details_ok=200,
-        details_failed=20,
-        details_deferred=10,
-        sources={"opendota": 150, "steam_sequence": 50},
+def test_phase_two_shows_details_progress_counts_and_sources(signed_in, account, live_worker):
+    job = live_worker(
+        make_job(
+            account,
+            status=JobStatus.RUNNING,
+            phase=JobPhase.FETCHING_DETAILS,
+            ids_found=450,
+            details_total=450,
+            details_done=230,
+            details_ok=200,
+            details_failed=20,
+            details_deferred=10,
+            sources={"opendota": 150, "steam_sequence": 50},
+        )
     )
 
     response = signed_in.get(progress_url(job), **HTMX)
@@ -287,8 +293,10 @@ def test_a_failed_job_shows_its_error(signed_in, account):
     assert "the Steam API key is invalid" in response.text
 
 
-def test_first_page_load_renders_the_same_partial_inside_the_page(signed_in, account):
-    job = make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=12)
+def test_first_page_load_renders_the_same_partial_inside_the_page(signed_in, account, live_worker):
+    job = live_worker(
+        make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=12)
+    )
 
     page = signed_in.get("/").text
     partial = signed_in.get(progress_url(job), **HTMX).text
@@ -310,8 +318,12 @@ def test_the_job_url_without_htmx_is_a_full_page_even_when_finished(signed_in, a
 # --- cancelling -----------------------------------------------------------------------------
 
 
-def test_cancelling_a_running_job_shows_cancelling_until_the_worker_stops(signed_in, account):
-    job = make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=3)
+def test_cancelling_a_running_job_shows_cancelling_until_the_worker_stops(
+    signed_in, account, live_worker
+):
+    job = live_worker(
+        make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=3)
+    )
 
     response = signed_in.post(cancel_url(job), **HTMX)
 
@@ -353,8 +365,8 @@ def test_cancelling_a_finished_job_just_shows_how_it_ended(signed_in, account):
     assert "Completed" in response.text
 
 
-def test_cancel_without_htmx_returns_to_the_dashboard(signed_in, account):
-    job = make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS)
+def test_cancel_without_htmx_returns_to_the_dashboard(signed_in, account, live_worker):
+    job = live_worker(make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS))
 
     response = signed_in.post(cancel_url(job))
 
@@ -403,15 +415,28 @@ def test_retry_button_appears_only_with_pending_or_failed_matches(signed_in, acc
     assert reverse("match_detail", args=[7002]) in html
 
 
+def test_no_retry_button_when_every_failed_match_used_up_its_attempts(signed_in, account):
+    add_match(account, 7005, has_details=False, retry_count=3, fetch_error="not found")
+
+    html = signed_in.get("/").text
+
+    assert "Retry failed matches" not in html
+    assert "7005" in html  # still listed with its reason
+
+
 def test_pending_stubs_also_offer_a_retry(signed_in, account):
     add_match(account, 7003)
 
     assert "Retry failed matches" in signed_in.get("/").text
 
 
-def test_no_retry_button_while_a_job_runs(signed_in, account):
+def test_no_retry_button_while_a_job_runs(signed_in, account, live_worker):
     add_match(account, 7004, has_details=False, fetch_error="OpenDota answered HTTP 500")
-    make_job(account, status=JobStatus.RUNNING, phase=JobPhase.FETCHING_DETAILS, details_total=1)
+    live_worker(
+        make_job(
+            account, status=JobStatus.RUNNING, phase=JobPhase.FETCHING_DETAILS, details_total=1
+        )
+    )
 
     assert "Retry failed matches" not in signed_in.get("/").text
 

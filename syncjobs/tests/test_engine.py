@@ -19,6 +19,7 @@ def account(db):
 
 
 def sync(account, job_type=JobType.FULL, **kwargs):
+    """Create the job and run it to its end in this process."""
     job = engine.create_job(account, job_type, **kwargs)
     return engine.run_job(job.pk)
 
@@ -140,14 +141,33 @@ def test_private_profile_fails_at_once_with_instructions(simulator, account):
     assert sum(simulator.state.calls().values()) == 1
 
 
-def test_invalid_steam_key_fails_the_job(simulator, account, settings):
+def test_a_wrong_steam_key_switches_steam_off_and_opendota_does_the_sync(
+    simulator, account, settings
+):
     settings.STEAM_API_KEY = "not-the-key"
 
     job = sync(account)
 
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    assert "Steam refused the API key (HTTP 403): check STEAM_API_KEY" in job.message
+    assert "not-the-key" not in job.message
+    assert simulator.state.calls("history") == 1  # one refusal, then Steam is left alone
+    assert simulator.state.calls("details") == simulator.state.calls("sequence") == 0
+    assert Match.objects.for_account(account).complete().count() == 150
+    assert not Match.objects.filter(retry_count__gt=0).exists()
+
+
+def test_a_wrong_steam_key_fails_the_job_when_no_other_source_is_left(simulator, account, settings):
+    settings.STEAM_API_KEY = "not-the-key"
+    settings.SYNC_ID_SOURCES = ["steam_history"]
+
+    job = sync(account)
+
     assert job.status == JobStatus.FAILED
-    assert job.error_message == "the Steam API key is invalid"
-    assert "not-the-key" not in job.error_message
+    assert job.error_message == (
+        "No source of match IDs is left: Steam refused the API key (HTTP 403) "
+        "(check STEAM_API_KEY)."
+    )
     assert sum(simulator.state.calls().values()) == 1
 
 
@@ -380,3 +400,164 @@ def test_a_full_sync_never_downgrades_complete_matches(simulator, account):
 
     assert Match.objects.for_account(account).complete().count() == 20
     assert not Match.objects.exclude(fetch_error="").exists()
+
+
+# --- retries as the seeds meant them ---------------------------------------------------------
+
+
+def fail_once(simulator, account, match_id):
+    """The match failed one attempt just now (a refusal)."""
+    Match.objects.filter(pk=match_id).update(has_details=None)
+    simulator.state.configure(match_faults={str(match_id): {"*": "not_found"}})
+    sync(account, JobType.BACKFILL, force=True)
+    simulator.state.configure(match_faults={})
+    simulator.state.reset()
+
+
+@pytest.mark.parametrize(
+    ("job_type", "force"),
+    [(JobType.INCREMENTAL, False), (JobType.FULL, False), (JobType.BACKFILL, False)],
+)
+def test_every_sync_waits_for_a_failed_matchs_backoff(simulator, account, job_type, force):
+    set_matches(simulator, 20)
+    sync(account)
+    flaky = newest_ids(account, 1)[0]
+    fail_once(simulator, account, flaky)
+
+    sync(account, job_type, force=force)
+
+    assert detail_calls_for(simulator, flaky) == {}
+    assert Match.objects.get(pk=flaky).retry_count == 1
+
+
+def test_only_a_forced_backfill_ignores_the_backoff(simulator, account):
+    set_matches(simulator, 20)
+    sync(account)
+    flaky = newest_ids(account, 1)[0]
+    fail_once(simulator, account, flaky)
+
+    sync(account, JobType.BACKFILL, force=True)
+
+    assert Match.objects.get(pk=flaky).has_details is True
+
+
+def test_the_default_ladder_spreads_the_attempts_over_hours(settings):
+    # A match that failed once waits an hour, twice two hours: an outage of minutes never
+    # uses up its attempts.
+    assert settings.SYNC_RETRY_BACKOFF_BASE * 2**1 == 3600
+    assert settings.SYNC_RETRY_BACKOFF_BASE * 2**2 == 7200
+
+
+def test_a_server_error_on_a_failed_match_keeps_its_attempts_and_backoff_clock(simulator, account):
+    set_matches(simulator, 20)
+    sync(account)
+    flaky = newest_ids(account, 1)[0]
+    fail_once(simulator, account, flaky)
+    failed_at = timezone.now() - timedelta(hours=3)
+    Match.objects.filter(pk=flaky).update(last_fetch_attempt=failed_at, fetch_error="not found")
+    simulator.state.configure(match_faults={str(flaky): {"*": "503"}})
+
+    sync(account, JobType.INCREMENTAL)  # due: tried, and every source answers 503
+
+    match = Match.objects.get(pk=flaky)
+    assert detail_calls_for(simulator, flaky)  # it was tried
+    assert (match.has_details, match.retry_count) == (False, 1)
+    assert match.last_fetch_attempt == failed_at
+    assert match.fetch_error == "not found"
+
+
+# --- a configuration error is not a fault of the match ---------------------------------------
+
+VALID_OPENDOTA_KEY = "5e1f2a77-0c1b-4bd6-9a3e-7f1d2c3b4a59"
+
+
+def test_a_wrong_opendota_key_counts_no_attempt_and_fixing_it_completes_every_match(
+    simulator, account, settings
+):
+    set_matches(simulator, 30)
+    simulator.state.configure(opendota_api_key=VALID_OPENDOTA_KEY, details_broken=True)
+    settings.SYNC_DETAIL_SOURCES = ["steam_details", "opendota"]
+    settings.OPENDOTA_API_KEY = "my-key-with-a-typo"
+
+    wrong = sync(account)
+
+    assert wrong.status == JobStatus.COMPLETED
+    assert (
+        "OpenDota refused the API key (HTTP 400: Invalid API key format): check "
+        "OPENDOTA_API_KEY" in wrong.message
+    )
+    assert "my-key-with-a-typo" not in wrong.message
+    assert wrong.details_ok == 0
+    # Refused once (its match list), then left alone for the rest of the job.
+    assert simulator.state.calls("opendota_player_matches") == 1
+    assert simulator.state.calls("opendota_match") == 0
+    assert not Match.objects.filter(retry_count__gt=0).exists()
+    assert not Match.objects.filter(has_details=False).exists()
+    settings.OPENDOTA_API_KEY = VALID_OPENDOTA_KEY
+
+    fixed = sync(account, JobType.INCREMENTAL)
+
+    assert fixed.status == JobStatus.COMPLETED
+    assert Match.objects.for_account(account).complete().count() == 30
+
+
+def test_a_wrong_opendota_key_fails_the_job_when_no_detail_source_is_left(
+    simulator, account, settings
+):
+    set_matches(simulator, 10)
+    simulator.state.configure(opendota_api_key=VALID_OPENDOTA_KEY)
+    settings.SYNC_DETAIL_SOURCES = ["opendota"]
+    settings.OPENDOTA_API_KEY = "0e1f2a77-0c1b-4bd6-9a3e-7f1d2c3b4a59"  # well-formed, unknown
+
+    job = sync(account)
+
+    assert job.status == JobStatus.FAILED
+    assert job.error_message == (
+        "No source of match details is left: OpenDota refused the API key (HTTP 400: API key "
+        "invalid. Please check your key.) (check OPENDOTA_API_KEY)."
+    )
+    assert Match.objects.for_account(account).stubs().count() == 10
+    assert not Match.objects.filter(retry_count__gt=0).exists()
+
+
+def test_backfill_reset_failed_gives_exhausted_matches_their_attempts_back(simulator, account):
+    set_matches(simulator, 10)
+    sync(account)
+    exhausted = newest_ids(account, 3)
+    Match.objects.filter(pk__in=exhausted).update(
+        has_details=False, retry_count=3, fetch_error="not found on OpenDota"
+    )
+
+    plain = sync(account, JobType.BACKFILL, force=True)
+    assert plain.details_total == 0  # the attempt limit holds, even forced
+
+    job = sync(account, JobType.BACKFILL, reset_failed=True)
+
+    assert job.details_ok == 3
+    assert Match.objects.for_account(account).complete().count() == 10
+
+
+# --- progress that means what it says ---------------------------------------------------------
+
+
+def test_a_completed_job_reads_100_percent(simulator, account):
+    set_matches(simulator, 40)
+
+    job = sync(account)
+
+    assert (job.details_done, job.details_total, job.percent) == (40, 40, 100)
+    assert job.message == ""
+
+
+def test_a_job_that_stopped_early_says_what_is_left_and_why(simulator, account, settings):
+    set_matches(simulator, 40)
+    simulator.state.configure(details_broken=True, sequence_broken=True, opendota_broken=True)
+    settings.SYNC_ID_SOURCES = ["steam_history"]
+
+    job = sync(account)
+
+    assert job.status == JobStatus.COMPLETED
+    assert job.percent < 100
+    assert job.details_done < job.details_total == 40
+    assert "Stopped fetching details early" in job.message
+    assert "remaining matches wait for a later sync" in job.message

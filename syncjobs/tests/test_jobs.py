@@ -10,6 +10,8 @@ from django.db import connection
 
 from matches.models import Match, SteamAccount
 from syncjobs import engine, locks
+from syncjobs.concurrency import BATCH_SIZE
+from syncjobs.liveness import INTERRUPTED
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 from syncjobs.tests.processes import child_env, manage, stop, wait_for
 
@@ -70,6 +72,37 @@ def test_cancelling_a_running_job_stops_upstream_calls_within_a_second(simulator
     assert last_call - requested_at < 1.0
     kept = Match.objects.for_account(account).complete().count()
     assert 25 <= kept < 400  # what was stored before the cancel stays
+
+
+def test_a_cancel_mid_batch_keeps_every_answer_and_the_next_sync_fetches_nothing_twice(
+    simulator, account, settings
+):
+    settings.SYNC_DETAIL_SOURCES = ["steam_sequence"]
+    set_matches(simulator, 100, latency_ms=40)
+    job = engine.create_job(account, JobType.FULL)
+    worker = in_thread(lambda: engine.run_job(job.pk))
+    wait_for(lambda: simulator.state.calls("sequence") >= 10, 60, "ten answers of a batch")
+
+    engine.request_cancel(job)
+    worker.join(timeout=10)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    answered = simulator.state.calls("sequence")
+    assert answered < BATCH_SIZE  # the cancel came in the middle of the first batch
+    assert Match.objects.for_account(account).complete().count() == answered
+    assert job.details_ok == answered
+
+    resumed = engine.run_job(engine.create_job(account, JobType.FULL).pk)
+
+    assert resumed.status == JobStatus.COMPLETED
+    assert Match.objects.for_account(account).complete().count() == 100
+    fetched = [
+        e["params"]["start_at_match_seq_num"]
+        for e in simulator.state.log
+        if e["endpoint"] == "sequence"
+    ]
+    assert len(fetched) == len(set(fetched)) == 100
 
 
 def test_cancel_interrupts_a_long_rate_limit_wait(simulator, account):
@@ -181,7 +214,7 @@ def test_kill_9_in_phase_2_then_a_new_sync_resumes_without_refetching(simulator,
     assert not refetched & stored  # nothing stored before the kill is fetched again
     # Only what was in flight is lost: the batch being written (writes overlap the next
     # batch's fetches) and the batch being fetched.
-    assert sum(calls.values()) <= 300 + 2 * engine.BATCH_SIZE
+    assert sum(calls.values()) <= 300 + 2 * BATCH_SIZE
     dead.refresh_from_db()
     assert dead.status == JobStatus.FAILED
 
@@ -193,7 +226,7 @@ def test_a_job_whose_worker_died_is_reaped_by_the_next_start(account):
     fresh = engine.create_job(account, JobType.INCREMENTAL)
 
     dead.refresh_from_db()
-    assert (dead.status, dead.error_message) == (JobStatus.FAILED, engine.INTERRUPTED)
+    assert (dead.status, dead.error_message) == (JobStatus.FAILED, INTERRUPTED)
     assert fresh.status == JobStatus.PENDING
 
 

@@ -49,6 +49,7 @@ def test_helper_parts_share_one_jobs_phase_2(simulator, account, settings):
     simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 400}}, latency_ms=5)
     job = engine.create_job(account, JobType.FULL)
     parts = []
+    attempted_by_helpers = []
 
     def coordinator():
         try:
@@ -58,7 +59,7 @@ def test_helper_parts_share_one_jobs_phase_2(simulator, account, settings):
 
     def helper():
         try:
-            engine.run_details_part(job.pk)
+            attempted_by_helpers.append(engine.run_details_part(job.pk))
         finally:
             connection.close()
 
@@ -83,6 +84,8 @@ def test_helper_parts_share_one_jobs_phase_2(simulator, account, settings):
     assert sum(job.sources.values()) == 400
     assert set(fetches_per_match(simulator).values()) == {1}
     assert not Match.objects.filter(claimed_by__isnull=False).exists()
+    assert len(attempted_by_helpers) == 2
+    assert all(attempted > 0 for attempted in attempted_by_helpers)  # both took a share
 
 
 @pytest.mark.slow

@@ -82,7 +82,7 @@ def test_the_supervisor_ends_a_running_job_whose_worker_is_gone(db):
     job = engine.create_job(account, JobType.FULL)
     SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)  # its worker was killed
 
-    assert supervise() == 1
+    assert supervise()["ended"] == 1
 
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED

@@ -19,6 +19,12 @@ class Command(SyncCommand):
             help="ignore the retry backoff (never the attempt limit)",
         )
         parser.add_argument(
+            "--reset-failed",
+            action="store_true",
+            help="first give matches that used up their attempts (SYNC_MAX_ATTEMPTS) their "
+            "attempts back: for failures caused by a wrong key or URL, once fixed",
+        )
+        parser.add_argument(
             "--enqueue", action="store_true", help="hand the job to the task cluster and return"
         )
         self.add_json_argument(parser)
@@ -32,4 +38,5 @@ class Command(SyncCommand):
             enqueue=options["enqueue"],
             as_json=options["json"],
             force=options["force"],
+            reset_failed=options["reset_failed"],
         )

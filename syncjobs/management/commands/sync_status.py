@@ -3,8 +3,9 @@ import json
 from django.core.management.base import CommandParser
 
 from matches.models import Match
+from syncjobs import liveness
 from syncjobs.cli import SyncCommand, resolve_account
-from syncjobs.models import SyncJob
+from syncjobs.models import JobStatus, SyncJob
 
 RECENT_JOBS = 20
 
@@ -20,6 +21,7 @@ class Command(SyncCommand):
         account = resolve_account(options["account"])
         summary = Match.objects.for_account(account).details_summary()
         jobs = list(SyncJob.objects.filter(account=account).select_related("account")[:RECENT_JOBS])
+        liveness.refresh(job for job in jobs if job.status == JobStatus.RUNNING)
         if options["json"]:
             report = {
                 "account_id": account.account_id,

@@ -1,0 +1,106 @@
+"""Phase-2 work claims: which matches a job fetches, and which worker fetches each now.
+
+A worker takes the next batch of its job's candidates with SELECT … FOR UPDATE
+SKIP LOCKED and marks it claimed (`Match.claimed_by`, `claimed_until`), so no
+lock is held while the upstream answers and parallel workers never take the same
+match. The worker's pulse renews the lease of what it holds every second, so a
+claim never runs out under a live worker however slow the upstream; a claim of
+a job that is no longer running, or whose lease ran out, is free again. Storing
+an outcome releases its claim and stamps the match with the job, which never
+tries it again.
+"""
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
+
+from matches import dbclock
+from matches.models import Match, due_for_retry
+from syncjobs.models import JobStatus, JobType, SyncJob
+
+
+class Stub(NamedTuple):
+    """A claimed match waiting for its details."""
+
+    match_id: int
+    match_seq_num: int | None
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.SYNC_CLAIM_LEASE)
+
+
+def detail_candidates(job: SyncJob) -> QuerySet[Match]:
+    """The account's matches this job fetches details for, as a lazy queryset.
+
+    Every sync retries a failed match only once its backoff has passed; only a
+    forced backfill ignores the backoff, and nothing goes past SYNC_MAX_ATTEMPTS. A
+    full sync also re-fetches what was complete before it began (or before the
+    interrupted full sync it resumes). What the job attempted already is left out.
+    """
+    matches = Match.objects.for_account(job.account)
+    max_attempts = settings.SYNC_MAX_ATTEMPTS
+    if job.job_type == JobType.BACKFILL and job.force:
+        return matches.pending_details(max_attempts).exclude(last_attempt_job=job)
+    wanted = due_for_retry(max_attempts, settings.SYNC_RETRY_BACKOFF_BASE, dbclock.now())
+    if job.job_type == JobType.FULL and job.refresh_since is not None:
+        wanted |= Q(has_details=True, details_fetched_at__lt=job.refresh_since)
+    return matches.filter(wanted).exclude(last_attempt_job=job)
+
+
+def _is_free() -> Q:
+    running_claimer = SyncJob.objects.filter(pk=OuterRef("claimed_by"), status=JobStatus.RUNNING)
+    return Q(claimed_by__isnull=True) | Q(claimed_until__lt=Now()) | ~Q(Exists(running_claimer))
+
+
+def claim_batch(job: SyncJob, size: int) -> list[Stub]:
+    """Claim up to `size` of the job's free candidates, newest first, for this worker."""
+    if not SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists():
+        return []
+    with transaction.atomic():
+        rows = list(
+            detail_candidates(job)
+            .filter(_is_free())
+            .order_by("-match_id")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("match_id", "match_seq_num")[:size]
+        )
+        if rows:
+            Match.objects.filter(pk__in=[match_id for match_id, _ in rows]).update(
+                claimed_by=job, claimed_until=Now() + lease()
+            )
+    return [Stub(*row) for row in rows]
+
+
+def renew(job: SyncJob, match_ids: Iterable[int]) -> None:
+    """Extend the lease of claims this worker still holds."""
+    Match.objects.filter(claimed_by=job, pk__in=list(match_ids)).update(
+        claimed_until=Now() + lease()
+    )
+
+
+def held_by_others(job: SyncJob, mine: Iterable[int]) -> bool:
+    """Whether another worker of the job holds live claims (so its results are still due)."""
+    return (
+        Match.objects.filter(claimed_by=job, claimed_until__gt=Now())
+        .exclude(pk__in=list(mine))
+        .exists()
+    )
+
+
+def held_elsewhere(job: SyncJob) -> int:
+    """How many of the job's candidates another job's live claims hold (shared matches)."""
+    return detail_candidates(job).filter(~_is_free()).exclude(claimed_by=job).count()
+
+
+def release(job: SyncJob, match_ids: Iterable[int] | None = None) -> None:
+    """Free the job's claims (only those on `match_ids` when given)."""
+    held = Match.objects.filter(claimed_by=job)
+    if match_ids is not None:
+        held = held.filter(pk__in=list(match_ids))
+    held.update(claimed_by=None, claimed_until=None)

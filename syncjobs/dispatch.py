@@ -1,0 +1,76 @@
+"""Handing jobs to the django-q task cluster, and telling whether a job's task still waits.
+
+django-q's ORM broker keeps a task's row until a worker has finished it; its
+Redis broker hands a task out once, so a task a worker took and lost (a kill -9)
+is gone. Either way the database alone says what a job needs: a job whose task
+is gone is handed out again (its task is idempotent: a second copy of it finds
+the job running or ended and does nothing).
+"""
+
+import logging
+
+from django.db.models import F
+from django.db.models.functions import Now
+from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
+from django_q.brokers.redis_broker import Redis
+from django_q.signing import SignedPackage
+from django_q.status import Stat
+from django_q.tasks import async_task
+
+from syncjobs.models import SyncJob
+
+logger = logging.getLogger(__name__)
+
+
+class EnqueueFailed(Exception):
+    """The task broker did not take the job's task (e.g. Redis is down)."""
+
+
+def enqueue(job: SyncJob) -> None:
+    """Hand the job's task to the cluster; raises EnqueueFailed when the broker refuses it."""
+    try:
+        task_id = async_task(
+            "syncjobs.tasks.run_sync_job", job.pk, task_name=f"sync-job-{job.pk}", group="sync"
+        )
+    except Exception as exc:
+        logger.exception("could not enqueue job %s", job.pk)
+        raise EnqueueFailed(
+            f"The task queue did not accept the job ({type(exc).__name__}): is the broker "
+            "(REDIS_URL, or the database) reachable?"
+        ) from exc
+    SyncJob.objects.filter(pk=job.pk).update(
+        task_id=str(task_id or ""), enqueued_at=Now(), enqueue_count=F("enqueue_count") + 1
+    )
+
+
+def enqueue_part(job: SyncJob) -> None:
+    """A helper task for the job's phase 2; the job goes on alone when the broker refuses."""
+    try:
+        async_task("syncjobs.tasks.fetch_details_part", job.pk, group="sync")
+    except Exception:
+        logger.exception("could not enqueue a phase-2 helper of job %s", job.pk)
+
+
+def task_waiting(job: SyncJob) -> bool:
+    """Whether the job's task is in the broker's queue (or, on the ORM broker, running).
+
+    A broker this cannot look into counts as waiting: better a job waits than it
+    runs twice. A Redis task a busy cluster has pulled already but not started is in
+    no queue: while any cluster reports such tasks, the job's may be one of them.
+    """
+    if not job.task_id:
+        return False
+    broker = get_broker()
+    if isinstance(broker, ORM):
+        queued = broker.get_connection().filter(key=broker.list_key)
+        return any(package.task_id() == job.task_id for package in queued)
+    if isinstance(broker, Redis):
+        for payload in broker.connection.lrange(broker.list_key, 0, -1):
+            try:
+                if SignedPackage.loads(payload).get("id") == job.task_id:
+                    return True
+            except Exception:  # another cluster's task signed with another key
+                continue
+        return any(stat.task_q_size for stat in Stat.get_all(broker))
+    return True

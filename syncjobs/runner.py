@@ -1,0 +1,163 @@
+"""One job's run in one worker: the two phases, then how the job ends.
+
+`JobRunner` holds what both phases share: the job's pulse (syncjobs.liveness),
+the upstream client, waiting out 429s, and which sources the job may still use.
+Phase 1 lives in syncjobs.listing, phase 2 in syncjobs.details.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+
+from django_q.exceptions import TimeoutException
+
+from matches import dbclock, ratelimit
+from matches.errors import PrivateProfile, RateLimited, ServerError, SourceRefused, UpstreamError
+from matches.upstream import KEY_SETTINGS, URL_SETTINGS, UpstreamClient
+from syncjobs import liveness
+from syncjobs.details import DetailPhase
+from syncjobs.listing import ListingPhase
+from syncjobs.liveness import Cancelled, Pulse
+from syncjobs.models import JobStatus, JobType, SyncJob
+from syncjobs.sources import DetailSource, IdSource
+
+logger = logging.getLogger(__name__)
+
+MAX_RATE_LIMIT_WAITS = 20
+
+
+class NoSourceLeft(Exception):
+    """Every source the job could use refused or failed: the job fails with this message."""
+
+
+class JobRunner:
+    def __init__(
+        self,
+        job: SyncJob,
+        *,
+        client: UpstreamClient | None = None,
+        cancel_event: threading.Event | None = None,
+        on_progress: Callable[[SyncJob], None] | None = None,
+        coordinator: bool = True,
+    ) -> None:
+        self.job = job
+        self.account = job.account
+        self.pulse = Pulse(
+            job, coordinator=coordinator, cancel_event=cancel_event, on_progress=on_progress
+        )
+        self.client = client or UpstreamClient.from_settings(
+            sleep=self.pulse.sleep, checkpoint=self.pulse.checkpoint
+        )
+        # Sources refused for this job, by the setting to fix (a wrong key, a wrong URL).
+        self.refusals: dict[str, str] = {}
+        self._refusals_lock = threading.Lock()
+
+    # --- the coordinator's run
+
+    def run(self) -> None:
+        """Both phases (phase 2 alone for a backfill), then end the job."""
+        self.pulse.start()
+        started = dbclock.now()
+        try:
+            if self.job.job_type != JobType.BACKFILL:
+                ListingPhase(self).run()
+            DetailPhase(self).run()
+        except Cancelled:
+            self.conclude(JobStatus.CANCELLED)
+        except TimeoutException:
+            ran = (dbclock.now() - started).total_seconds()
+            self.conclude(JobStatus.FAILED, error=liveness.timed_out(ran))
+        except PrivateProfile as exc:
+            self.conclude(JobStatus.FAILED, error=exc.message)
+        except NoSourceLeft as exc:
+            self.conclude(JobStatus.FAILED, error=str(exc))
+        except UpstreamError as exc:
+            self.conclude(JobStatus.FAILED, error=f"Could not list matches: {exc.message}")
+        except Exception as exc:
+            logger.exception("job %s crashed", self.job.pk)
+            self.conclude(JobStatus.FAILED, error=f"Internal error: {type(exc).__name__}")
+        else:
+            self.conclude(JobStatus.COMPLETED)
+
+    def conclude(self, status: str, *, error: str = "") -> None:
+        try:
+            self.pulse.stop()  # the last progress, before the job ends
+        except Exception:
+            # Its end is still written below if the database is back; else a read ends it.
+            logger.exception("job %s: could not write its last progress", self.job.pk)
+        liveness.finish(self.job, status, error=error)
+        self.job.refresh_from_db()
+        job = self.job
+        logger.info(
+            "job %s %s: %s ids (%s new), %s/%s details (%s ok, %s failed, %s deferred) %s",
+            job.pk,
+            job.status,
+            job.ids_found,
+            job.ids_new,
+            job.details_done,
+            job.details_total,
+            job.details_ok,
+            job.details_failed,
+            job.details_deferred,
+            error,
+        )
+        if self.pulse.on_progress:
+            self.pulse.on_progress(job)
+
+    # --- what both phases share
+
+    def note(self, text: str) -> None:
+        self.pulse.note(text)
+
+    def call(self, bucket: str, label: str, fn: Callable[[], object]) -> object:
+        """Call `fn`, waiting out 429s (Retry-After, else backoff); nothing is counted for them."""
+        for attempt in range(MAX_RATE_LIMIT_WAITS):
+            try:
+                return fn()
+            except RateLimited as exc:
+                if exc.daily:
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else min(60, 2**attempt)
+                wait = max(wait, 0.5)
+                ratelimit.push_back(bucket, wait)
+                logger.info("%s rate-limited us; waiting %.1f s", label, wait)
+                self.pulse.sleep(wait)
+        raise ServerError(f"{label} kept answering 429 Too Many Requests", status=429)
+
+    def disable_for_today(self, bucket: str, label: str) -> None:
+        until = ratelimit.next_utc_midnight()
+        reason = f"{label}'s daily API limit is used up; it is skipped until {until:%H:%M} UTC."
+        ratelimit.disable_until(bucket, until, reason)
+        self.note(reason)
+
+    def refuse(self, refusal: SourceRefused) -> None:
+        """A source refused us: every source behind the same setting is off for this job."""
+        with self._refusals_lock:
+            if refusal.setting in self.refusals:
+                return
+            self.refusals[refusal.setting] = refusal.message
+        self.note(f"{refusal.message}: check {refusal.setting}; its sources were not used.")
+
+    def refused(self, bucket: str) -> bool:
+        with self._refusals_lock:
+            return KEY_SETTINGS[bucket] in self.refusals or URL_SETTINGS[bucket] in self.refusals
+
+    def usable(self, source: IdSource | DetailSource) -> bool:
+        if source.needs_key and not self.client.has_steam_key:
+            return False
+        if self.refused(source.bucket):
+            return False
+        reason = ratelimit.disabled_reason(source.bucket)
+        if reason:
+            self.note(reason)
+            return False
+        return True
+
+    def no_source_left(self, what: str) -> NoSourceLeft:
+        """The error that fails the job, naming what to fix when sources refused us."""
+        with self._refusals_lock:
+            refusals = dict(self.refusals)
+        if refusals:
+            fixes = "; ".join(f"{message} (check {name})" for name, message in refusals.items())
+            return NoSourceLeft(f"No source of {what} is left: {fixes}.")
+        return NoSourceLeft(f"No source of {what} is available.")
