@@ -44,6 +44,8 @@ endif
 
 run: $(RUNTIME_STAMP)
 	$(PYTHON) manage.py migrate --noinput
+	@# Without DEBUG, pages name static files through collectstatic's manifest.
+	@case "$${DEBUG,,}" in 1|true|yes|on) ;; *) $(PYTHON) manage.py collectstatic --noinput -v 0;; esac
 	$(PYTHON) manage.py bootstrap_demo
 	$(VENV)/bin/honcho start $(RUN_PROCESSES)
 

@@ -3,6 +3,7 @@
 See the README's configuration table; every variable read here is listed there.
 """
 
+import warnings
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -50,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver leaves static files to WhiteNoise too, so `make run` serves them like production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
@@ -65,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after the redirect to HTTPS: no session or user for a stylesheet.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -124,7 +129,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# WhiteNoise serves what `collectstatic` wrote to STATIC_ROOT: names carry a hash of the
+# content (cached for a year), with gzip copies. Without DEBUG a page needs that manifest, so
+# every way of serving with DEBUG off runs collectstatic first (make serve, the systemd unit).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if DEBUG:
+    # With DEBUG, WhiteNoise serves the source files; an uncollected STATIC_ROOT is expected.
+    warnings.filterwarnings("ignore", "No directory at", UserWarning)
 
 # --- Upstream APIs -------------------------------------------------------------------------
 STEAM_API_KEY = env_str("STEAM_API_KEY")
