@@ -99,8 +99,10 @@ def test_a_bad_value_is_improperly_configured_and_named(clean_env, name, value):
 def test_secret_key_is_required_when_debug_is_off(clean_env):
     clean_env.delenv("SECRET_KEY")
 
-    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY") as refused:
         load_settings()
+    # The message says how to make one.
+    assert "secrets.token_urlsafe" in str(refused.value)
 
 
 def test_debug_runs_without_a_secret_key(clean_env):
