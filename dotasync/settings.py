@@ -199,6 +199,16 @@ SYNC_CONCURRENCY = env_int("SYNC_CONCURRENCY", 1, minimum=1)
 SYNC_DETAIL_TASKS = env_int("SYNC_DETAIL_TASKS", 1, minimum=1)
 SYNC_TASK_TIMEOUT = env_int("SYNC_TASK_TIMEOUT", 6 * 3600, minimum=60)
 
+# --- Health (GET /healthz, manage.py check_health) ------------------------------------------
+# The supervisor runs every minute, give or take the scheduler's 30 s tick; three minutes of
+# silence means no cluster is taking work.
+HEALTH_CLUSTER_TIMEOUT = env_float("HEALTH_CLUSTER_TIMEOUT", 180.0, minimum=1.0)
+# A job waits while every worker is busy with another account's sync; an hour of waiting means
+# the cluster does not keep up (or none runs).
+HEALTH_PENDING_MAX_AGE = env_float("HEALTH_PENDING_MAX_AGE", 3600.0, minimum=1.0)
+# Monitors on the machine itself ask over plain HTTP: no redirect to HTTPS for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
 # --- Task cluster (django-q2) --------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {

@@ -1,5 +1,7 @@
 """A sync job: one run of the two-phase sync for one account, and its live progress."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -157,3 +159,31 @@ class SyncJob(models.Model):
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+class SupervisorRun(models.Model):
+    """When the supervisor last ran on a task cluster: one row, the health check's evidence
+    that some cluster is alive and taking work (syncjobs.health)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    last_run_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="one_supervisor_run_row")]
+
+    def __str__(self) -> str:
+        return f"supervisor last ran at {self.last_run_at:%Y-%m-%d %H:%M:%S %Z}"
+
+    @classmethod
+    def record(cls) -> None:
+        """Note a run now; an upsert, so clusters finishing runs together never collide."""
+        cls.objects.bulk_create(
+            [cls(id=1, last_run_at=timezone.now())],
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["last_run_at"],
+        )
+
+    @classmethod
+    def last(cls) -> datetime | None:
+        return cls.objects.filter(id=1).values_list("last_run_at", flat=True).first()

@@ -3,7 +3,7 @@
 import logging
 
 from syncjobs import engine
-from syncjobs.models import JobStatus, SyncJob
+from syncjobs.models import JobStatus, SupervisorRun, SyncJob
 
 logger = logging.getLogger(__name__)
 
@@ -16,4 +16,5 @@ def supervise() -> int:
         ended += engine.reap_dead_jobs(account)
     if ended:
         logger.warning("supervisor ended %s job(s) whose worker was gone", ended)
+    SupervisorRun.record()  # the health check's evidence that a cluster is alive
     return ended

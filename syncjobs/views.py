@@ -3,10 +3,12 @@
 from contextlib import suppress
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_htmx.http import HttpResponseStopPolling
 
 from matches.models import SteamAccount
@@ -19,6 +21,7 @@ from syncjobs.dashboard import (
 )
 from syncjobs.engine import AlreadyRunning, NotCancellable, request_cancel, start_sync
 from syncjobs.forms import StartSyncForm
+from syncjobs.health import check_health
 from syncjobs.models import JobType
 
 PANEL_TEMPLATE = "syncjobs/_panel.html"
@@ -80,3 +83,12 @@ def cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     if request.htmx:
         return _render(request, build_panel(user_accounts(request.user), job.account, job))
     return redirect(_dashboard_url(job.account))
+
+
+@login_not_required
+@require_safe
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For monitors: the health report (syncjobs.health), 200 when healthy and 503 when not."""
+    report = check_health()
+    return JsonResponse(report, status=200 if report["healthy"] else 503)
