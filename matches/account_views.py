@@ -1,4 +1,4 @@
-"""Sign-in, sign-up and the linked-accounts page."""
+"""Sign-in, sign-up, the linked-accounts page and the user's settings."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,8 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from matches.forms import LinkAccountForm, ThrottledAuthenticationForm
-from matches.models import Match, SteamAccount
+from matches.forms import LinkAccountForm, ThrottledAuthenticationForm, UserSettingsForm
+from matches.models import Match, SteamAccount, UserSettings
 
 
 class SignInView(LoginView):
@@ -62,3 +62,13 @@ def accounts(request: HttpRequest) -> HttpResponse:
         "matches/accounts.html",
         {"form": form, "linked": linked, "steam_sign_in": settings.STEAM_SIGN_IN_ENABLED},
     )
+
+
+@require_http_methods(["GET", "POST"])
+def user_settings(request: HttpRequest) -> HttpResponse:
+    form = UserSettingsForm(request.POST or None, instance=UserSettings.of(request.user))
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("user_settings")
+    return render(request, "matches/settings.html", {"form": form})
