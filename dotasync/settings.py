@@ -261,8 +261,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "DotaSync API",
     "DESCRIPTION": (
         "Your synced Dota 2 match history, and the sync jobs that fetch it. Authenticate with "
-        "a session (signed in, CSRF header on writes) or `Authorization: Token <key>`; an "
-        "admin creates a key with `manage.py drf_create_token <username>`."
+        "a session (signed in, CSRF header on writes) or `Authorization: Token <key>`; each "
+        "user creates (and revokes) their key on the Accounts page, an admin can with "
+        "`manage.py drf_create_token <username>`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

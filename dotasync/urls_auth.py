@@ -11,5 +11,8 @@ urlpatterns = [
     path("signup/", account_views.signup, name="signup"),
     path("auth/", include("social_django.urls", namespace="social")),
     path("accounts/", account_views.accounts, name="accounts"),
+    path("accounts/<int:account_id>/unlink/", account_views.unlink, name="unlink_account"),
+    path("accounts/token/", account_views.token_create, name="api_token_create"),
+    path("accounts/token/revoke/", account_views.token_revoke, name="api_token_revoke"),
     path("settings/", account_views.user_settings, name="user_settings"),
 ]
