@@ -56,6 +56,7 @@ def shown_new_token(page: str) -> str | None:
 
 def test_create_see_once_use_and_revoke_a_token(alice):
     page = alice.get("/accounts/").content.decode()
+    assert "<title>Accounts · DotaSync</title>" in page
     assert "No API token." in page
     assert "Create API token</button>" in page
 
@@ -166,8 +167,8 @@ def test_unlinking_asks_first_and_says_what_goes_and_what_stays(alice, history):
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
 
     assert "Unlink Main?" in text
-    assert "2 matches only this account played" in text
-    assert "the account's 1 sync job." in text
+    assert "2 matches only this account played, with their players and details" in text
+    assert "the account's 1 sync job " in text
     assert "3 matches another account also played stay for that account." in text
     assert "Unlink and delete</button>" in page
     # Nothing has happened yet.
