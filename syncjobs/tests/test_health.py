@@ -235,3 +235,14 @@ def test_an_unreachable_database_is_unhealthy_and_its_address_stays_secret(tmp_p
         assert secret not in answer
     # The operator learns why from the log.
     assert "Connection refused" in "\n".join(log)
+
+
+def test_an_unhealthy_answer_is_not_logged_as_a_server_error(db, anonymous, caplog):
+    # A monitor asks every minute: the 503 is its news, not a line in errors.log each time.
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert healthz(anonymous)[0] == 503
+        assert anonymous.get("/api/accounts/").status_code == 401
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert not any("/healthz" in line for line in lines), lines
+    assert any("/api/accounts/" in line for line in lines), lines  # other answers still are
