@@ -1,4 +1,5 @@
-"""The sync dashboard: start, watch and cancel syncs of the signed-in user's accounts."""
+"""The sync dashboard (start, watch and cancel syncs of the signed-in user's accounts) and the
+health check for monitors."""
 
 from contextlib import suppress
 
