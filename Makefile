@@ -1,5 +1,5 @@
 # DotaSync: `make run` starts the app (a demo against the simulator without STEAM_API_KEY),
-# `make test` is what CI runs. GNU make; recipes use bash.
+# `make serve` runs it in production mode, `make test` is what CI runs. GNU make; recipes use bash.
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test lint fmt clean chromium postgres redis bench
+.PHONY: run serve require-secret-key test lint fmt clean chromium postgres redis bench
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -44,8 +44,30 @@ endif
 
 run: $(RUNTIME_STAMP)
 	$(PYTHON) manage.py migrate --noinput
+	@# Without DEBUG, pages name static files through collectstatic's manifest.
+	@case "$${DEBUG,,}" in 1|true|yes|on) ;; *) $(PYTHON) manage.py collectstatic --noinput -v 0;; esac
 	$(PYTHON) manage.py bootstrap_demo
 	$(VENV)/bin/honcho start $(RUN_PROCESSES)
+
+# --- make serve -------------------------------------------------------------------------------
+# Production: gunicorn (deploy/gunicorn.conf.py) serves the site and, through WhiteNoise, its
+# collected static files; the task cluster runs beside it; honcho runs both (Procfile.serve).
+# DEBUG is always off here, whatever the caller sets.
+serve: export override DEBUG := 0
+serve: export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+serve: require-secret-key $(RUNTIME_STAMP)
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py collectstatic --noinput -v 0
+	$(VENV)/bin/honcho -f Procfile.serve start
+
+require-secret-key:
+	@if [ -z "$$(tr -d '[:space:]' <<< "$$SECRET_KEY")" ]; then \
+		echo "make serve needs SECRET_KEY: a long random secret that stays the same across restarts." >&2; \
+		echo "Make one and keep it, e.g.:" >&2; \
+		echo "  export SECRET_KEY=\"\$$(python3 -c 'import secrets; print(secrets.token_urlsafe(64))')\"" >&2; \
+		exit 1; \
+	fi
 
 # --- make test --------------------------------------------------------------------------------
 test: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/dotasync

@@ -7,6 +7,20 @@ import pytest
 from matches.simulator import SimulatorHandle, run_simulator
 
 
+@pytest.fixture(autouse=True)
+def _static_files_without_collectstatic(settings) -> None:
+    """Pages render with plain static names: tests do not run `collectstatic`.
+
+    Production's storage (hashed names from collectstatic's manifest) refuses to name a file
+    it has no manifest entry for; the tests that serve the site the production way run
+    collectstatic themselves.
+    """
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def simulator(settings) -> Iterator[SimulatorHandle]:
     """A running Steam/OpenDota simulator, with Django's upstream settings pointing at it.

@@ -84,6 +84,8 @@ def setup_django() -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+    # Pages are served as in production: static names from collectstatic's manifest.
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def _create_database(url: str) -> None:

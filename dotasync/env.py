@@ -6,6 +6,7 @@ instead of surfacing as odd behaviour hours later.
 """
 
 import os
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,16 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     value = env_str(name, default).upper()
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name ("Europe/Berlin"), checked against the zone database."""
+    value = env_str(name, default)
+    if value not in zoneinfo.available_timezones():
+        raise ImproperlyConfigured(
+            f"{name} must be an IANA time zone name such as UTC or Europe/Berlin, got {value!r}"
+        )
     return value
 
 

@@ -60,6 +60,15 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+def not_an_unhealthy_answer(record: logging.LogRecord) -> bool:
+    """False for Django's line about a 503 from /healthz: that answer is news for the monitor
+    that asked, not a server error, and a monitor asks every minute."""
+    match = getattr(getattr(record, "request", None), "resolver_match", None)
+    return not (
+        getattr(record, "status_code", None) == 503 and match and match.url_name == "healthz"
+    )
+
+
 def build_logging_config(level: str, log_dir: Path) -> dict[str, Any]:
     log_dir.mkdir(parents=True, exist_ok=True)
     fmt = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
@@ -67,6 +76,12 @@ def build_logging_config(level: str, log_dir: Path) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"plain": {"()": RedactingFormatter, "format": fmt}},
+        "filters": {
+            "unhealthy_answers": {
+                "()": "django.utils.log.CallbackFilter",
+                "callback": not_an_unhealthy_answer,
+            }
+        },
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
@@ -88,5 +103,6 @@ def build_logging_config(level: str, log_dir: Path) -> dict[str, Any]:
         "loggers": {
             "django": {"level": "INFO" if level == "DEBUG" else level, "propagate": True},
             "django.db.backends": {"level": "INFO", "propagate": True},
+            "django.request": {"filters": ["unhealthy_answers"], "propagate": True},
         },
     }

@@ -3,6 +3,7 @@
 See the README's configuration table; every variable read here is listed there.
 """
 
+import warnings
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -15,6 +16,7 @@ from dotasync.env import (
     env_int,
     env_list,
     env_str,
+    env_time_zone,
 )
 from dotasync.logconfig import build_logging_config
 
@@ -24,7 +26,10 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off. Make one, keep it the same across "
+            "restarts: python3 -c 'import secrets; print(secrets.token_urlsafe(64))'"
+        )
     SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -50,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver leaves static files to WhiteNoise too, so `make run` serves them like production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
@@ -65,12 +72,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after the redirect to HTTPS: no session or user for a stylesheet.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user unless its view is marked login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Pages show times in the signed-in user's zone; the API always in UTC.
+    "matches.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "social_django.middleware.SocialAuthExceptionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -118,13 +129,24 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The zone pages show times in unless a user chose their own (UserSettings.time_zone).
+TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# WhiteNoise serves what `collectstatic` wrote to STATIC_ROOT: names carry a hash of the
+# content (cached for a year), with gzip copies. Without DEBUG a page needs that manifest, so
+# every way of serving with DEBUG off runs collectstatic first (make serve, the systemd unit).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if DEBUG:
+    # With DEBUG, WhiteNoise serves the source files; an uncollected STATIC_ROOT is expected.
+    warnings.filterwarnings("ignore", "No directory at", UserWarning)
 
 # --- Upstream APIs -------------------------------------------------------------------------
 STEAM_API_KEY = env_str("STEAM_API_KEY")
@@ -189,6 +211,16 @@ SYNC_CONCURRENCY = env_int("SYNC_CONCURRENCY", 1, minimum=1)
 SYNC_DETAIL_TASKS = env_int("SYNC_DETAIL_TASKS", 1, minimum=1)
 SYNC_TASK_TIMEOUT = env_int("SYNC_TASK_TIMEOUT", 6 * 3600, minimum=60)
 
+# --- Health (GET /healthz, manage.py check_health) ------------------------------------------
+# The supervisor runs every minute, give or take the scheduler's 30 s tick; three minutes of
+# silence means no cluster is taking work.
+HEALTH_CLUSTER_TIMEOUT = env_float("HEALTH_CLUSTER_TIMEOUT", 180.0, minimum=1.0)
+# A job waits while every worker is busy with another account's sync; an hour of waiting means
+# the cluster does not keep up (or none runs).
+HEALTH_PENDING_MAX_AGE = env_float("HEALTH_PENDING_MAX_AGE", 3600.0, minimum=1.0)
+# Monitors on the machine itself ask over plain HTTP: no redirect to HTTPS for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
 # --- Task cluster (django-q2) --------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
@@ -237,8 +269,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "DotaSync API",
     "DESCRIPTION": (
         "Your synced Dota 2 match history, and the sync jobs that fetch it. Authenticate with "
-        "a session (signed in, CSRF header on writes) or `Authorization: Token <key>`; an "
-        "admin creates a key with `manage.py drf_create_token <username>`."
+        "a session (signed in, CSRF header on writes) or `Authorization: Token <key>`; each "
+        "user creates (and revokes) their key on the Accounts page, an admin can with "
+        "`manage.py drf_create_token <username>`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -1,4 +1,4 @@
-"""Sign-in, sign-up, sign-in through Steam and the linked-accounts page."""
+"""Sign-in, sign-up, sign-in through Steam, the linked-accounts page and the user's settings."""
 
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
@@ -11,4 +11,8 @@ urlpatterns = [
     path("signup/", account_views.signup, name="signup"),
     path("auth/", include("social_django.urls", namespace="social")),
     path("accounts/", account_views.accounts, name="accounts"),
+    path("accounts/<int:account_id>/unlink/", account_views.unlink, name="unlink_account"),
+    path("accounts/token/", account_views.token_create, name="api_token_create"),
+    path("accounts/token/revoke/", account_views.token_revoke, name="api_token_revoke"),
+    path("settings/", account_views.user_settings, name="user_settings"),
 ]

@@ -1,4 +1,4 @@
-"""Sign-in, sign-up and the linked-accounts page."""
+"""Sign-in, sign-up, the accounts page (linked accounts, API token) and the user's settings."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,11 +7,15 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
-from matches.forms import LinkAccountForm, ThrottledAuthenticationForm
-from matches.models import Match, SteamAccount
+from dotasync import api_tokens
+from matches.accounts import AccountBusy, unlink_account, unlink_summary
+from matches.forms import LinkAccountForm, ThrottledAuthenticationForm, UserSettingsForm
+from matches.models import Match, SteamAccount, UserSettings
 
 
 class SignInView(LoginView):
@@ -45,6 +49,11 @@ def signup(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The key of a token just created, kept in the session for the one page that shows it.
+NEW_TOKEN_SESSION_KEY = "dotasync_new_api_token"
+
+
+@never_cache  # the page may show a new API token: no copy of it in any cache
 @require_http_methods(["GET", "POST"])
 def accounts(request: HttpRequest) -> HttpResponse:
     form = LinkAccountForm(request.POST or None)
@@ -60,5 +69,70 @@ def accounts(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "matches/accounts.html",
-        {"form": form, "linked": linked, "steam_sign_in": settings.STEAM_SIGN_IN_ENABLED},
+        {
+            "form": form,
+            "linked": linked,
+            "steam_sign_in": settings.STEAM_SIGN_IN_ENABLED,
+            "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+            "token": api_tokens.token_of(request.user),
+            "api_url": request.build_absolute_uri(reverse("api-match-list")),
+        },
     )
+
+
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    try:
+        request.session[NEW_TOKEN_SESSION_KEY] = api_tokens.create_token(request.user)
+    except api_tokens.TokenExists as exc:
+        messages.error(request, str(exc))
+    return redirect(reverse("accounts") + "#api-token")
+
+
+@require_POST
+def token_revoke(request: HttpRequest) -> HttpResponse:
+    request.session.pop(NEW_TOKEN_SESSION_KEY, None)
+    if api_tokens.revoke_token(request.user):
+        messages.success(request, "API token revoked: requests with it are refused from now on.")
+    return redirect(reverse("accounts") + "#api-token")
+
+
+@require_http_methods(["GET", "POST"])
+def unlink(request: HttpRequest, account_id: int) -> HttpResponse:
+    """A confirmation page (GET), then the unlinking itself (POST)."""
+    account = get_object_or_404(SteamAccount, account_id=account_id, owner=request.user)
+    if request.method == "POST":
+        try:
+            summary = unlink_account(request.user, account_id)
+        except AccountBusy as exc:
+            messages.error(request, str(exc))
+            return redirect("unlink_account", account_id=account_id)
+        messages.success(
+            request,
+            f"Unlinked Steam account {account_id}: {summary.removed} of its matches deleted, "
+            f"{summary.shared} kept because another account played them too.",
+        )
+        return redirect("accounts")
+    steam_uid = str(account.steam_id64)
+    return render(
+        request,
+        "matches/unlink_account.html",
+        {
+            "account": account,
+            "summary": unlink_summary(account),
+            "busy": account.sync_jobs.active().exists(),
+            "signs_in_with_it": request.user.social_auth.filter(
+                provider="steam", uid=steam_uid
+            ).exists(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def user_settings(request: HttpRequest) -> HttpResponse:
+    form = UserSettingsForm(request.POST or None, instance=UserSettings.of(request.user))
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("user_settings")
+    return render(request, "matches/settings.html", {"form": form})

@@ -1,13 +1,21 @@
-"""Linking Steam accounts: one parser for every way a player names their account."""
+"""Linking and unlinking Steam accounts; one parser for every way a player names an account."""
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from matches.errors import NotFound, UpstreamError
-from matches.models import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET, SteamAccount
+from matches.models import (
+    ANONYMOUS_ACCOUNT_ID,
+    STEAM_ID64_OFFSET,
+    AccountMatch,
+    Match,
+    SteamAccount,
+)
 
 _PROFILE_URL = re.compile(
     r"^(?:https?://)?(?:www\.)?steamcommunity\.com/(?P<kind>profiles|id)/(?P<value>[^/?#\s]+)/?"
@@ -106,3 +114,59 @@ def link_account(
                 account.owner = owner
                 account.save(update_fields=["owner"])
     return account
+
+
+# --- unlinking ----------------------------------------------------------------------------------
+
+
+class AccountBusy(Exception):
+    """The account has a sync waiting or running; unlinking it would pull the rows from under it."""
+
+
+@dataclass(frozen=True)
+class UnlinkSummary:
+    """What unlinking an account removes and what stays."""
+
+    matches: int  # the account's matches
+    shared: int  # of them, played by another stored account too: they stay
+    jobs: int  # the account's sync jobs, removed with it
+
+    @property
+    def removed(self) -> int:
+        return self.matches - self.shared
+
+
+def _played_by_another_account(account: SteamAccount) -> Exists:
+    return Exists(AccountMatch.objects.filter(match=OuterRef("pk")).exclude(account=account))
+
+
+def unlink_summary(account: SteamAccount) -> UnlinkSummary:
+    mine = Match.objects.for_account(account)
+    return UnlinkSummary(
+        matches=mine.count(),
+        shared=mine.filter(_played_by_another_account(account)).count(),
+        jobs=account.sync_jobs.count(),
+    )
+
+
+def unlink_account(owner: AbstractBaseUser, account_id: int) -> UnlinkSummary:
+    """Remove `owner`'s account `account_id`: its links, its jobs, and the matches no other
+    stored account played. SteamAccount.DoesNotExist unless the owner has it; AccountBusy while
+    it syncs.
+
+    The rows go rather than the account staying behind unowned: the player asked for it to go,
+    and nobody could see it any more. Matches are shared, so one another account played stays,
+    with its players and details.
+    """
+    with transaction.atomic():
+        # Locked, so a sync cannot be created for it until the rows are gone.
+        account = SteamAccount.objects.select_for_update().get(account_id=account_id, owner=owner)
+        if account.sync_jobs.active().exists():
+            raise AccountBusy(
+                f"Account {account_id} has a sync waiting or running: cancel it, or let it "
+                "finish, then unlink the account."
+            )
+        summary = unlink_summary(account)
+        Match.objects.for_account(account).exclude(_played_by_another_account(account)).delete()
+        account.delete()
+    return summary

@@ -1,13 +1,15 @@
-"""Forms of the sign-in, sign-up and account-linking pages."""
+"""Forms of the sign-in, sign-up, account-linking and settings pages."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from matches.accounts import HELP_TEXT, InvalidAccountReference, link_account
-from matches.models import SteamAccount
+from matches.models import SteamAccount, UserSettings
 from matches.signin import clear_failures, client_address, is_locked_out, record_failure
+from matches.timezones import available_time_zones
 from matches.upstream import UpstreamClient
 
 TOO_MANY_ATTEMPTS = "Too many attempts to sign in. Wait a few minutes and try again."
@@ -50,3 +52,28 @@ class LinkAccountForm(forms.Form):
             return None
         finally:
             client.close()
+
+
+class UserSettingsForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Pages show dates and times in this zone.",
+    )
+    allow_outside_images = forms.BooleanField(
+        label="Show players' avatars from Steam",
+        required=False,
+        help_text="Pictures are then loaded from Steam's servers, which see your address.",
+    )
+
+    class Meta:
+        model = UserSettings
+        fields = ["time_zone", "allow_outside_images"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per form: the site's zone is a setting, and tests change it.
+        self.fields["time_zone"].choices = [
+            ("", f"The site's time zone ({settings.TIME_ZONE})"),
+            *((name, name) for name in available_time_zones()),
+        ]

@@ -1,5 +1,7 @@
 """A sync job: one run of the two-phase sync for one account, and its live progress."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -188,10 +190,10 @@ class ListingFrontier(models.Model):
     partial_top = models.BigIntegerField(null=True, blank=True)
     partial_bottom = models.BigIntegerField(null=True, blank=True)
     partial_cursor = models.BigIntegerField(
-        null=True, blank=True, help_text="the cursor of the page the cut listing did not get"
-    )
-    partial_listed = models.PositiveIntegerField(
-        default=0, help_text="entries the cut listing got (offset-paged sources resume by it)"
+        null=True,
+        blank=True,
+        help_text="the cursor of the page the cut listing did not get: a match id (Steam) or "
+        "an offset from partial_top (OpenDota)",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -206,3 +208,31 @@ class ListingFrontier(models.Model):
     @property
     def has_partial(self) -> bool:
         return self.partial_top is not None and self.partial_cursor is not None
+
+
+class SupervisorRun(models.Model):
+    """When the supervisor last ran on a task cluster: one row, the health check's evidence
+    that some cluster is alive and taking work (syncjobs.health)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    last_run_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="one_supervisor_run_row")]
+
+    def __str__(self) -> str:
+        return f"supervisor last ran at {self.last_run_at:%Y-%m-%d %H:%M:%S %Z}"
+
+    @classmethod
+    def record(cls) -> None:
+        """Note a run now; an upsert, so clusters finishing runs together never collide."""
+        cls.objects.bulk_create(
+            [cls(id=1, last_run_at=timezone.now())],
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["last_run_at"],
+        )
+
+    @classmethod
+    def last(cls) -> datetime | None:
+        return cls.objects.filter(id=1).values_list("last_run_at", flat=True).first()

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from matches import dbclock
 from syncjobs import dispatch, engine, liveness
-from syncjobs.models import JobStatus, SyncJob
+from syncjobs.models import JobStatus, SupervisorRun, SyncJob
 
 logger = logging.getLogger(__name__)
 
@@ -42,4 +42,5 @@ def supervise() -> dict[str, int]:
         logger.warning("job %s: its task was lost; handed to the cluster again", job.pk)
     if any(report.values()):
         logger.warning("supervisor: %s", report)
+    SupervisorRun.record()  # the health check's evidence that a cluster is alive
     return report

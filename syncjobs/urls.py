@@ -7,4 +7,5 @@ urlpatterns = [
     path("sync/", views.start, name="sync_start"),
     path("jobs/<int:job_id>/", views.progress, name="job_progress"),
     path("jobs/<int:job_id>/cancel/", views.cancel, name="job_cancel"),
+    path("healthz", views.healthz, name="healthz"),
 ]

@@ -1,12 +1,15 @@
-"""The sync dashboard: start, watch and cancel syncs of the signed-in user's accounts."""
+"""The sync dashboard (start, watch and cancel syncs of the signed-in user's accounts) and the
+health check for monitors."""
 
 from contextlib import suppress
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_htmx.http import HttpResponseStopPolling
 
 from matches.models import SteamAccount
@@ -25,6 +28,7 @@ from syncjobs.engine import (
     start_sync,
 )
 from syncjobs.forms import StartSyncForm
+from syncjobs.health import check_health
 from syncjobs.models import JobType
 
 PANEL_TEMPLATE = "syncjobs/_panel.html"
@@ -88,3 +92,12 @@ def cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     if request.htmx:
         return _render(request, build_panel(user_accounts(request.user), job.account, job))
     return redirect(_dashboard_url(job.account))
+
+
+@login_not_required
+@require_safe
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For monitors: the health report (syncjobs.health), 200 when healthy and 503 when not."""
+    report = check_health()
+    return JsonResponse(report, status=200 if report["healthy"] else 503)

@@ -68,6 +68,7 @@ def test_defaults_load(clean_env):
     assert loaded["Q_CLUSTER"]["orm"] == "default"
     assert "redis" not in loaded["Q_CLUSTER"]
     assert loaded["Q_CLUSTER"]["retry"] > loaded["Q_CLUSTER"]["timeout"]
+    assert loaded["TIME_ZONE"] == "UTC"
 
 
 @pytest.mark.parametrize(
@@ -87,6 +88,11 @@ def test_defaults_load(clean_env):
         ("SYNC_MAX_ATTEMPTS", "0"),
         ("Q_WORKERS", "two"),
         ("Q_SYNC", "sometimes"),
+        ("TIME_ZONE", "Mars/Olympus"),
+        ("TIME_ZONE", "CEST"),
+        ("TIME_ZONE", "../../etc/passwd"),
+        ("HEALTH_CLUSTER_TIMEOUT", "0"),
+        ("HEALTH_PENDING_MAX_AGE", "soon"),
     ],
 )
 def test_a_bad_value_is_improperly_configured_and_named(clean_env, name, value):
@@ -99,8 +105,10 @@ def test_a_bad_value_is_improperly_configured_and_named(clean_env, name, value):
 def test_secret_key_is_required_when_debug_is_off(clean_env):
     clean_env.delenv("SECRET_KEY")
 
-    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY") as refused:
         load_settings()
+    # The message says how to make one.
+    assert "secrets.token_urlsafe" in str(refused.value)
 
 
 def test_debug_runs_without_a_secret_key(clean_env):
@@ -121,6 +129,7 @@ def test_values_are_parsed(clean_env):
     clean_env.setenv("SYNC_DETAIL_SOURCES", "opendota")
     clean_env.setenv("STEAM_API_BASE_URL", "http://127.0.0.1:8765/")
     clean_env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    clean_env.setenv("TIME_ZONE", " America/Sao_Paulo ")
 
     loaded = load_settings()
 
@@ -132,6 +141,7 @@ def test_values_are_parsed(clean_env):
     assert loaded["STEAM_API_BASE_URL"] == "http://127.0.0.1:8765"
     assert loaded["Q_CLUSTER"]["redis"] == "redis://127.0.0.1:6379/0"
     assert "orm" not in loaded["Q_CLUSTER"]
+    assert loaded["TIME_ZONE"] == "America/Sao_Paulo"
 
 
 def test_postgresql_url(clean_env):

@@ -97,12 +97,12 @@ def test_match_list_shows_each_kind_of_match(signed_in, account):
     response = signed_in.get(reverse("match_list"))
 
     rows = _rows(response)
-    assert rows[0] == "103 Anti-Mage Win 12/1/9 40:09 All Draft · Ranked 2025-03-14 18:00"
+    assert rows[0] == "103 Anti-Mage Win 12/1/9 40:09 All Draft · Ranked 2025-03-14 18:00 UTC"
     assert rows[1].startswith("102 Axe Win 0/7/3")
-    assert rows[2] == "101 Pudge pending No data available yet 2025-03-14 18:00"
+    assert rows[2] == "101 Pudge pending No data available yet 2025-03-14 18:00 UTC"
     assert rows[3] == (
         f"100 Bane failed Details unavailable — Steam answered 500 three times "
-        f"(2/{settings.SYNC_MAX_ATTEMPTS} attempts) 2025-03-14 18:00"
+        f"(2/{settings.SYNC_MAX_ATTEMPTS} attempts) 2025-03-14 18:00 UTC"
     )
     assert f'href="{reverse("match_detail", args=[103])}"' in response.content.decode()
 
@@ -174,8 +174,8 @@ def test_match_list_query_count_does_not_grow_with_the_page(
         else:
             failed_match(match_id, account, error="timeout", attempts=1)
 
-    # session, user, the user's accounts, the page count, the page itself
-    with django_assert_num_queries(5):
+    # session, user, the user's time zone, the user's accounts, the page count, the page itself
+    with django_assert_num_queries(6):
         response = signed_in.get(reverse("match_list"))
     assert len(_rows(response)) == match_count
 

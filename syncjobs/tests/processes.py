@@ -1,10 +1,14 @@
 """Run real DotaSync processes (commands, the task cluster) against the test database."""
 
+import atexit
 import contextlib
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,12 +34,31 @@ def test_database_url() -> str:
     )
 
 
+@functools.cache
+def collected_static_root() -> str:
+    """A STATIC_ROOT filled by `collectstatic` once per test session.
+
+    A child runs without DEBUG, so the pages it renders name static files through
+    collectstatic's manifest, as in production.
+    """
+    root = tempfile.mkdtemp(prefix="dotasync-static-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**os.environ, "STATIC_ROOT": root, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY},
+        check=True,
+    )
+    return root
+
+
 def child_env(simulator=None, **overrides: object) -> dict[str, str]:
     """The environment of a child process that shares this test's database and simulator."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=test_database_url(),
         SECRET_KEY=settings.SECRET_KEY,  # django-q signs queued tasks with it
+        STATIC_ROOT=collected_static_root(),
         SYNC_SCHEDULE_INTERVAL_MINUTES="0",
         STEAM_API_MIN_INTERVAL="0",
         STEAM_SEQUENCE_MIN_INTERVAL="0",

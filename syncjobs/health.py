@@ -1,0 +1,165 @@
+"""Is this DotaSync working? The answer of GET /healthz and `manage.py check_health`.
+
+Healthy means all three of:
+
+- database: it answers a query;
+- cluster: a task cluster is alive and taking work. The evidence is the supervisor's last run
+  (a schedule every minute, syncjobs.supervisor) or, while every worker is busy with a long sync
+  and the supervisor waits its turn in the queue, the heartbeat of a job the cluster runs.
+  django-q's own cluster status is no help here: with the database as broker it lives in each
+  process's local-memory cache, which the web process cannot see;
+- pending jobs: the oldest one has waited less than HEALTH_PENDING_MAX_AGE.
+
+The sources' state (switched off by a used-up daily limit, and until when) is reported but does
+not make DotaSync unhealthy: it is expected, ends by itself at the reset, and a sync meanwhile
+leaves the matches it cannot fetch as stubs for later.
+
+The answer names no secret: no URL, key, host or error text, only states, times and ages.
+"""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.models import Count, Max, Min
+from django.utils import timezone
+
+from matches import upstream
+from matches.models import RateLimitSlot
+from syncjobs.models import JobStatus, SupervisorRun, SyncJob
+
+logger = logging.getLogger(__name__)
+
+SOURCES = (upstream.STEAM, upstream.STEAM_SEQUENCE, upstream.OPENDOTA)
+STEAM_SOURCES = (upstream.STEAM, upstream.STEAM_SEQUENCE)
+
+
+def check_health(now: datetime | None = None) -> dict[str, Any]:
+    """The whole report, JSON-ready; `healthy` says whether every check passed."""
+    now = now or timezone.now()
+    report: dict[str, Any] = {"healthy": False, "checked_at": now.isoformat()}
+    report["database"] = database_state()
+    if not report["database"]["ok"]:
+        # Everything else lives in the database.
+        return report | {"cluster": None, "sources": None, "pending_jobs": None}
+    try:
+        report["cluster"] = cluster_state(now)
+        report["sources"] = source_states(now)
+        report["pending_jobs"] = pending_jobs_state(now)
+    except DatabaseError:
+        logger.exception("health check: the database failed in the middle of the check")
+        report["database"] = {"ok": False, "error": "the database failed during the check"}
+        return report | {"cluster": None, "sources": None, "pending_jobs": None}
+    report["healthy"] = report["cluster"]["ok"] and report["pending_jobs"]["ok"]
+    return report
+
+
+def database_state() -> dict[str, Any]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        # The message can name hosts and users: it goes to the log, not into the answer.
+        logger.error("health check: the database is unreachable: %s", exc)
+        return {"ok": False, "error": "unreachable"}
+    return {"ok": True}
+
+
+def cluster_state(now: datetime) -> dict[str, Any]:
+    supervisor_at = SupervisorRun.last()
+    job_heartbeat_at = (
+        SyncJob.objects.filter(status=JobStatus.RUNNING)
+        # A job run in the foreground by a management command has no task: not the cluster's.
+        .exclude(task_id="")
+        .aggregate(latest=Max("heartbeat_at"))["latest"]
+    )
+    seen = [moment for moment in (supervisor_at, job_heartbeat_at) if moment is not None]
+    last_seen_at = max(seen, default=None)
+    silent_for = _seconds(now, last_seen_at)
+    timeout = settings.HEALTH_CLUSTER_TIMEOUT
+    return {
+        "ok": silent_for is not None and silent_for <= timeout,
+        "last_seen_at": _iso(last_seen_at),
+        "seconds_since_seen": silent_for,
+        "max_seconds": timeout,
+        "supervisor_last_run_at": _iso(supervisor_at),
+        "running_job_heartbeat_at": _iso(job_heartbeat_at),
+    }
+
+
+def source_states(now: datetime) -> dict[str, dict[str, Any]]:
+    """Each upstream source: whether it may be called, and if not, why and until when."""
+    slots = {slot.bucket: slot for slot in RateLimitSlot.objects.filter(bucket__in=SOURCES)}
+    states = {}
+    for name in SOURCES:
+        slot = slots.get(name)
+        switched_off = (
+            slot is not None and slot.disabled_until is not None and slot.disabled_until > now
+        )
+        states[name] = {
+            "configured": bool(settings.STEAM_API_KEY) if name in STEAM_SOURCES else True,
+            "switched_off": switched_off,
+            "reason": slot.disabled_reason if switched_off else "",
+            "until": _iso(slot.disabled_until) if switched_off else None,
+        }
+    return states
+
+
+def pending_jobs_state(now: datetime) -> dict[str, Any]:
+    pending = SyncJob.objects.filter(status=JobStatus.PENDING).aggregate(
+        count=Count("pk"), oldest=Min("created_at")
+    )
+    age = _seconds(now, pending["oldest"])
+    limit = settings.HEALTH_PENDING_MAX_AGE
+    return {
+        "ok": age is None or age <= limit,
+        "count": pending["count"],
+        "oldest_age_seconds": age,
+        "max_age_seconds": limit,
+    }
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The report for a person: one line a check, the verdict first."""
+    lines = [f"DotaSync is {'healthy' if report['healthy'] else 'UNHEALTHY'}."]
+    if not report["database"]["ok"]:
+        return [*lines, f"database: {report['database']['error']}"]
+    lines.append("database: ok")
+    cluster = report["cluster"]
+    if cluster["last_seen_at"] is None:
+        lines.append("task cluster: never seen (is `manage.py qcluster` running?)")
+    else:
+        verdict = "alive" if cluster["ok"] else "SILENT"
+        lines.append(
+            f"task cluster: {verdict}, last seen {cluster['seconds_since_seen']:.0f} s ago "
+            f"(at most {cluster['max_seconds']:.0f} s)"
+        )
+    pending = report["pending_jobs"]
+    if pending["oldest_age_seconds"] is None:
+        lines.append("pending jobs: none")
+    else:
+        verdict = "ok" if pending["ok"] else "WAITING TOO LONG"
+        lines.append(
+            f"pending jobs: {pending['count']}, the oldest waiting "
+            f"{pending['oldest_age_seconds']:.0f} s (at most {pending['max_age_seconds']:.0f} s):"
+            f" {verdict}"
+        )
+    for name, state in report["sources"].items():
+        if not state["configured"]:
+            lines.append(f"source {name}: not configured (no STEAM_API_KEY)")
+        elif state["switched_off"]:
+            lines.append(f"source {name}: switched off until {state['until']}: {state['reason']}")
+        else:
+            lines.append(f"source {name}: available")
+    return lines
+
+
+def _seconds(now: datetime, since: datetime | None) -> float | None:
+    return None if since is None else round(max(0.0, (now - since).total_seconds()), 1)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
