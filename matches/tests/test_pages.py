@@ -97,7 +97,7 @@ def test_match_list_shows_each_kind_of_match(signed_in, account):
     response = signed_in.get(reverse("match_list"))
 
     rows = _rows(response)
-    assert rows[0] == "103 Anti-Mage Win 12/1/9 40:09 All Draft · Ranked 2025-03-14 18:00"
+    assert rows[0] == "103 Anti-Mage Win 12/1/9 40:09 All Pick · Ranked 2025-03-14 18:00"
     assert rows[1].startswith("102 Axe Win 0/7/3")
     assert rows[2] == "101 Pudge pending No data available yet 2025-03-14 18:00"
     assert rows[3] == (
