@@ -267,6 +267,46 @@ class MatchPlayer(models.Model):
         return (self.leaver_status or 0) >= ABANDONED_FROM
 
 
+class PlayerQuerySet(models.QuerySet):
+    def fresh(self, now: datetime, max_age: timedelta) -> "PlayerQuerySet":
+        """Players Steam described within `max_age`: they are not looked up again yet."""
+        return self.filter(refreshed_at__gte=now - max_age)
+
+
+class Player(models.Model):
+    """A Steam account seen in matches: its public name and avatar, for display.
+
+    Filled from Steam's GetPlayerSummaries (which sets `refreshed_at`) and, for accounts
+    Steam has not described yet, from the names in OpenDota's match answers. Anonymous
+    players never have a row.
+    """
+
+    account_id = models.BigIntegerField(primary_key=True, help_text="32-bit Steam account id")
+    persona_name = models.CharField(max_length=200, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True, help_text="32 px")
+    avatar_medium_url = models.URLField(max_length=500, blank=True, help_text="64 px")
+    avatar_full_url = models.URLField(max_length=500, blank=True, help_text="184 px")
+    profile_url = models.URLField(max_length=500, blank=True)
+    refreshed_at = models.DateTimeField(
+        null=True, blank=True, help_text="when Steam last described it; empty: never"
+    )
+
+    objects = PlayerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["account_id"]
+        indexes = [models.Index(fields=["refreshed_at"], name="player_refreshed_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(account_id__gt=0) & Q(account_id__lt=ANONYMOUS_ACCOUNT_ID),
+                name="player_account_id_is_32_bit_and_known",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.persona_name or str(self.account_id)
+
+
 class RateLimitSlot(models.Model):
     """Shared pacing state of one upstream source, used by every worker process.
 

@@ -42,7 +42,7 @@ from matches.errors import (
 from matches.models import Match, SteamAccount
 from matches.store import Completed, Deferred, Failed
 from matches.upstream import UpstreamClient
-from syncjobs import locks
+from syncjobs import locks, names
 from syncjobs.models import ACTIVE_STATUSES, JobPhase, JobStatus, JobType, SyncJob
 from syncjobs.sources import DETAIL_SOURCES, ID_SOURCES, LABELS, Breaker, DetailSource, IdSource
 
@@ -323,6 +323,8 @@ class JobRunner:
         )
         if self.on_progress:
             self.on_progress(self.job)
+        if self.job.status == JobStatus.COMPLETED:
+            names.enqueue_name_resolution(self.job)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
