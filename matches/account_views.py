@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from matches.forms import LinkAccountForm, ThrottledAuthenticationForm
-from matches.models import Match, SteamAccount
+from matches.models import Match, SteamAccount, UserSettings
+from matches.players import label_of, labels_for
 
 
 class SignInView(LoginView):
@@ -53,12 +54,23 @@ def accounts(request: HttpRequest) -> HttpResponse:
         if account is not None:
             messages.success(request, f"Linked Steam account {account.account_id}.")
             return redirect("accounts")
+    accounts = list(SteamAccount.objects.filter(owner=request.user))
+    labels = labels_for(account.account_id for account in accounts)
     linked = [
-        (account, Match.objects.for_account(account).details_summary())
-        for account in SteamAccount.objects.filter(owner=request.user)
+        (
+            account,
+            label_of(account.account_id, labels),
+            Match.objects.for_account(account).details_summary(),
+        )
+        for account in accounts
     ]
     return render(
         request,
         "matches/accounts.html",
-        {"form": form, "linked": linked, "steam_sign_in": settings.STEAM_SIGN_IN_ENABLED},
+        {
+            "form": form,
+            "linked": linked,
+            "steam_sign_in": settings.STEAM_SIGN_IN_ENABLED,
+            "show_avatars": UserSettings.of(request.user).allow_outside_images,
+        },
     )

@@ -208,7 +208,7 @@ def test_match_detail_shows_both_teams(signed_in, account):
     assert "Victory" in html
     assert "Defeat" in html
     own_row = next(row for row in _rows(response) if "Anti-Mage" in row)
-    assert own_row == "Alice Anti-Mage 10/2/8 321/12 654/789 23,456 34,567 1,234 Blink Dagger"
+    assert own_row == "Alice Anti-Mage 10/2/8 321/12 654/789 23,456 — 34,567 1,234 Blink Dagger"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)</script>" not in html
     assert html.count(">Anonymous<") == 7
