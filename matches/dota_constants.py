@@ -66,6 +66,16 @@ def hero_facet_name(hero_id: int | None, hero_variant: int | None) -> str:
     return facets[hero_variant - 1] if 0 < hero_variant <= len(facets) else ""
 
 
+def hero_ids() -> list[int]:
+    """Every hero id of the table, ascending."""
+    return sorted(_table("heroes"))
+
+
+def hero_facet_count(hero_id: int) -> int:
+    hero = _table("heroes").get(int(hero_id)) or {}
+    return len(hero.get("facets", []))
+
+
 def hero_ability_ids(hero_id: int) -> tuple[list[int], list[int]]:
     """The ability ids of a hero's skills and of its talents (empty for an unknown hero)."""
     hero = _table("heroes").get(int(hero_id)) or {}

@@ -76,14 +76,17 @@ def test_a_second_refresh_asks_nothing_until_names_are_stale(db, simulator, clie
 
     settings.PLAYER_NAME_MAX_AGE_DAYS = 7
     week_old = timezone.now() - timedelta(days=7, minutes=1)
-    Player.objects.filter(pk=1_000_003).update(persona_name="old name", refreshed_at=week_old)
-    assert players.due_in_matches_of(me) == [1_000_003]
+    Player.objects.filter(pk=ME).update(persona_name="old name", refreshed_at=week_old)
+    Player.objects.filter(pk=1_000_003).update(refreshed_at=week_old + timedelta(minutes=2))
+    assert players.due_in_matches_of(me) == [ME]
     players.refresh(client, players.due_in_matches_of(me))
 
-    assert summaries_calls(simulator) == [[1_000_003]]
-    refreshed = Player.objects.get(pk=1_000_003)
-    assert refreshed.persona_name == persona_name(1_000_003)
+    assert summaries_calls(simulator) == [[ME]]
+    refreshed = Player.objects.get(pk=ME)
+    assert refreshed.persona_name == persona_name(ME)
     assert refreshed.refreshed_at > week_old
+    me.refresh_from_db()
+    assert me.persona_name == persona_name(ME)
 
 
 def test_a_steam_refresh_stores_avatars_and_the_profile_and_names_the_linked_account(
@@ -102,14 +105,19 @@ def test_a_steam_refresh_stores_avatars_and_the_profile_and_names_the_linked_acc
 
 
 def test_an_account_steam_does_not_know_keeps_its_name_and_waits(db, simulator, client):
-    """The simulator knows no account past 2**32 - 2; asked anyway, Steam leaves it out."""
-    Player.objects.create(account_id=ANONYMOUS_ACCOUNT_ID - 1, persona_name="from OpenDota")
+    """Steam leaves unknown accounts (deleted ones) out of its answer."""
+    unknown = next(
+        a for a in range(10_000_000, 10_010_000) if not simulator.state.world.has_profile(a)
+    )
+    Player.objects.create(account_id=unknown, persona_name="from OpenDota")
 
-    players.refresh(client, [ANONYMOUS_ACCOUNT_ID - 1])
+    result = players.refresh(client, [unknown, ME])
 
-    player = Player.objects.get(pk=ANONYMOUS_ACCOUNT_ID - 1)
+    assert (result.asked, result.named) == (2, 1)
+    player = Player.objects.get(pk=unknown)
     assert player.persona_name == "from OpenDota"
     assert player.refreshed_at is not None
+    assert players.due_in_matches_of(make_account(ME)) == []
 
 
 def test_an_upstream_error_ends_the_refresh_and_says_how_much_is_left(db, simulator, client):
