@@ -131,6 +131,8 @@ NAME_STYLES = (
 CJK_NAMES = ("流浪的二毛", "天王盖地虎", "长腿软妹我最爱", "演员", "十三", "久保健英", "京香")
 CYRILLIC_NAMES = ("Ласточка", "Бабушка", "Чемпион", "Тихий Омут", "Медведь")
 CLAN_TAGS = ("RU", "EU", "SEA", "PE", "NA", "UA", "BR")
+# The demo account (manage.py bootstrap_demo) keeps the name it is linked with.
+FIXED_PERSONAS = {86745912: "Demo Player"}
 
 
 def _unit(*parts: object) -> float:
@@ -166,6 +168,8 @@ def in_population(account_id: int) -> bool:
 
 def persona_name(account_id: int) -> str:
     """The display name every endpoint gives `account_id` (a pure function of the id)."""
+    if account_id in FIXED_PERSONAS:
+        return FIXED_PERSONAS[account_id]
     rng = _rng("persona", account_id)
     word, noun = rng.choice(NAME_WORDS), rng.choice(NAME_NOUNS)
     return rng.choice(NAME_STYLES).format(
@@ -534,6 +538,11 @@ class World:
         basics, ultimate = abilities[:3] or [5002], abilities[-1] if abilities else 5002
         order = rng.sample(basics, len(basics))
         points = dict.fromkeys(basics, 0)
+        chosen = [rng.randint(0, 1) for _ in range(4)]
+        # From level 26 on, the talents not taken are learnt too.
+        left = [
+            t for i, t in enumerate(talents[:8]) if len(talents) >= 8 and i % 2 != chosen[i // 2]
+        ]
         upgrades = []
         for upgrade_level in range(1, level + 1):
             if upgrade_level in (17, 19, 21, 22, 23, 24):
@@ -541,11 +550,15 @@ class World:
             if upgrade_level in (6, 12, 18):
                 ability = ultimate
             elif upgrade_level in (10, 15, 20, 25) and len(talents) >= 8:
-                pair = (upgrade_level // 5 - 2) * 2
-                ability = talents[pair + rng.randint(0, 1)]
-            else:
-                ability = next((a for a in order if points[a] < 4), basics[0])
+                pair = upgrade_level // 5 - 2
+                ability = talents[pair * 2 + chosen[pair]]
+            elif any(points[a] < 4 for a in order):
+                ability = next(a for a in order if points[a] < 4)
                 points[ability] += 1
+            elif left:
+                ability = left.pop(0)
+            else:
+                continue
             upgrades.append(
                 {
                     "ability": ability,
