@@ -188,3 +188,15 @@ def test_the_demo_after_one_full_sync_shows_months_of_history_and_named_players(
     expect(page.get_by_role("heading", name="Skill builds")).to_be_visible()
     expect(page.locator("body")).to_contain_text(persona_name(DEMO_ACCOUNT_ID))
     page.screenshot(path=artifacts / "demo-match.png", full_page=True)
+
+    # A folded skill build opens from the keyboard; a phone scrolls tables, not the page.
+    builds = page.locator("details.skill-build")
+    folded = builds.nth(
+        next(i for i in range(builds.count()) if builds.nth(i).get_attribute("open") is None)
+    )
+    folded.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(folded).to_have_attribute("open", "")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=artifacts / "demo-match-phone.png")
