@@ -43,8 +43,7 @@ _DETAIL_COLUMNS = [
     "picks_bans",
     "abandons",
 ]
-
-
+# NOT NULL text columns: a match without team or league names stores "".
 _TEXT_DETAIL_COLUMNS = ("radiant_name", "dire_name", "league_name")
 
 

@@ -48,14 +48,14 @@ def enqueue_name_resolution(job: SyncJob) -> None:
         logger.exception("job %s: could not enqueue naming its players", job.pk)
 
 
-def resolve_names_for_job(job_id: int, *, client: UpstreamClient | None = None) -> str:
+def resolve_names_for_job(job_id: int) -> str:
     """Name the players of a completed job's matches; returns what happened, for the task log."""
     job = SyncJob.objects.select_related("account").filter(pk=job_id).first()
     if job is None or job.status != JobStatus.COMPLETED:
         return "skipped: the job is gone or did not complete"
     # Names OpenDota gave during the sync already name the account itself on every page.
     players.copy_to_linked([job.account.account_id])
-    if client is None and not settings.STEAM_API_KEY:
+    if not settings.STEAM_API_KEY:
         return "skipped: no Steam API key (names come from OpenDota's answers only)"
     watch = _Watch(job)
     try:
@@ -63,13 +63,12 @@ def resolve_names_for_job(job_id: int, *, client: UpstreamClient | None = None) 
         due = players.due_in_matches_of(job.account)
         if not due:
             return "nothing due"
-        upstream = client or UpstreamClient.from_settings()
-        upstream.sleep, upstream.checkpoint = watch.sleep, watch.checkpoint
+        client = UpstreamClient.from_settings(sleep=watch.sleep)
+        client.checkpoint = watch.checkpoint
         try:
-            result = players.refresh(upstream, due)
+            result = players.refresh(client, due)
         finally:
-            if client is None:
-                upstream.close()
+            client.close()
     except GaveWay as stop:
         logger.info("job %s: naming its players stopped: %s", job.pk, stop)
         return f"stopped: {stop}"
