@@ -2,10 +2,12 @@
 
 A completed job enqueues `syncjobs.tasks.resolve_player_names`, which asks Steam's
 GetPlayerSummaries about the accounts of the job's matches whose names are missing or older
-than PLAYER_NAME_MAX_AGE_DAYS. It runs after the job has ended, so it never holds a sync up,
-and it gives way like the rest: it stops within a fraction of a second once the job's cancel
-flag is set or a newer job of the account is created (the newer job names the rest when it
-ends). A failure is reported in the job's message; the names wait for the next sync.
+than PLAYER_NAME_MAX_AGE_DAYS. It runs after the job has ended, so it never holds that sync up,
+and it gives way to every other: it stops within a fraction of a second once the job's cancel
+flag is set, a newer job of the account is created, or any sync is waiting or running (the
+Steam rate limit, and the task cluster's workers, are theirs; the names left wait for the
+account's next sync, which names them when it ends). A failure is reported in the job's
+message; the names wait for the next sync.
 """
 
 import logging
@@ -18,7 +20,7 @@ from django_q.tasks import async_task
 
 from matches import players
 from matches.upstream import UpstreamClient
-from syncjobs.models import JobStatus, SyncJob
+from syncjobs.models import ACTIVE_STATUSES, JobStatus, SyncJob
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +29,12 @@ SLEEP_SLICE_SECONDS = 0.1
 MESSAGE_MAX = SyncJob._meta.get_field("message").max_length
 
 
+GAVE_WAY = "the job was cancelled, or a sync is waiting or running"
+
+
 class GaveWay(Exception):
-    """The job was cancelled, or a newer job of the account started."""
+    """The job was cancelled, a newer job of the account was created, or some sync is active:
+    the Steam rate limit is theirs."""
 
 
 def enqueue_name_resolution(job: SyncJob) -> None:
@@ -100,7 +106,7 @@ class _Watch:
 
     def checkpoint(self) -> None:
         if self._stopped.is_set():
-            raise GaveWay("the job was cancelled or a newer sync started")
+            raise GaveWay(GAVE_WAY)
         now = time.monotonic()
         if now - self._last_check < CHECK_EVERY_SECONDS:
             return
@@ -108,10 +114,11 @@ class _Watch:
         gave_way = SyncJob.objects.filter(
             Q(pk=self.job.pk, cancel_requested_at__isnull=False)
             | Q(account_id=self.job.account_id, pk__gt=self.job.pk)
+            | Q(status__in=ACTIVE_STATUSES)
         ).exists()
         if gave_way:
             self._stopped.set()
-            raise GaveWay("the job was cancelled or a newer sync started")
+            raise GaveWay(GAVE_WAY)
 
     def sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

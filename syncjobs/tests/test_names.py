@@ -132,8 +132,8 @@ def test_without_a_steam_key_opendota_names_still_name_the_account(simulator, ac
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("stop", ["cancel", "newer job"])
-def test_the_task_gives_way_to_a_cancel_or_a_newer_sync(simulator, settings, stop):
+@pytest.mark.parametrize("stop", ["cancel", "newer job", "another account's sync"])
+def test_the_task_gives_way_to_a_cancel_or_any_sync(simulator, settings, stop):
     account = SteamAccount.objects.create(account_id=ACCOUNT_ID)
     set_matches(simulator, 150)
     job = sync(account)
@@ -152,8 +152,11 @@ def test_the_task_gives_way_to_a_cancel_or_a_newer_sync(simulator, settings, sto
     asked_at = time.monotonic()
     if stop == "cancel":
         SyncJob.objects.filter(pk=job.pk).update(cancel_requested_at=timezone.now())
-    else:
+    elif stop == "newer job":
         engine.create_job(account, JobType.INCREMENTAL)
+    else:
+        other = SteamAccount.objects.create(account_id=ACCOUNT_ID + 1)
+        engine.create_job(other, JobType.INCREMENTAL)
     worker.join(timeout=10)
 
     assert not worker.is_alive()
