@@ -1,10 +1,35 @@
-"""Fixtures shared by every app's tests."""
+"""What every app's tests share: the simulator, the users and accounts most tests use, and test
+isolation (password hashing, the cache).
+
+Each app's tests/conftest.py adds the fixtures only its own tests use.
+"""
 
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
+from matches.models import SteamAccount
 from matches.simulator import SimulatorHandle, run_simulator
+from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID, PASSWORD, make_account
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # The default hasher is slow on purpose (a quarter of a second a password); tests check
+    # what happens around a password, not the hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    # Sign-in lockouts and the API's start throttle count in the cache: no test inherits them.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -22,3 +47,42 @@ def simulator(settings) -> Iterator[SimulatorHandle]:
         settings.STEAM_SEQUENCE_MIN_INTERVAL = 0
         settings.OPENDOTA_MIN_INTERVAL = 0
         yield sim
+
+
+@pytest.fixture
+def user(db, django_user_model):
+    """alice, who signs in with PASSWORD."""
+    return django_user_model.objects.create_user("alice", password=PASSWORD)
+
+
+@pytest.fixture
+def other_user(db, django_user_model):
+    """bob, who must never see alice's data."""
+    return django_user_model.objects.create_user("bob", password=PASSWORD)
+
+
+@pytest.fixture
+def account(user) -> SteamAccount:
+    """alice's Steam account ACCOUNT_ID, the one most tests sync and show."""
+    return make_account(ACCOUNT_ID, owner=user, persona_name="Alice")
+
+
+@pytest.fixture
+def others_account(other_user) -> SteamAccount:
+    """bob's Steam account OTHERS_ACCOUNT_ID."""
+    return make_account(OTHERS_ACCOUNT_ID, owner=other_user)
+
+
+@pytest.fixture
+def signed_in(client, user) -> Client:
+    """The web client, signed in as alice."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    """A REST API client with alice's token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client

@@ -12,14 +12,12 @@ from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 
 from matches.accounts import InvalidAccountReference, parse_account_reference
 from matches.errors import BadResponse, NotFound
-from matches.models import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET, MatchPlayer
+from matches.models import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET, MatchPlayer, SteamAccount
 from matches.normalize import (
     MATCH_FIELDS,
     PLAYER_FIELDS,
@@ -28,12 +26,10 @@ from matches.normalize import (
     steam_history_page,
 )
 from matches.simulator import World
-from matches.tests.match_builders import complete_match, make_account
+from matches.tests.match_builders import ACCOUNT_ID, complete_match, make_account
 from syncjobs.models import JobType, SyncJob
 
-MINE = 86745912
-TEAMMATE = 86745913
-OTHERS = 5555
+TEAMMATE = ACCOUNT_ID + 1
 EXAMPLES = 300
 WEB_EXAMPLES = 60
 
@@ -125,10 +121,12 @@ JSON_VALUES = st.recursive(
     max_leaves=20,
 )
 WORLD = World(seed=0, default_matches=40, accounts={}, hidden_fraction=0.0)
-REAL_MATCH = WORLD.steam_details(WORLD.match_id(MINE, 3))
-REAL_OPENDOTA_MATCH = WORLD.opendota_match(WORLD.match_id(MINE, 3))
-REAL_HISTORY = WORLD.steam_history(MINE, None, 5)
-REAL_OPENDOTA_ENTRY = WORLD.opendota_player_matches(MINE, significant=False, limit=1, offset=0)[0]
+REAL_MATCH = WORLD.steam_details(WORLD.match_id(ACCOUNT_ID, 3))
+REAL_OPENDOTA_MATCH = WORLD.opendota_match(WORLD.match_id(ACCOUNT_ID, 3))
+REAL_HISTORY = WORLD.steam_history(ACCOUNT_ID, None, 5)
+REAL_OPENDOTA_ENTRY = WORLD.opendota_player_matches(
+    ACCOUNT_ID, significant=False, limit=1, offset=0
+)[0]
 MATCH_KEYS = sorted({*MATCH_FIELDS, "match_id", "radiant_win", "start_time", "players"})
 PLAYER_KEYS = sorted({*PLAYER_FIELDS, "player_slot", "account_id", "ability_upgrades"})
 
@@ -231,20 +229,18 @@ def test_opendota_history_entries_normalise_or_raise_bad_response(raw):
 FUZZ_HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 
+MY_MATCHES = range(7_000_000_000, 7_000_000_003)
+
+
 @pytest.fixture
-def signed_in(db, django_user_model) -> tuple[Client, Client]:
-    """A web client and an API client of a user with matches; another user owns a job."""
-    user = django_user_model.objects.create_user("alice", password="alice-password-1")
-    mine = make_account(MINE, owner=user, persona_name="<b>Alice</b>")
+def markup_in_names(account, others_account) -> None:
+    """alice's account and her team mate's have markup for names and share three matches;
+    bob's account has a job."""
+    SteamAccount.objects.filter(pk=account.pk).update(persona_name="<b>Alice</b>")
     make_account(TEAMMATE, persona_name="<script>alert('mate')</script>")
-    for index in range(3):
-        complete_match(7_000_000_000 + index, mine, won=index % 2 == 0, teammates=[TEAMMATE])
-    other = django_user_model.objects.create_user("bob", password="bob-password-1")
-    SyncJob.objects.create(account=make_account(OTHERS, owner=other), job_type=JobType.FULL)
-    web = Client()
-    web.force_login(user)
-    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return web, api
+    for match_id in MY_MATCHES:
+        complete_match(match_id, account, won=match_id % 2 == 0, teammates=[TEAMMATE])
+    SyncJob.objects.create(account=others_account, job_type=JobType.FULL)
 
 
 def _never_500(response, what: str) -> None:
@@ -253,8 +249,8 @@ def _never_500(response, what: str) -> None:
 
 @settings(max_examples=WEB_EXAMPLES, deadline=None, suppress_health_check=FUZZ_HEALTH)
 @given(number=HUGE_AND_NEGATIVE)
-def test_huge_and_negative_ids_in_paths_are_404(signed_in, number):
-    web, api = signed_in
+def test_huge_and_negative_ids_in_paths_are_404(signed_in, api, markup_in_names, number):
+    web = signed_in
     for path in (f"/matches/{number}/", f"/jobs/{number}/"):
         response = web.get(path)
         assert response.status_code == 404, (path, response.status_code)
@@ -269,8 +265,8 @@ def test_huge_and_negative_ids_in_paths_are_404(signed_in, number):
 
 @settings(max_examples=WEB_EXAMPLES, deadline=None, suppress_health_check=FUZZ_HEALTH)
 @given(value=HOSTILE_TEXT)
-def test_hostile_filters_are_refused_never_500(signed_in, value):
-    web, api = signed_in
+def test_hostile_filters_are_refused_never_500(signed_in, api, markup_in_names, value):
+    web = signed_in
     cache.clear()  # the per-user start throttle would answer 429 after 30 examples
     quoted = quote(value, safe="")
     for path in ("/", "/matches/", "/teammates/", "/stats/"):
@@ -295,15 +291,15 @@ def test_hostile_filters_are_refused_never_500(signed_in, value):
         response = api.get(f"{path}?{name}={quoted}")
         assert response.status_code in (200, 400, 404), (path, name, response.status_code)
     for path in ("/api/sync/trigger", "/api/sync/backfill"):
-        response = api.post(path, {"account_id": value}, content_type="application/json")
+        response = api.post(path, {"account_id": value}, format="json")
         assert response.status_code in (400, 404), (path, response.status_code)
-    response = api.post("/api/accounts/", {"account": value}, content_type="application/json")
+    response = api.post("/api/accounts/", {"account": value}, format="json")
     _never_500(response, "link")
 
 
 @pytest.mark.parametrize("payload", INJECTIONS)
-def test_injection_in_a_filter_leaks_nothing(signed_in, payload):
-    web, api = signed_in
+def test_injection_in_a_filter_leaks_nothing(signed_in, api, markup_in_names, payload):
+    web = signed_in
     response = api.get("/api/matches/", {"hero_id": payload, "account": payload})
     assert response.status_code == 400
     response = web.get("/matches/", {"account": payload})
@@ -314,8 +310,8 @@ def test_injection_in_a_filter_leaks_nothing(signed_in, payload):
     assert response.content.decode().count("/matches/7000000") == 3
 
 
-def test_persona_names_render_escaped_on_every_page(signed_in):
-    web, _ = signed_in
+def test_persona_names_render_escaped_on_every_page(signed_in, markup_in_names):
+    web = signed_in
     pages = ["/", "/accounts/", "/matches/", "/matches/7000000000/", "/teammates/", "/stats/"]
     shown = ""
     for path in pages:

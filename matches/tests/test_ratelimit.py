@@ -2,21 +2,19 @@
 
 import itertools
 import json
-import os
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
+from dotasync.processes import ROOT
 from matches import ratelimit
 from matches.models import RateLimitSlot
+from syncjobs.tests.processes import child_env
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 0.001
 
 # Runs in each child: waits for the parent's "go <start time>", then takes turns until the
@@ -41,28 +39,14 @@ print(json.dumps(turns), flush=True)
 """
 
 
-def child_env() -> dict[str, str]:
-    """The children use the test database this test runs against."""
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    url = f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dotasync.settings",
-        "DATABASE_URL": url,
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or "test-only",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
 def hammer_in_two_processes(
     bucket: str, interval: float, duration: float
 ) -> list[list[list[float]]]:
     children = [
         subprocess.Popen(
             [sys.executable, "-c", HAMMER, bucket, str(interval), str(duration)],
-            cwd=REPO_ROOT,
-            env=child_env(),
+            cwd=ROOT,
+            env=child_env(DJANGO_SETTINGS_MODULE="dotasync.settings", LOG_LEVEL="WARNING"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

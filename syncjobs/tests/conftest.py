@@ -1,18 +1,92 @@
-"""Fixtures of the browser tests: Debian's chromium, and a real task worker on the test database."""
+"""Fixtures of the sync tests: running jobs against the simulator, real task clusters, and
+Debian's chromium for the browser tests.
 
-import subprocess
-import sys
-from collections.abc import Iterator
+The account, the users and the simulator are in the root conftest.py.
+"""
+
+import signal
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django_q.models import Schedule
 
+from dotasync.processes import Child, start_manage, stop
 from matches.simulator import SimulatorHandle
-from syncjobs.tests.processes import child_env, stop
+from matches.tests.match_builders import ACCOUNT_ID
+from syncjobs import engine
+from syncjobs.models import JobType, SyncJob
+from syncjobs.tests.processes import child_env
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def set_matches(simulator: SimulatorHandle) -> Callable[..., None]:
+    """set_matches(count, private=False, **config): the account ACCOUNT_ID has `count` matches
+    in the simulator (its profile private, if asked); `config` configures the simulator too."""
+
+    def configure(count: int, *, private: bool = False, **config: object) -> None:
+        account = {"matches": count, **({"private": True} if private else {})}
+        simulator.state.configure(accounts={str(ACCOUNT_ID): account}, **config)
+
+    return configure
+
+
+@pytest.fixture
+def sync() -> Callable[..., SyncJob]:
+    """sync(account, job_type=FULL, **options): a new job, run to its end in this process."""
+
+    def run(account, job_type: str = JobType.FULL, **options: object) -> SyncJob:
+        return engine.run_job(engine.create_job(account, job_type, **options).pk)
+
+    return run
+
+
+@pytest.fixture
+def fetches_per_match(simulator: SimulatorHandle) -> Callable[[], Counter]:
+    """fetches_per_match(): how often the simulator was asked for each match's details, by
+    GetMatchDetails or OpenDota (the sequence endpoint is asked by sequence number)."""
+
+    def count() -> Counter:
+        return Counter(
+            entry["params"].get("match_id")
+            for entry in simulator.state.log
+            if entry["endpoint"] in {"details", "opendota_match"}
+        )
+
+    return count
+
+
+# --- real task clusters -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def start_cluster(
+    transactional_db, simulator: SimulatorHandle, tmp_path: Path
+) -> Iterator[Callable[..., Child]]:
+    """start_cluster(**env): `manage.py qcluster` with one worker on the test database and the
+    simulator, logging to tmp_path. Every cluster a test starts is killed at its end."""
+    # The post-migrate schedules would start syncs of their own the moment a cluster starts.
+    Schedule.objects.all().delete()
+    started: list[Child] = []
+
+    def start(**env: object) -> Child:
+        cluster = start_manage(
+            "qcluster",
+            env=child_env(simulator, **{"Q_WORKERS": 1, "LOG_DIR": tmp_path, **env}),
+            log=tmp_path / f"cluster-{len(started)}.log",
+        )
+        started.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in started:
+        stop(cluster, signal.SIGKILL)  # nothing is left to save, and the simulator goes next
+
+
+# --- the browser tests ----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -33,34 +107,16 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 @pytest.fixture
-def sync_worker(transactional_db, simulator: SimulatorHandle, tmp_path: Path) -> Iterator[None]:
-    """`manage.py qcluster` in its own process group, on the test database and the simulator.
+def sync_worker(start_cluster: Callable[..., Child]) -> None:
+    """A task cluster on the test database and the simulator, for the browser tests.
 
     Steam is paced at one call a second so phase 1 lasts a few seconds and can be watched;
     details come from the (fast-paced) sequence endpoint and OpenDota, so phase 2 takes seconds.
     """
-    # The post-migrate schedule would start syncs of its own the moment the cluster starts.
-    Schedule.objects.all().delete()
-    env = child_env(
-        simulator,
+    start_cluster(
         DEMO_MODE="false",
         STEAM_API_MIN_INTERVAL="1.0",
         STEAM_SEQUENCE_MIN_INTERVAL="0.02",
         OPENDOTA_MIN_INTERVAL="0.02",
         SYNC_DETAIL_SOURCES="steam_sequence,opendota",
-        Q_WORKERS="1",
-        LOG_DIR=str(tmp_path),
     )
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=(tmp_path / "worker.out").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        yield
-    finally:
-        stop(worker)

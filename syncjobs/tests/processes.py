@@ -1,20 +1,17 @@
-"""Run real DotaSync processes (commands, the task cluster) against the test database."""
+"""Real DotaSync processes (commands, the task cluster, gunicorn) on the test database.
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
+The tests' side of dotasync.processes, which starts, waits for and stops the children: here
+their environment points at the database and the simulator of the running test.
+"""
+
 from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from dotasync import processes
+from matches.simulator import SimulatorHandle
 
 
 def test_database_url() -> str:
@@ -30,58 +27,36 @@ def test_database_url() -> str:
     )
 
 
-def child_env(simulator=None, **overrides: object) -> dict[str, str]:
-    """The environment of a child process that shares this test's database and simulator."""
-    env = dict(os.environ)
-    env.update(
+def child_env(simulator: SimulatorHandle | None = None, **overrides: object) -> dict[str, str]:
+    """The environment of a child that shares this test's database and simulator."""
+    env = processes.child_env(
         DATABASE_URL=test_database_url(),
         SECRET_KEY=settings.SECRET_KEY,  # django-q signs queued tasks with it
-        SYNC_SCHEDULE_INTERVAL_MINUTES="0",
-        STEAM_API_MIN_INTERVAL="0",
-        STEAM_SEQUENCE_MIN_INTERVAL="0",
-        OPENDOTA_MIN_INTERVAL="0",
-        PYTHONUNBUFFERED="1",
     )
+    # Only the test process needs it (Playwright's event loop runs in the test's thread).
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     if simulator is not None:
         env.update(
-            STEAM_API_KEY=simulator.state.config["api_key"],
-            STEAM_API_BASE_URL=simulator.base_url,
-            OPENDOTA_API_BASE_URL=simulator.opendota_url,
+            processes.upstream_env(
+                simulator.base_url, simulator.opendota_url, simulator.state.config["api_key"]
+            )
         )
     env.update({key: str(value) for key, value in overrides.items()})
     return env
 
 
-def manage(*args: str, env: dict[str, str], **popen: object) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        **popen,
-    )
+# The advisory lock key of an account's running sync (syncjobs.locks): namespace, account.
+LOCK_NAMESPACE = 0x44534E43
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop a child and everything it started."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+def lock_holder(account_id: int) -> int | None:
+    """The PostgreSQL backend holding the account's sync lock: the connection of the worker
+    running its job."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s AND objid = %s",
+            [LOCK_NAMESPACE, account_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None

@@ -7,24 +7,9 @@ from django.utils import timezone
 
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.stats import teammates
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobPhase, JobStatus, JobType
-
-ACCOUNT_ID = 86745912
-
-
-@pytest.fixture
-def account(db):
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-def sync(account, job_type=JobType.FULL, **kwargs):
-    job = engine.create_job(account, job_type, **kwargs)
-    return engine.run_job(job.pk)
-
-
-def set_matches(simulator, count, **extra):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": count, **extra}})
 
 
 def newest_ids(account, count):
@@ -45,8 +30,8 @@ def detail_calls_for(simulator, match_id):
 # --- phase 1 and the happy path ----------------------------------------------------------
 
 
-def test_full_sync_stores_every_match_with_ten_players(simulator, account):
-    set_matches(simulator, 120)
+def test_full_sync_stores_every_match_with_ten_players(simulator, account, set_matches, sync):
+    set_matches(120)
 
     job = sync(account)
 
@@ -63,8 +48,8 @@ def test_full_sync_stores_every_match_with_ten_players(simulator, account):
     assert Match.objects.filter(match_seq_num__isnull=True).count() == 0
 
 
-def test_full_sync_makes_the_minimum_number_of_calls(simulator, account):
-    set_matches(simulator, 120)
+def test_full_sync_makes_the_minimum_number_of_calls(simulator, account, set_matches, sync):
+    set_matches(120)
 
     sync(account)
 
@@ -77,8 +62,8 @@ def test_full_sync_makes_the_minimum_number_of_calls(simulator, account):
     }
 
 
-def test_incremental_with_nothing_new_costs_exactly_one_call(simulator, account):
-    set_matches(simulator, 120)
+def test_incremental_with_nothing_new_costs_exactly_one_call(simulator, account, set_matches, sync):
+    set_matches(120)
     sync(account)
     simulator.state.reset()
 
@@ -90,10 +75,10 @@ def test_incremental_with_nothing_new_costs_exactly_one_call(simulator, account)
     assert job.details_total == 0
 
 
-def test_incremental_fetches_only_new_matches(simulator, account):
-    set_matches(simulator, 120)
+def test_incremental_fetches_only_new_matches(simulator, account, set_matches, sync):
+    set_matches(120)
     sync(account)
-    set_matches(simulator, 127)
+    set_matches(127)
     simulator.state.reset()
 
     job = sync(account, JobType.INCREMENTAL)
@@ -106,8 +91,8 @@ def test_incremental_fetches_only_new_matches(simulator, account):
     assert Match.objects.for_account(account).complete().count() == 127
 
 
-def test_first_incremental_sync_walks_the_whole_history(simulator, account):
-    set_matches(simulator, 230)
+def test_first_incremental_sync_walks_the_whole_history(simulator, account, set_matches, sync):
+    set_matches(230)
 
     job = sync(account, JobType.INCREMENTAL)
 
@@ -116,9 +101,9 @@ def test_first_incremental_sync_walks_the_whole_history(simulator, account):
     assert Match.objects.for_account(account).complete().count() == 230
 
 
-def test_short_pages_with_results_remaining_keep_paging(simulator, account):
+def test_short_pages_with_results_remaining_keep_paging(simulator, account, set_matches, sync):
     """Valve hides high-MMR matches: pages come back short while results_remaining > 0."""
-    set_matches(simulator, 300)
+    set_matches(300)
     simulator.state.configure(hidden_fraction=0.3)
 
     job = sync(account)
@@ -130,8 +115,8 @@ def test_short_pages_with_results_remaining_keep_paging(simulator, account):
     assert job.ids_found == 300
 
 
-def test_private_profile_fails_at_once_with_instructions(simulator, account):
-    set_matches(simulator, 50, private=True)
+def test_private_profile_fails_at_once_with_instructions(simulator, account, set_matches, sync):
+    set_matches(50, private=True)
 
     job = sync(account)
 
@@ -140,7 +125,7 @@ def test_private_profile_fails_at_once_with_instructions(simulator, account):
     assert sum(simulator.state.calls().values()) == 1
 
 
-def test_invalid_steam_key_fails_the_job(simulator, account, settings):
+def test_invalid_steam_key_fails_the_job(simulator, account, settings, sync):
     settings.STEAM_API_KEY = "not-the-key"
 
     job = sync(account)
@@ -189,8 +174,8 @@ def snapshot(account):
     return matches, players, [(t.account_id, t.games, t.wins) for t in teammates(account)]
 
 
-def test_full_sync_twice_is_idempotent(simulator, account):
-    set_matches(simulator, 80)
+def test_full_sync_twice_is_idempotent(simulator, account, set_matches, sync):
+    set_matches(80)
     sync(account)
     first = snapshot(account)
 
@@ -202,7 +187,7 @@ def test_full_sync_twice_is_idempotent(simulator, account):
     assert AccountMatch.objects.count() == 80
 
 
-def test_match_already_complete_for_another_account_costs_no_call(simulator, account):
+def test_match_already_complete_for_another_account_costs_no_call(simulator, account, sync):
     """Party members share matches; details fetched for one serve the other."""
     friend = SteamAccount.objects.create(account_id=ACCOUNT_ID + 1)  # same party of five
     simulator.state.configure(default_matches=40)
@@ -223,8 +208,10 @@ def test_match_already_complete_for_another_account_costs_no_call(simulator, acc
 # --- phase 2 faults ---------------------------------------------------------------------
 
 
-def test_server_errors_defer_matches_without_counting_a_retry(simulator, account):
-    set_matches(simulator, 60)
+def test_server_errors_defer_matches_without_counting_a_retry(
+    simulator, account, set_matches, sync
+):
+    set_matches(60)
     simulator.state.configure(details_broken=True, sequence_broken=True, opendota_broken=False)
     simulator.state.configure(opendota_broken=True)
 
@@ -246,8 +233,8 @@ def test_server_errors_defer_matches_without_counting_a_retry(simulator, account
     assert calls["opendota_match"] <= 10
 
 
-def test_not_found_everywhere_is_one_failed_attempt(simulator, account):
-    set_matches(simulator, 30)
+def test_not_found_everywhere_is_one_failed_attempt(simulator, account, set_matches, sync):
+    set_matches(30)
     missing = 0
     # Learn an id first, then make every source deny it.
     sync(account, JobType.FULL)
@@ -269,8 +256,8 @@ def test_not_found_everywhere_is_one_failed_attempt(simulator, account):
     assert simulator.state.calls("opendota_match") == 1
 
 
-def test_malformed_and_wrong_types_fail_the_attempt(simulator, account):
-    set_matches(simulator, 30)
+def test_malformed_and_wrong_types_fail_the_attempt(simulator, account, set_matches, sync):
+    set_matches(30)
     sync(account)
     bad_json, bad_types = newest_ids(account, 2)
     Match.objects.filter(pk__in=[bad_json, bad_types]).update(has_details=None)
@@ -288,8 +275,10 @@ def test_malformed_and_wrong_types_fail_the_attempt(simulator, account):
         assert match.fetch_error
 
 
-def test_a_failing_match_is_retried_at_most_three_times_in_its_life(simulator, account):
-    set_matches(simulator, 20)
+def test_a_failing_match_is_retried_at_most_three_times_in_its_life(
+    simulator, account, set_matches, sync
+):
+    set_matches(20)
     sync(account)
     doomed = newest_ids(account, 1)[0]
     Match.objects.filter(pk=doomed).update(has_details=None)
@@ -309,9 +298,11 @@ def test_a_failing_match_is_retried_at_most_three_times_in_its_life(simulator, a
     assert calls["opendota_match"] == 3
 
 
-def test_backfill_waits_for_the_backoff_unless_forced(simulator, account, settings):
+def test_backfill_waits_for_the_backoff_unless_forced(
+    simulator, account, settings, set_matches, sync
+):
     settings.SYNC_RETRY_BACKOFF_BASE = 60
-    set_matches(simulator, 20)
+    set_matches(20)
     sync(account)
     flaky = newest_ids(account, 1)[0]
     Match.objects.filter(pk=flaky).update(has_details=None)
@@ -338,8 +329,8 @@ def test_backfill_waits_for_the_backoff_unless_forced(simulator, account, settin
     assert Match.objects.get(pk=flaky).fetch_error == ""
 
 
-def test_forced_backfill_ignores_the_backoff(simulator, account):
-    set_matches(simulator, 20)
+def test_forced_backfill_ignores_the_backoff(simulator, account, set_matches, sync):
+    set_matches(20)
     sync(account)
     flaky = newest_ids(account, 1)[0]
     Match.objects.filter(pk=flaky).update(has_details=None)
@@ -353,8 +344,8 @@ def test_forced_backfill_ignores_the_backoff(simulator, account):
     assert Match.objects.get(pk=flaky).has_details is True
 
 
-def test_rate_limited_calls_wait_and_retry_the_same_match(simulator, account):
-    set_matches(simulator, 30)
+def test_rate_limited_calls_wait_and_retry_the_same_match(simulator, account, set_matches, sync):
+    set_matches(30)
     simulator.state.configure(
         rate_limit={
             "details": {"burst": 3, "retry_after": 0.2},
@@ -371,8 +362,8 @@ def test_rate_limited_calls_wait_and_retry_the_same_match(simulator, account):
     assert Match.objects.filter(retry_count__gt=0).count() == 0
 
 
-def test_a_full_sync_never_downgrades_complete_matches(simulator, account):
-    set_matches(simulator, 20)
+def test_a_full_sync_never_downgrades_complete_matches(simulator, account, set_matches, sync):
+    set_matches(20)
     sync(account)
     simulator.state.configure(details_broken=True, sequence_broken=True, opendota_broken=True)
 

@@ -2,32 +2,15 @@
 
 from itertools import combinations
 
-import pytest
-
-from matches.models import Match, RateLimitSlot, SteamAccount
-from syncjobs import engine
+from matches.models import Match, RateLimitSlot
 from syncjobs.models import JobStatus, JobType
 
-ACCOUNT_ID = 86745912
 JITTER = 0.015
 
 
-@pytest.fixture
-def account(db):
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-def sync(account, job_type=JobType.FULL, **kwargs):
-    return engine.run_job(engine.create_job(account, job_type, **kwargs).pk)
-
-
-def set_matches(simulator, count):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": count}})
-
-
-def test_full_sync_finds_every_match_past_steams_500_cap(simulator, account):
+def test_full_sync_finds_every_match_past_steams_500_cap(simulator, account, set_matches, sync):
     """1,300 matches: Steam lists the newest 500, OpenDota all of them; all complete."""
-    set_matches(simulator, 1300)
+    set_matches(1300)
     simulator.state.configure(details_broken=True)  # today's GetMatchDetails
 
     job = sync(account)
@@ -45,9 +28,11 @@ def test_full_sync_finds_every_match_past_steams_500_cap(simulator, account):
     assert job.sources["steam_sequence"] >= 500  # every stub Steam listed has a seq num
 
 
-def test_broken_get_match_details_costs_only_the_breaker_threshold(simulator, account, settings):
+def test_broken_get_match_details_costs_only_the_breaker_threshold(
+    simulator, account, settings, set_matches, sync
+):
     settings.SYNC_BREAKER_THRESHOLD = 5
-    set_matches(simulator, 200)
+    set_matches(200)
     simulator.state.configure(details_broken=True)
 
     job = sync(account)
@@ -57,12 +42,14 @@ def test_broken_get_match_details_costs_only_the_breaker_threshold(simulator, ac
     assert "GetMatchDetails is failing" in job.message
 
 
-def test_a_tripped_breaker_is_probed_again_by_the_next_job(simulator, account, settings):
+def test_a_tripped_breaker_is_probed_again_by_the_next_job(
+    simulator, account, settings, set_matches, sync
+):
     settings.SYNC_BREAKER_THRESHOLD = 3
-    set_matches(simulator, 50)
+    set_matches(50)
     simulator.state.configure(details_broken=True)
     sync(account)
-    set_matches(simulator, 60)
+    set_matches(60)
     simulator.state.reset()
 
     sync(account, JobType.INCREMENTAL)
@@ -70,8 +57,10 @@ def test_a_tripped_breaker_is_probed_again_by_the_next_job(simulator, account, s
     assert simulator.state.calls("details") == 3
 
 
-def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(simulator, account):
-    set_matches(simulator, 30)
+def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(
+    simulator, account, set_matches, sync
+):
+    set_matches(30)
     simulator.state.configure(details_broken=True)
     sync(account)
     odd_one = Match.objects.for_account(account).order_by("-pk").first().pk
@@ -86,9 +75,11 @@ def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(simulator, ac
     assert job.sources["opendota"] == 1
 
 
-def test_without_a_steam_key_a_full_sync_works_on_opendota_alone(simulator, account, settings):
+def test_without_a_steam_key_a_full_sync_works_on_opendota_alone(
+    simulator, account, settings, set_matches, sync
+):
     settings.STEAM_API_KEY = ""
-    set_matches(simulator, 700)
+    set_matches(700)
 
     job = sync(account)
 
@@ -100,9 +91,11 @@ def test_without_a_steam_key_a_full_sync_works_on_opendota_alone(simulator, acco
     assert job.sources == {"opendota": 700}
 
 
-def test_incremental_without_a_key_makes_one_opendota_call(simulator, account, settings):
+def test_incremental_without_a_key_makes_one_opendota_call(
+    simulator, account, settings, set_matches, sync
+):
     settings.STEAM_API_KEY = ""
-    set_matches(simulator, 150)
+    set_matches(150)
     sync(account)
     simulator.state.reset()
 
@@ -113,9 +106,9 @@ def test_incremental_without_a_key_makes_one_opendota_call(simulator, account, s
     }
 
 
-def test_detail_source_order_is_configurable(simulator, account, settings):
+def test_detail_source_order_is_configurable(simulator, account, settings, set_matches, sync):
     settings.SYNC_DETAIL_SOURCES = ["opendota", "steam_details"]
-    set_matches(simulator, 40)
+    set_matches(40)
 
     job = sync(account)
 
@@ -123,8 +116,8 @@ def test_detail_source_order_is_configurable(simulator, account, settings):
     assert simulator.state.calls("details") == 0
 
 
-def test_a_match_is_deferred_only_when_every_source_is_down(simulator, account):
-    set_matches(simulator, 20)
+def test_a_match_is_deferred_only_when_every_source_is_down(simulator, account, set_matches, sync):
+    set_matches(20)
     sync(account)
     down_everywhere, mixed = Match.objects.order_by("-pk").values_list("pk", flat=True)[:2]
     Match.objects.filter(pk__in=[down_everywhere, mixed]).update(has_details=None)
@@ -145,11 +138,13 @@ def test_a_match_is_deferred_only_when_every_source_is_down(simulator, account):
     assert (failed.has_details, failed.retry_count) == (False, 1)
 
 
-def test_each_source_keeps_its_own_minimum_interval(simulator, account, settings):
+def test_each_source_keeps_its_own_minimum_interval(
+    simulator, account, settings, set_matches, sync
+):
     settings.STEAM_API_MIN_INTERVAL = 0.03
     settings.STEAM_SEQUENCE_MIN_INTERVAL = 0.08
     settings.OPENDOTA_MIN_INTERVAL = 0.05
-    set_matches(simulator, 12)
+    set_matches(12)
     simulator.state.configure(details_broken=True)
     sync(account)
     # Half of the matches lose their seq num so OpenDota answers them.
@@ -172,9 +167,11 @@ def test_each_source_keeps_its_own_minimum_interval(simulator, account, settings
             assert times[j] - times[i] >= (j - i) * interval - JITTER, (name, i, j)
 
 
-def test_opendota_minute_limit_waits_and_counts_nothing(simulator, account, settings):
+def test_opendota_minute_limit_waits_and_counts_nothing(
+    simulator, account, settings, set_matches, sync
+):
     settings.STEAM_API_KEY = ""
-    set_matches(simulator, 20)
+    set_matches(20)
     simulator.state.configure(rate_limit={"opendota_match": {"burst": 2, "retry_after": 0.2}})
 
     job = sync(account)
@@ -183,8 +180,8 @@ def test_opendota_minute_limit_waits_and_counts_nothing(simulator, account, sett
     assert simulator.state.calls("opendota_match") == 22
 
 
-def test_opendota_daily_limit_switches_it_off_for_the_day(simulator, account):
-    set_matches(simulator, 30)
+def test_opendota_daily_limit_switches_it_off_for_the_day(simulator, account, set_matches, sync):
+    set_matches(30)
     simulator.state.configure(opendota_daily_limit=True, details_broken=True)
 
     job = sync(account)
@@ -204,7 +201,9 @@ def test_opendota_daily_limit_switches_it_off_for_the_day(simulator, account):
     assert "daily API limit" in second.message
 
 
-def test_opendota_daily_limit_without_another_source_fails_clearly(simulator, account, settings):
+def test_opendota_daily_limit_without_another_source_fails_clearly(
+    simulator, account, settings, sync
+):
     settings.STEAM_API_KEY = ""
     simulator.state.configure(opendota_daily_limit=True)
 
