@@ -1,20 +1,34 @@
-"""What every app's tests share: the simulator, the users and accounts most tests use, and test
-isolation (password hashing, the cache).
+"""What every app's tests share: the simulator, the users and accounts most tests use, test
+isolation (password hashing, the cache) and hypothesis's profile.
 
 Each app's tests/conftest.py adds the fixtures only its own tests use.
 """
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from matches.models import SteamAccount
 from matches.simulator import SimulatorHandle, run_simulator
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID, PASSWORD, make_account
+
+# Property-based tests draw the same examples on every run, so a run never fails by chance;
+# HYPOTHESIS_PROFILE=random searches new ones. No deadline: a loaded machine is slow, not wrong.
+_HYPOTHESIS_COMMON = {
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow],
+}
+hypothesis_settings.register_profile("derandomized", derandomize=True, **_HYPOTHESIS_COMMON)
+hypothesis_settings.register_profile("random", **_HYPOTHESIS_COMMON)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "derandomized"))
 
 
 @pytest.fixture(autouse=True)
