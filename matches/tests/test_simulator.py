@@ -438,16 +438,21 @@ def test_a_star_fault_hits_every_match_endpoint(simulator, http, upstream):
 
 
 def test_hang_outlasts_the_client_timeout(simulator, http, settings):
+    hang_seconds = 2
     match_id = newest_match(http, simulator)
-    simulator.state.configure(match_faults={match_id: {"details": "hang"}}, hang_seconds=1)
+    simulator.state.configure(
+        match_faults={match_id: {"details": "hang"}}, hang_seconds=hang_seconds
+    )
     settings.UPSTREAM_READ_TIMEOUT = 0.3
     started = time.monotonic()
     with pytest.raises(ServerError, match="timed out"):
         UpstreamClient.from_settings().steam_match_details(match_id)
-    assert time.monotonic() - started < 0.9
+    # One call, given up long before the hang ends: the bound holds on a loaded machine too.
+    assert simulator.state.calls("details") == 1
+    assert time.monotonic() - started < hang_seconds
     started = time.monotonic()
     assert details(http, simulator, match_id).json()["result"]["match_id"] == match_id
-    assert time.monotonic() - started >= 1
+    assert time.monotonic() - started >= hang_seconds
 
 
 def test_slow_answers_late_but_right(simulator, http):

@@ -1,11 +1,15 @@
 """Sources that work in 2026: OpenDota past Steam's 500 cap, fallbacks, breakers, limits."""
 
-from itertools import combinations
+from collections import defaultdict
+from itertools import pairwise
 
+from matches import ratelimit
 from matches.models import Match, RateLimitSlot
+from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE
 from syncjobs.models import JobStatus, JobType
 
-JITTER = 0.015
+# Slots and arrivals are both read from this machine's clock; this covers float rounding.
+CLOCK_TOLERANCE = 0.001
 
 
 def test_full_sync_finds_every_match_past_steams_500_cap(simulator, account, set_matches, sync):
@@ -138,12 +142,35 @@ def test_a_match_is_deferred_only_when_every_source_is_down(simulator, account, 
     assert (failed.has_details, failed.retry_count) == (False, 1)
 
 
+# The source each simulator endpoint is paced as.
+PACED_AS = {
+    "history": STEAM,
+    "details": STEAM,
+    "vanity": STEAM,
+    "summaries": STEAM,
+    "sequence": STEAM_SEQUENCE,
+    "opendota_player_matches": OPENDOTA,
+    "opendota_match": OPENDOTA,
+}
+
+
 def test_each_source_keeps_its_own_minimum_interval(
-    simulator, account, settings, set_matches, sync
+    simulator, account, settings, set_matches, sync, monkeypatch
 ):
-    settings.STEAM_API_MIN_INTERVAL = 0.03
-    settings.STEAM_SEQUENCE_MIN_INTERVAL = 0.08
-    settings.OPENDOTA_MIN_INTERVAL = 0.05
+    intervals = {STEAM: 0.03, STEAM_SEQUENCE: 0.08, OPENDOTA: 0.05}
+    settings.STEAM_API_MIN_INTERVAL = intervals[STEAM]
+    settings.STEAM_SEQUENCE_MIN_INTERVAL = intervals[STEAM_SEQUENCE]
+    settings.OPENDOTA_MIN_INTERVAL = intervals[OPENDOTA]
+    # The start of each slot the limiter hands out (the limiter itself is left as it is).
+    slots: dict[str, list[float]] = defaultdict(list)
+    reserve = ratelimit.reserve
+
+    def recorded_reserve(bucket: str, interval: float) -> float:
+        start = reserve(bucket, interval)
+        slots[bucket].append(start)
+        return start
+
+    monkeypatch.setattr(ratelimit, "reserve", recorded_reserve)
     set_matches(12)
     simulator.state.configure(details_broken=True)
     sync(account)
@@ -153,18 +180,21 @@ def test_each_source_keeps_its_own_minimum_interval(
     )
     sync(account, JobType.BACKFILL)
 
-    buckets = {
-        "steam": ({"history", "details"}, 0.03),
-        "sequence": ({"sequence"}, 0.08),
-        "opendota": ({"opendota_player_matches", "opendota_match"}, 0.05),
-    }
-    for name, (endpoints, interval) in buckets.items():
-        times = sorted(e["t"] for e in simulator.state.log if e["endpoint"] in endpoints)
-        assert len(times) >= 3, name
-        # Calls start on reserved slots; their arrival jitters by a few ms on a loaded
-        # machine, so allow that once per span rather than once per gap.
-        for i, j in combinations(range(len(times)), 2):
-            assert times[j] - times[i] >= (j - i) * interval - JITTER, (name, i, j)
+    arrivals: dict[str, list[float]] = defaultdict(list)
+    for entry in simulator.state.log:
+        arrivals[PACED_AS[entry["endpoint"]]].append(entry["t"])
+    for source, interval in intervals.items():
+        reserved, arrived = sorted(slots[source]), sorted(arrivals[source])
+        assert len(arrived) >= 3, source
+        # Every call took a slot of its own source, and the slots lie an interval apart...
+        assert len(reserved) == len(arrived), source
+        gaps = [later - earlier for earlier, later in pairwise(reserved)]
+        assert min(gaps) >= interval - CLOCK_TOLERANCE, (source, gaps)
+        # ...and none reached the upstream before its slot began: the k-th call to arrive came
+        # no earlier than the k-th slot. (How much later depends on the machine's load.)
+        assert all(
+            call >= slot - CLOCK_TOLERANCE for slot, call in zip(reserved, arrived, strict=True)
+        ), source
 
 
 def test_opendota_minute_limit_waits_and_counts_nothing(
