@@ -1,14 +1,17 @@
 """What every app's tests share: the simulator, the users and accounts most tests use, test
-isolation (password hashing, the cache) and hypothesis's profile.
+isolation (password hashing, the cache), hypothesis's profile and the database markers.
 
 Each app's tests/conftest.py adds the fixtures only its own tests use.
 """
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -29,6 +32,29 @@ _HYPOTHESIS_COMMON = {
 hypothesis_settings.register_profile("derandomized", derandomize=True, **_HYPOTHESIS_COMMON)
 hypothesis_settings.register_profile("random", **_HYPOTHESIS_COMMON)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "derandomized"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Outside PostgreSQL, skip the tests marked postgresql_only, saying why."""
+    if connection.vendor == "postgresql":
+        return
+    for item in items:
+        if marker := item.get_closest_marker("postgresql_only"):
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {marker.kwargs['reason']}"))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A SQLite test database starts without the WAL of an earlier run that was cut short.
+
+    Django deletes the old database file, but SQLite would replay a -wal file left beside it
+    into the new one.
+    """
+    database = django_settings.DATABASES["default"]
+    test_name = database.get("TEST", {}).get("NAME")
+    if database["ENGINE"].endswith("sqlite3") and test_name:
+        for suffix in ("-wal", "-shm"):
+            Path(test_name + suffix).unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,8 @@ from matches import ratelimit
 from matches.models import RateLimitSlot
 from syncjobs.tests.processes import child_env
 
+pytestmark = pytest.mark.sqlite
+
 TOLERANCE = 0.001
 
 # Runs in each child: waits for the parent's "go <start time>", then takes turns until the

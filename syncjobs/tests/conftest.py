@@ -1,5 +1,5 @@
-"""Fixtures of the sync tests: running jobs against the simulator, real task clusters, and
-Debian's chromium for the browser tests.
+"""Fixtures of the sync tests: running jobs against the simulator, real task clusters, knowing
+a killed worker's job for dead, and Debian's chromium for the browser tests.
 
 The account, the users and the simulator are in the root conftest.py.
 """
@@ -7,17 +7,20 @@ The account, the users and the simulator are in the root conftest.py.
 import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.utils import timezone
 from django_q.models import Schedule
 
-from dotasync.processes import Child, start_manage, stop
+from dotasync.processes import Child, start_manage, stop, wait_for
 from matches.simulator import SimulatorHandle
 from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
-from syncjobs.models import JobType, SyncJob
-from syncjobs.tests.processes import child_env
+from syncjobs.models import JobStatus, JobType, SyncJob
+from syncjobs.tests.processes import child_env, lock_holder
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -57,6 +60,57 @@ def fetches_per_match(simulator: SimulatorHandle) -> Callable[[], Counter]:
         )
 
     return count
+
+
+# --- workers that die ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def worker_gone(settings) -> Callable[[SyncJob], None]:
+    """worker_gone(job): the job reads as running, but no worker runs it any more.
+
+    PostgreSQL knows a worker is gone when nobody holds the account's advisory lock, which is
+    the case without anything to do. SQLite only knows it from a heartbeat older than
+    SYNC_STALE_AFTER: there the job's heartbeat is set that far back.
+    """
+
+    def mark(job: SyncJob) -> None:
+        fields: dict[str, object] = {"status": JobStatus.RUNNING}
+        if connection.vendor != "postgresql":
+            stale = timedelta(seconds=settings.SYNC_STALE_AFTER + 1)
+            fields["heartbeat_at"] = timezone.now() - stale
+        SyncJob.objects.filter(pk=job.pk).update(**fields)
+
+    return mark
+
+
+@pytest.fixture
+def wait_until_seen_dead(settings) -> Callable[[SyncJob], None]:
+    """wait_until_seen_dead(job), after its worker was killed: returns once this process can
+    tell that the worker is gone, as the next start of a sync must.
+
+    PostgreSQL tells once the server has noticed the closed connection and dropped its advisory
+    lock. SQLite tells by a heartbeat older than SYNC_STALE_AFTER, lowered here to a second in
+    this process (the children keep theirs, so a live job of theirs is never taken for dead).
+    """
+    if connection.vendor != "postgresql":
+        settings.SYNC_STALE_AFTER = 1.0
+
+    def wait(job: SyncJob) -> None:
+        if connection.vendor == "postgresql":
+            account_id = job.account.account_id
+            wait_for(lambda: lock_holder(account_id) is None, 10, "the dead worker's lock to go")
+            return
+        stale = timedelta(seconds=settings.SYNC_STALE_AFTER)
+        wait_for(
+            lambda: SyncJob.objects.filter(
+                pk=job.pk, heartbeat_at__lt=timezone.now() - stale
+            ).exists(),
+            10 + settings.SYNC_STALE_AFTER,
+            "the dead worker's heartbeat to go stale",
+        )
+
+    return wait
 
 
 # --- real task clusters -------------------------------------------------------------------------

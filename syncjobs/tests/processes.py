@@ -4,6 +4,7 @@ The tests' side of dotasync.processes, which starts, waits for and stops the chi
 their environment points at the database and the simulator of the running test.
 """
 
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -17,8 +18,10 @@ from matches.simulator import SimulatorHandle
 def test_database_url() -> str:
     """DATABASE_URL of the test database, for processes the test starts."""
     db = connection.settings_dict
-    if connection.vendor != "postgresql":
-        pytest.skip("child processes need the PostgreSQL test database")
+    if connection.vendor == "sqlite":
+        if connection.is_in_memory_db():
+            pytest.skip("child processes cannot share an in-memory SQLite test database")
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
     credentials = quote(db["USER"] or "postgres", safe="")
     if db["PASSWORD"]:
         credentials += ":" + quote(db["PASSWORD"], safe="")

@@ -15,6 +15,8 @@ from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
 from syncjobs.tests.processes import child_env
 
+pytestmark = pytest.mark.sqlite
+
 JOB_FIELDS = {
     "id",
     "job_type",

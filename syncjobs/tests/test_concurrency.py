@@ -18,7 +18,7 @@ from matches.models import Match
 from syncjobs import engine
 from syncjobs.models import ACTIVE_STATUSES, JobStatus, JobType, SyncJob
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 STARTERS = 20
 RACES = 20

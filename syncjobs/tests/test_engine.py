@@ -11,6 +11,8 @@ from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobPhase, JobStatus, JobType
 
+pytestmark = pytest.mark.sqlite
+
 
 def newest_ids(account, count):
     return list(

@@ -33,6 +33,8 @@ from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
 
+pytestmark = pytest.mark.sqlite
+
 MATCHES = 120
 DETAIL_ENDPOINTS = ("details", "sequence", "opendota_match")
 BACKFILLS = 4

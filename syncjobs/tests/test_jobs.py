@@ -14,7 +14,7 @@ from syncjobs import engine, locks
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 from syncjobs.tests.processes import child_env
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 
 def job_where(job, **conditions):
@@ -127,7 +127,7 @@ def kill_foreground_sync_when(simulator, account, condition, **env):
 
 
 def test_kill_9_in_phase_1_then_a_new_sync_completes_everything(
-    simulator, account, set_matches, fetches_per_match
+    simulator, account, set_matches, fetches_per_match, wait_until_seen_dead
 ):
     set_matches(1200)
     dead = kill_foreground_sync_when(
@@ -138,6 +138,7 @@ def test_kill_9_in_phase_1_then_a_new_sync_completes_everything(
     )
     stored_before = Match.objects.for_account(account).count()
     assert stored_before >= 100  # every answered page was committed
+    wait_until_seen_dead(dead)
 
     job = engine.run_job(engine.create_job(account, JobType.FULL).pk)  # not blocked
 
@@ -150,7 +151,7 @@ def test_kill_9_in_phase_1_then_a_new_sync_completes_everything(
 
 
 def test_kill_9_in_phase_2_then_a_new_sync_resumes_without_refetching(
-    simulator, account, set_matches, fetches_per_match
+    simulator, account, set_matches, fetches_per_match, wait_until_seen_dead
 ):
     set_matches(300)
     dead = kill_foreground_sync_when(
@@ -162,6 +163,7 @@ def test_kill_9_in_phase_2_then_a_new_sync_resumes_without_refetching(
     stored = set(Match.objects.for_account(account).complete().values_list("pk", flat=True))
     assert len(stored) >= 60
     calls_before = fetches_per_match()
+    wait_until_seen_dead(dead)
 
     job = engine.run_job(engine.create_job(account, JobType.FULL).pk)
 
@@ -177,9 +179,9 @@ def test_kill_9_in_phase_2_then_a_new_sync_resumes_without_refetching(
     assert dead.status == JobStatus.FAILED
 
 
-def test_a_job_whose_worker_died_is_reaped_by_the_next_start(account):
+def test_a_job_whose_worker_died_is_reaped_by_the_next_start(account, worker_gone):
     dead = engine.create_job(account, JobType.FULL)
-    SyncJob.objects.filter(pk=dead.pk).update(status=JobStatus.RUNNING)  # nobody holds the lock
+    worker_gone(dead)
 
     fresh = engine.create_job(account, JobType.INCREMENTAL)
 

@@ -16,7 +16,7 @@ from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 from syncjobs.tests.processes import child_env
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 
 def test_threads_overlap_round_trips_without_fetching_twice(
@@ -77,6 +77,9 @@ def test_helper_parts_share_one_jobs_phase_2(
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql_only(
+    reason="clusters on several machines share a database server; a SQLite file is one machine's"
+)
 def test_two_clusters_on_redis_share_one_jobs_phase_2(
     simulator, account, settings, set_matches, fetches_per_match, start_cluster
 ):

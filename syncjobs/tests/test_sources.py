@@ -3,11 +3,14 @@
 from collections import defaultdict
 from itertools import pairwise
 
+import pytest
+
 from matches import ratelimit
 from matches.models import Match, RateLimitSlot
 from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE
 from syncjobs.models import JobStatus, JobType
 
+pytestmark = pytest.mark.sqlite
 # Slots and arrivals are both read from this machine's clock; this covers float rounding.
 CLOCK_TOLERANCE = 0.001
 
