@@ -54,10 +54,15 @@ LOCK_NAMESPACE = 0x44534E43
 
 def lock_holder(account_id: int) -> int | None:
     """The PostgreSQL backend holding the account's sync lock: the connection of the worker
-    running its job."""
+    running its job.
+
+    Advisory locks belong to a database, but pg_locks lists the whole server's: the test runs
+    of other work trees on the same server sync the same account ids in their own databases.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND classid = %s AND objid = %s",
             [LOCK_NAMESPACE, account_id],
         )
