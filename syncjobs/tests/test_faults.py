@@ -29,10 +29,12 @@ from django.conf import settings as django_settings
 
 from matches.models import AccountMatch, Match, SteamAccount
 from matches.simulator import SEQ_OFFSET, SimulatorHandle
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
 
-ACCOUNT_ID = 86745912
+pytestmark = pytest.mark.sqlite
+
 MATCHES = 120
 DETAIL_ENDPOINTS = ("details", "sequence", "opendota_match")
 BACKFILLS = 4
@@ -116,11 +118,6 @@ def _classify(endpoint: str, match_id: int, response) -> str:
         and isinstance(match.get("duration"), int)
     )
     return "ok" if usable else "refused"
-
-
-@pytest.fixture
-def account(db) -> SteamAccount:
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from dotasync.processes import wait_for
 from matches.models import MatchPlayer, Player, SteamAccount
 from syncjobs import engine, names, tasks
 from syncjobs.models import JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import wait_for
 
 ACCOUNT_ID = 86745912
 
