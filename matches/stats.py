@@ -68,8 +68,11 @@ class HeroRecord(NamedTuple):
         return self.wins / self.games if self.games else 0.0
 
 
-def teammates(account: SteamAccount, limit: int | None = None) -> list[Teammate]:
-    """The players who were on the account's team in its matches with details, most games first.
+def teammates(
+    account: SteamAccount, limit: int | None = None, min_games: int = 1
+) -> list[Teammate]:
+    """The players who were on the account's team in its matches with details, most games first,
+    those with at least `min_games` games together.
 
     One aggregate query: the account's own player rows joined, on the match, to the other
     known players of the same side.
@@ -92,6 +95,7 @@ def teammates(account: SteamAccount, limit: int | None = None) -> list[Teammate]
             last_played=Max("match__start_time"),
             persona_name=Coalesce(Subquery(known_name), Value("")),
         )
+        .filter(games__gte=min_games)
         .order_by("-games", "-wins", "account_id")
     )
     if limit is not None:
