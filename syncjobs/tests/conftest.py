@@ -1,5 +1,6 @@
 """Fixtures of the browser tests: Debian's chromium, and a real task worker on the test database."""
 
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,7 +67,9 @@ def sync_worker(transactional_db, simulator: SimulatorHandle, tmp_path: Path) ->
     try:
         yield
     finally:
-        stop(worker)
+        # The cluster takes longer than stop()'s 15 s grace to end on SIGTERM, and is then
+        # killed anyway; the test is over and its database emptied, so kill it at once.
+        stop(worker, signal.SIGKILL)
 
 
 @pytest.fixture
