@@ -9,7 +9,7 @@ PYTHON := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run serve require-secret-key test lint fmt clean chromium postgres redis bench
+.PHONY: run serve require-secret-key test lint fmt clean chromium npm postgres redis bench
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -21,6 +21,13 @@ $(RUNTIME_STAMP): requirements.txt | $(PYTHON)
 $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PYTHON)
 	$(PYTHON) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@ $(RUNTIME_STAMP)
+
+# The browser tests' tools from the npm registry (package.json: axe-core); npm writes this
+# file into node_modules after every install, so it stamps the one in place.
+NODE_STAMP := node_modules/.package-lock.json
+
+$(NODE_STAMP): package.json package-lock.json | npm
+	npm ci --no-audit --no-fund --loglevel=error
 
 # --- make run ---------------------------------------------------------------------------------
 # Without a Steam key there is nothing real to sync, so the demo points both upstreams at the
@@ -77,7 +84,7 @@ test: export SECRET_KEY ?= test-only-secret-key-not-for-production
 # beside make run's dotasync.sqlite3, which it leaves alone.
 SQLITE_DATABASE_URL ?= sqlite:///$(CURDIR)/dotasync.sqlite3
 
-test: $(DEV_STAMP) chromium postgres redis
+test: $(DEV_STAMP) $(NODE_STAMP) chromium postgres redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PYTHON) manage.py makemigrations --check --dry-run
@@ -88,6 +95,10 @@ test: $(DEV_STAMP) chromium postgres redis
 chromium:
 	@command -v chromium >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+npm:
+	@command -v npm >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y npm)
 
 postgres:
 	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then exit 0; fi; \
@@ -127,4 +138,4 @@ fmt: $(DEV_STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) node_modules

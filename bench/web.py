@@ -216,8 +216,9 @@ def run(sim: Simulator, options: Options) -> Section:
         client.force_login(user)
         cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
         pages = {
+            # What the dashboard's poll asks once a second: the parts that changed.
             "progress partial": (
-                base + reverse("job_progress", args=[job.pk]),
+                base + reverse("job_progress", args=[job.pk]) + "?shown=fetching_details.active",
                 {"HX-Request": "true"},
             ),
             "match list": (f"{base}{reverse('match_list')}?account={LIST_ACCOUNT}", {}),

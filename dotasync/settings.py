@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "matches.context_processors.demo_mode",
+                "matches.context_processors.navigation_account",
             ],
         },
     },

@@ -17,6 +17,8 @@ from matches.accounts import AccountBusy, unlink_account, unlink_summary
 from matches.forms import LinkAccountForm, ThrottledAuthenticationForm, UserSettingsForm
 from matches.models import Match, SteamAccount, UserSettings
 from matches.players import label_of, labels_for
+from syncjobs.engine import AlreadyRunning, EnqueueFailed, start_sync
+from syncjobs.models import JobType, SyncJob
 
 
 class SignInView(LoginView):
@@ -62,16 +64,20 @@ def accounts(request: HttpRequest) -> HttpResponse:
         account = form.link(request.user)
         if account is not None:
             messages.success(request, f"Linked Steam account {account.account_id}.")
+            # Linking never changes which account the pages show (matches.choice).
+            if request.POST.get("then") == "sync":
+                _start_first_sync(request, account)
             return redirect("accounts")
-    accounts = list(SteamAccount.objects.filter(owner=request.user))
-    labels = labels_for(account.account_id for account in accounts)
+    with_state = _accounts_with_sync_state(request.user)
+    labels = labels_for(account.account_id for account, _ in with_state)
     linked = [
         (
             account,
             label_of(account.account_id, labels),
             Match.objects.for_account(account).details_summary(),
+            syncing,
         )
-        for account in accounts
+        for account, syncing in with_state
     ]
     return render(
         request,
@@ -86,6 +92,29 @@ def accounts(request: HttpRequest) -> HttpResponse:
             "show_avatars": UserSettings.of(request.user).allow_outside_images,
         },
     )
+
+
+def _start_first_sync(request: HttpRequest, account: SteamAccount) -> None:
+    try:
+        start_sync(account, JobType.INCREMENTAL, request.user)
+    except AlreadyRunning:
+        messages.info(request, f"A sync of {account} is already under way.")
+    except EnqueueFailed as exc:
+        messages.error(request, f"The sync of {account} could not start. {exc}")
+    else:
+        messages.info(
+            request,
+            f"Syncing {account}: its matches appear as they arrive. Follow it with its Sync "
+            "link below.",
+        )
+
+
+def _accounts_with_sync_state(user) -> list[tuple[SteamAccount, bool]]:
+    """The user's accounts, each with whether a sync of it waits or runs."""
+    busy = set(
+        SyncJob.objects.active().filter(account__owner=user).values_list("account_id", flat=True)
+    )
+    return [(account, account.pk in busy) for account in SteamAccount.objects.filter(owner=user)]
 
 
 @require_POST

@@ -345,7 +345,8 @@ class RateLimitSlot(models.Model):
 
 
 class UserSettings(models.Model):
-    """A user's own preferences: the time zone pages show times in, and what pages may load."""
+    """A user's own preferences: the time zone pages show times in, what pages may load, and
+    which of their accounts the pages show."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dotasync_settings"
@@ -355,6 +356,14 @@ class UserSettings(models.Model):
     )
     allow_outside_images = models.BooleanField(
         default=False, help_text="show players' avatars from Steam's servers"
+    )
+    chosen_account = models.ForeignKey(
+        SteamAccount,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the account the pages show until the user picks another (matches.choice)",
     )
 
     class Meta:

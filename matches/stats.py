@@ -75,8 +75,11 @@ class HeroRecord(NamedTuple):
         return self.wins / self.games if self.games else 0.0
 
 
-def teammates(account: SteamAccount, limit: int | None = None) -> list[Teammate]:
-    """The players who were on the account's team in its matches with details, most games first.
+def teammates(
+    account: SteamAccount, limit: int | None = None, min_games: int = 1
+) -> list[Teammate]:
+    """The players who were on the account's team in its matches with details, most games first,
+    those with at least `min_games` games together.
 
     One aggregate query: the account's own player rows joined, on the match, to the other
     known players of the same side.
@@ -108,6 +111,7 @@ def teammates(account: SteamAccount, limit: int | None = None) -> list[Teammate]
                 Value(""),
             ),
         )
+        .filter(games__gte=min_games)
         .order_by("-games", "-wins", "account_id")
     )
     if limit is not None:

@@ -4,15 +4,21 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from matches import stats
+from matches import choice, stats
 from matches.dota_constants import heroes_by_name
+from matches.missing import fetch_waiting_label, waiting_count, why_details_missing
 from matches.models import Match, SteamAccount, UserSettings
 
 MATCHES_PER_PAGE = 50
 TEAMMATES_SHOWN = 100
+# One game together is chance (a random in matchmaking); two make a teammate worth a row.
+MIN_GAMES_TOGETHER = 2
+# A teammate's bar is full at this many games together (or the most anyone has, if more):
+# a single game won is a sliver, never a full bar.
+FULL_BAR_GAMES = 10
 TOP_HEROES_SHOWN = 10
 
 
@@ -54,18 +60,9 @@ class MatchFilterForm(forms.Form):
 
 
 def _chosen_account(request: HttpRequest) -> tuple[list[SteamAccount], SteamAccount | None]:
-    """The user's accounts and the one `?account=` names (default: the first).
-
-    An account the user does not own answers 404, exactly like one that does not exist.
-    """
-    accounts = list(SteamAccount.objects.filter(owner=request.user))
-    wanted = request.GET.get("account", "").strip()
-    if not wanted:
-        return accounts, accounts[0] if accounts else None
-    for account in accounts:
-        if str(account.account_id) == wanted:
-            return accounts, account
-    raise Http404("No such account among yours.")
+    """The user's accounts and the one the page shows: `?account=`, else their choice."""
+    chosen = choice.choose(request, request.GET.get("account"))
+    return chosen.accounts, chosen.account
 
 
 def shows_outside_images(request: HttpRequest) -> bool:
@@ -104,30 +101,39 @@ def match_detail(request: HttpRequest, match_id: int) -> HttpResponse:
         Match.objects.filter(account_links__account__owner=request.user).distinct(),
         match_id=match_id,
     )
-    own_account_ids = set(
-        SteamAccount.objects.filter(owner=request.user, match_links__match=match).values_list(
-            "account_id", flat=True
-        )
-    )
+    own_accounts = choice.accounts_of(request.user, match_links__match=match)
     teams = stats.scoreboard(match)
-    return render(
-        request,
-        "matches/match_detail.html",
-        {
-            "match": match,
-            "teams": teams,
-            "draft": stats.draft(match),
-            "skill_builds": [
-                (row, stats.skill_build(row.player))
-                for team in teams
-                for row in team.players
-                if row.player.ability_upgrades
-            ],
-            "own_account_ids": own_account_ids,
-            "max_attempts": settings.SYNC_MAX_ATTEMPTS,
-            "show_avatars": shows_outside_images(request),
-        },
-    )
+    context = {
+        "match": match,
+        "teams": teams,
+        "draft": stats.draft(match),
+        "skill_builds": [
+            (row, stats.skill_build(row.player))
+            for team in teams
+            for row in team.players
+            if row.player.ability_upgrades
+        ],
+        "own_account_ids": {account.account_id for account in own_accounts},
+        "max_attempts": settings.SYNC_MAX_ATTEMPTS,
+        "show_avatars": shows_outside_images(request),
+    }
+    if not match.has_details:
+        context.update(_missing_details_context(match, own_accounts))
+    return render(request, "matches/match_detail.html", context)
+
+
+def _missing_details_context(match: Match, own_accounts: list[SteamAccount]) -> dict:
+    """Why the details are missing, and the account whose waiting matches a click fetches:
+    the chosen one if it played the match, else the first of the user's that did."""
+    account = next((a for a in own_accounts if a.is_chosen), own_accounts[0])
+    waiting = waiting_count(Match.objects.for_account(account).details_summary())
+    return {
+        "missing": why_details_missing(match),
+        "missing_account": account,
+        "account_busy": account.sync_jobs.active().exists(),
+        "waiting": waiting,
+        "fetch_waiting_label": fetch_waiting_label(waiting),
+    }
 
 
 @login_required
@@ -135,15 +141,22 @@ def teammates(request: HttpRequest) -> HttpResponse:
     accounts, account = _chosen_account(request)
     if account is None:
         return _no_account(request, "Teammates")
+    show_all = request.GET.get("all") == "1"
+    min_games = 1 if show_all else MIN_GAMES_TOGETHER
+    mates = stats.teammates(account, limit=TEAMMATES_SHOWN, min_games=min_games)
+    full_bar = max([FULL_BAR_GAMES, *(mate.games for mate in mates)])
     return render(
         request,
         "matches/teammates.html",
         {
             "accounts": accounts,
             "account": account,
-            "teammates": stats.teammates(account, limit=TEAMMATES_SHOWN),
+            "teammates": [(mate, round(100 * mate.games / full_bar)) for mate in mates],
             "teammates_shown": TEAMMATES_SHOWN,
             "show_avatars": shows_outside_images(request),
+            "show_all": show_all,
+            "min_games": MIN_GAMES_TOGETHER,
+            "full_bar_games": full_bar,
         },
     )
 

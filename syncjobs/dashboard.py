@@ -1,17 +1,198 @@
-"""What the sync dashboard shows for one of a user's accounts, independent of HTTP."""
+"""What the sync dashboard shows for one of a user's accounts, in a player's words,
+independent of HTTP.
 
+The page keeps its controls and its live region while a sync runs: each poll answers only
+the parts that changed (syncjobs.views). `LiveState` names what a page shows of a job, so a
+poll can tell the numbers, which change every second, from the sentence the live region
+announces, which changes only when the phase does and when the job ends, and from the
+controls, which change only when a cancel is asked for and when the job ends.
+"""
+
+import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 
+from matches.missing import fetch_waiting_label, waiting_count
 from matches.models import Match, SteamAccount
 from syncjobs import liveness
-from syncjobs.models import JobStatus, SyncJob
+from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
+from syncjobs.sources import LABELS
 
 RECENT_JOBS = 10
 FAILED_MATCHES_SHOWN = 5
+
+# The detail sources (the keys of SyncJob.sources) as a player knows them.
+SOURCE_NAMES = {
+    "steam_details": "Steam's match details",
+    "steam_sequence": "Steam's match sequence",
+    "opendota": "OpenDota",
+}
+
+# A job's notes are sentences joined by spaces (syncjobs.liveness.merge_notes).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def n_matches(count: int) -> str:
+    return f"{count} match{pluralize(count, 'es')}"
+
+
+def join_names(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What a page shows of a job's live parts: the phase its live region announced
+    (`announced`) and the controls it offers (`controls`). Polls carry it as `?shown=`."""
+
+    announced: str
+    controls: str
+
+    @classmethod
+    def of(cls, job: SyncJob | None) -> "LiveState":
+        if job is None:
+            return cls(announced="none", controls="idle")
+        running = job.status == JobStatus.RUNNING
+        announced = (job.phase or "starting") if running else job.status
+        if not job.is_active:
+            controls = "idle"
+        elif job.cancel_requested:
+            controls = "cancelling"
+        else:
+            controls = "active"
+        return cls(announced=announced, controls=controls)
+
+    @classmethod
+    def parse(cls, text: str | None) -> "LiveState | None":
+        """The state a poll names; None for anything else (then every part is sent)."""
+        announced, dot, controls = (text or "").partition(".")
+        return cls(announced=announced, controls=controls) if dot else None
+
+    def __str__(self) -> str:
+        return f"{self.announced}.{self.controls}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job went, for a player: a headline (what the live region announces) and a few
+    plain sentences; `notes` are the technical ones, shown in a disclosure."""
+
+    headline: str
+    sentences: list[str]
+    notes: list[str]
+
+
+def headline(job: SyncJob) -> str:
+    """The sentence the live region announces: it changes with the phase and at the end."""
+    if job.status == JobStatus.PENDING:
+        return "Waiting for a worker to start the sync"
+    if job.status == JobStatus.RUNNING:
+        if job.phase == JobPhase.COLLECTING_IDS:
+            return "Collecting match IDs"
+        if job.phase == JobPhase.FETCHING_DETAILS:
+            return "Fetching match details"
+        return "Starting the sync"
+    if job.status == JobStatus.COMPLETED:
+        if job.details_ok:
+            return f"Sync complete: {n_matches(job.details_ok)} synced"
+        if not job.details_total:
+            if job.job_type == JobType.BACKFILL:
+                return "Sync complete: no match was waiting"
+            return "Sync complete: no new matches"
+        return "Sync complete: no match details could be fetched this time"
+    if job.status == JobStatus.CANCELLED:
+        if job.details_total:
+            return f"Sync cancelled: {job.details_ok} of {n_matches(job.details_total)} synced"
+        return "Sync cancelled"
+    if job.error_message.startswith("Interrupted"):
+        return "Sync interrupted"
+    if job.error_message.startswith("Timed out"):
+        return "Sync timed out"
+    return "Sync failed"
+
+
+def waiting_after(job: SyncJob) -> int:
+    """Matches of the job's own work that still wait for details once it ended: those no
+    source could answer (deferred) and those it did not reach."""
+    return job.details_deferred + max(0, job.details_total - job.details_done)
+
+
+def plain_sentences(job: SyncJob) -> list[str]:
+    """What an ended job means for the player's history."""
+    if job.is_active:
+        return []
+    sentences = []
+    if job.status == JobStatus.FAILED and job.error_message:
+        sentences.append(job.error_message)
+    used = sorted(job.sources.items(), key=lambda item: (-item[1], item[0]))
+    names = [SOURCE_NAMES.get(source, source) for source, count in used if count]
+    if names:
+        sentences.append(f"Details came from {join_names(names)}.")
+    if job.details_failed:
+        sentences.append(
+            f"{n_matches(job.details_failed)} could not be fetched: no source has "
+            f"{'its' if job.details_failed == 1 else 'their'} details (see Matches without "
+            "details)."
+        )
+    waiting = waiting_after(job)
+    if waiting:
+        verb = "waits" if waiting == 1 else "wait"
+        sentences.append(
+            f"{n_matches(waiting)} still {verb} for details: the next sync fetches them."
+        )
+    if job.status != JobStatus.COMPLETED and job.details_ok:
+        sentences.append("What was fetched before it stopped is kept.")
+    return sentences
+
+
+def technical_notes(job: SyncJob) -> list[str]:
+    """The counts, the sources by their API names and the job's own notes."""
+    notes = [f"Job #{job.pk}: {job.get_job_type_display()}, {job.get_status_display().lower()}."]
+    if job.job_type != JobType.BACKFILL and (job.ids_found or job.phase):
+        notes.append(f"Match IDs: {job.ids_found} listed, {job.ids_new} new to this account.")
+    if job.details_total:
+        notes.append(
+            f"Details: {job.details_done} of {job.details_total} tried; {job.details_ok} stored, "
+            f"{job.details_failed} refused by every source, {job.details_deferred} deferred "
+            "(no source answered; they stay waiting)."
+        )
+    if job.sources:
+        per_source = ", ".join(
+            f"{LABELS.get(source, source)} ({source}) {count}"
+            for source, count in sorted(job.sources.items())
+        )
+        notes.append(f"Sources: {per_source}.")
+    notes += [note for note in _SENTENCE_END.split(job.message) if note]
+    return notes
+
+
+def outcome(job: SyncJob) -> Outcome:
+    return Outcome(
+        headline=headline(job), sentences=plain_sentences(job), notes=technical_notes(job)
+    )
+
+
+@dataclass(frozen=True)
+class FullSyncPreview:
+    """What a full sync of the account does, said before it starts."""
+
+    matches: int
+
+    def __str__(self) -> str:
+        if not self.matches:
+            return "Lists the account's whole history and fetches every match's details."
+        return (
+            "Lists the whole history again and re-fetches the details of "
+            f"{'the one match' if self.matches == 1 else f'all {self.matches} matches'} "
+            "already stored."
+        )
 
 
 @dataclass(frozen=True)
@@ -24,35 +205,74 @@ class SyncPanel:
     failed_matches: list[Match]
 
     @property
+    def recent_rows(self) -> list[tuple[SyncJob, str]]:
+        """Each recent job with its headline: what it did, in a few words."""
+        return [(job, headline(job)) for job in self.recent_jobs]
+
+    @property
     def polling(self) -> bool:
         """The browser keeps asking for fresh progress only while the job can still change."""
         return self.job is not None and self.job.is_active
 
     @property
-    def can_retry(self) -> bool:
-        """Only when something can still be fetched: stubs, or failed matches with attempts left."""
-        return not self.polling and bool(self.summary["pending"] or self.summary["retryable"])
+    def state(self) -> LiveState:
+        return LiveState.of(self.job)
+
+    @cached_property
+    def outcome(self) -> Outcome | None:
+        return outcome(self.job) if self.job else None
+
+    @property
+    def waiting(self) -> int:
+        """Matches a backfill would fetch now: stubs, and failed ones with attempts left."""
+        return waiting_count(self.summary)
+
+    @property
+    def can_fetch_waiting(self) -> bool:
+        """Only when something can still be fetched, and no sync of the account runs."""
+        return not self.polling and bool(self.waiting)
+
+    @property
+    def fetch_waiting_label(self) -> str:
+        return fetch_waiting_label(self.waiting)
+
+    @property
+    def shows_waiting(self) -> bool:
+        """The card of matches without details: not while a sync works on them."""
+        return not self.polling and bool(self.waiting or self.failed_matches)
+
+    @property
+    def waiting_sentence(self) -> str:
+        pending, failed = self.summary["pending"], self.summary["failed"]
+        retryable = self.summary["retryable"]
+        parts = []
+        if pending:
+            parts.append(f"{n_matches(pending)} {'waits' if pending == 1 else 'wait'} for details")
+        if failed:
+            could_not = f"{n_matches(failed)} could not be fetched"
+            if retryable == failed:
+                could_not += f"; {'it' if failed == 1 else 'they'} can be tried again"
+            elif retryable:
+                could_not += f"; {retryable} of them can be tried again"
+            else:
+                could_not += " and will not be tried again"
+            parts.append(could_not)
+        return "; ".join(parts) + "."
+
+    @property
+    def full_sync_preview(self) -> FullSyncPreview:
+        return FullSyncPreview(matches=self.summary["matches"])
+
+    @property
+    def bar_class(self) -> str:
+        """Running, finished (the colour of a win, never that of a loss) or stopped."""
+        if self.job is None or self.job.is_active:
+            return "bar-running"
+        return "bar-done" if self.job.status == JobStatus.COMPLETED else "bar-stopped"
 
 
 def user_accounts(user: AbstractBaseUser) -> list[SteamAccount]:
     return list(SteamAccount.objects.filter(owner=user))
-
-
-def choose_account(accounts: list[SteamAccount], requested: str | None) -> SteamAccount | None:
-    """The account named by ?account= (a 32-bit id), else one with a sync under way, else the
-    first. Naming an account the user does not own is a 404, as if it did not exist."""
-    if requested:
-        for account in accounts:
-            if str(account.account_id) == requested.strip():
-                return account
-        raise Http404("No such account")
-    busy = set(
-        SyncJob.objects.active().filter(account__in=accounts).values_list("account_id", flat=True)
-    )
-    for account in accounts:
-        if account.pk in busy:
-            return account
-    return accounts[0] if accounts else None
 
 
 def job_for_user(user: AbstractBaseUser, job_id: int) -> SyncJob:
@@ -75,13 +295,15 @@ def build_panel(
     recent_jobs = list(SyncJob.objects.filter(account=account)[:RECENT_JOBS])
     if job is None and recent_jobs:
         job = recent_jobs[0]
-    matches = Match.objects.for_account(account)
-    failed_matches = list(matches.failed().order_by("-last_fetch_attempt")[:FAILED_MATCHES_SHOWN])
+    account_matches = Match.objects.for_account(account)
+    failed_matches = list(
+        account_matches.failed().order_by("-last_fetch_attempt")[:FAILED_MATCHES_SHOWN]
+    )
     return SyncPanel(
         accounts=accounts,
         account=account,
         job=job,
-        summary=matches.details_summary(),
+        summary=account_matches.details_summary(),
         recent_jobs=recent_jobs,
         failed_matches=failed_matches,
     )

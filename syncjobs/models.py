@@ -13,7 +13,7 @@ from matches.models import SteamAccount
 class JobType(models.TextChoices):
     INCREMENTAL = "incremental_sync", "New matches only"
     FULL = "full_sync", "Full sync (all matches)"
-    BACKFILL = "backfill", "Retry failed matches"
+    BACKFILL = "backfill", "Fetch waiting matches"
 
 
 class JobStatus(models.TextChoices):

@@ -12,11 +12,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_htmx.http import HttpResponseStopPolling
 
+from matches import choice
 from matches.models import SteamAccount
 from syncjobs.dashboard import (
+    LiveState,
     SyncPanel,
     build_panel,
-    choose_account,
     job_for_user,
     user_accounts,
 )
@@ -31,14 +32,30 @@ from syncjobs.forms import StartSyncForm
 from syncjobs.health import check_health
 from syncjobs.models import JobType
 
-PANEL_TEMPLATE = "syncjobs/_panel.html"
+LIVE_TEMPLATE = "syncjobs/_live.html"
 
 
-def _render(request: HttpRequest, panel: SyncPanel | None) -> HttpResponse:
-    """The whole page, or for htmx only the panel partial, which the page includes too."""
+def _render(
+    request: HttpRequest, panel: SyncPanel | None, shown: LiveState | None = None
+) -> HttpResponse:
+    """The whole page; for htmx, only the parts of the panel that changed since `shown`.
+
+    Those parts are out-of-band swaps into the page: the numbers and the bar every time,
+    the live region's sentence only when the phase changed or the job ended, the controls
+    only when they changed. The rest of the page, and the focus, stay as they are.
+    """
     if not request.htmx or panel is None:
         return render(request, "syncjobs/dashboard.html", {"panel": panel})
-    response = render(request, PANEL_TEMPLATE, {"panel": panel})
+    state = panel.state
+    response = render(
+        request,
+        LIVE_TEMPLATE,
+        {
+            "panel": panel,
+            "announce": shown is None or shown.announced != state.announced,
+            "controls_changed": shown is None or shown.controls != state.controls,
+        },
+    )
     if not panel.polling:
         return HttpResponseStopPolling(response.content)
     return response
@@ -50,15 +67,17 @@ def _dashboard_url(account: SteamAccount) -> str:
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    accounts = user_accounts(request.user)
-    account = choose_account(accounts, request.GET.get("account"))
-    return _render(request, build_panel(accounts, account) if account else None)
+    chosen = choice.choose(request, request.GET.get("account"))
+    panel = build_panel(chosen.accounts, chosen.account) if chosen.account else None
+    return _render(request, panel)
 
 
 @require_GET
 def progress(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The job's page; for the dashboard's poll (`?shown=`), what changed in its panel."""
     job = job_for_user(request.user, job_id)
-    return _render(request, build_panel(user_accounts(request.user), job.account, job))
+    panel = build_panel(user_accounts(request.user), job.account, job)
+    return _render(request, panel, LiveState.parse(request.GET.get("shown")))
 
 
 @require_POST
@@ -86,11 +105,14 @@ def start(request: HttpRequest) -> HttpResponse:
 @require_POST
 def cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     job = job_for_user(request.user, job_id)
+    # What the page showed when the click was made (its poller's state); else all is sent.
+    shown = LiveState.parse(request.POST.get("shown"))
     # A job that ended before the click arrived is simply shown as it ended.
     with suppress(NotCancellable):
         job = request_cancel(job)
     if request.htmx:
-        return _render(request, build_panel(user_accounts(request.user), job.account, job))
+        panel = build_panel(user_accounts(request.user), job.account, job)
+        return _render(request, panel, shown)
     return redirect(_dashboard_url(job.account))
 
 

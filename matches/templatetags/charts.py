@@ -10,16 +10,24 @@ from matches.stats import HeroRecord, MonthRecord
 
 register = template.Library()
 
+# Each chart is drawn twice, wide and narrow; the stylesheet shows the one that fits its box
+# (a container query), so the labels, scaled with the drawing, stay at least 11 px tall.
 CHART_WIDTH = 640
+NARROW_CHART_WIDTH = 320
 WINRATE_HEIGHT = 260
 PLOT_LEFT = 44
 PLOT_RIGHT = 44
 PLOT_TOP = 16
 PLOT_BOTTOM = 34
 MAX_MONTH_LABELS = 12
+NARROW_MONTH_LABELS = 5
 HERO_ROW_HEIGHT = 30
 HERO_LABEL_WIDTH = 150
 HERO_VALUE_WIDTH = 110
+NARROW_HERO_LABEL_WIDTH = 124
+NARROW_HERO_VALUE_WIDTH = 66
+# Longer hero names are cut in the narrow drawing (the full name is in the bar's title).
+NARROW_HERO_NAME_CHARS = 13
 
 
 @dataclass(frozen=True)
@@ -46,14 +54,16 @@ class HeroBar:
     value_text: str
 
 
-def winrate_geometry(months: list[MonthRecord]) -> dict:
+def winrate_geometry(
+    months: list[MonthRecord], width: int = CHART_WIDTH, max_labels: int = MAX_MONTH_LABELS
+) -> dict:
     """Bars of games per month (right axis) under a line of the monthly win rate (left axis)."""
-    plot_width = CHART_WIDTH - PLOT_LEFT - PLOT_RIGHT
+    plot_width = width - PLOT_LEFT - PLOT_RIGHT
     plot_height = WINRATE_HEIGHT - PLOT_TOP - PLOT_BOTTOM
     plot_bottom = PLOT_TOP + plot_height
     most_games = max((month.games for month in months), default=0) or 1
     band = plot_width / max(len(months), 1)
-    label_every = ceil(len(months) / MAX_MONTH_LABELS) or 1
+    label_every = ceil(len(months) / max_labels) or 1
     columns = []
     for index, month in enumerate(months):
         bar_height = plot_height * month.games / most_games
@@ -75,10 +85,10 @@ def winrate_geometry(months: list[MonthRecord]) -> dict:
             )
         )
     return {
-        "width": CHART_WIDTH,
+        "width": width,
         "height": WINRATE_HEIGHT,
         "left": PLOT_LEFT,
-        "right": CHART_WIDTH - PLOT_RIGHT,
+        "right": width - PLOT_RIGHT,
         "top": PLOT_TOP,
         "bottom": plot_bottom,
         "middle": PLOT_TOP + plot_height / 2,
@@ -89,17 +99,26 @@ def winrate_geometry(months: list[MonthRecord]) -> dict:
     }
 
 
-def hero_bars_geometry(heroes: list[HeroRecord]) -> dict:
+def hero_bars_geometry(
+    heroes: list[HeroRecord],
+    width: int = CHART_WIDTH,
+    label_width: int = HERO_LABEL_WIDTH,
+    value_width: int = HERO_VALUE_WIDTH,
+    name_chars: int | None = None,
+) -> dict:
     """One horizontal bar per hero: games, with the won part drawn over it."""
-    bar_space = CHART_WIDTH - HERO_LABEL_WIDTH - HERO_VALUE_WIDTH
+    bar_space = width - label_width - value_width
     most_games = max((hero.games for hero in heroes), default=0) or 1
     bars = []
     for index, hero in enumerate(heroes):
         name = dota_constants.hero_name(hero.hero_id)
         win_percent = round(100 * hero.win_rate)
+        shown_name = name
+        if name_chars is not None and len(name) > name_chars:
+            shown_name = name[: name_chars - 1].rstrip() + "…"
         bars.append(
             HeroBar(
-                name=name,
+                name=shown_name,
                 title=f"{name}: {hero.games} games, {hero.wins} won ({win_percent}%)",
                 y=index * HERO_ROW_HEIGHT + 6,
                 text_y=index * HERO_ROW_HEIGHT + 20,
@@ -109,11 +128,11 @@ def hero_bars_geometry(heroes: list[HeroRecord]) -> dict:
             )
         )
     return {
-        "width": CHART_WIDTH,
+        "width": width,
         "height": max(len(heroes), 1) * HERO_ROW_HEIGHT + 6,
-        "bar_x": HERO_LABEL_WIDTH,
-        "label_x": HERO_LABEL_WIDTH - 10,
-        "value_x": CHART_WIDTH - HERO_VALUE_WIDTH + 10,
+        "bar_x": label_width,
+        "label_x": label_width - 10,
+        "value_x": width - value_width + 10,
         "bar_height": HERO_ROW_HEIGHT - 12,
         "bars": bars,
     }
@@ -121,9 +140,21 @@ def hero_bars_geometry(heroes: list[HeroRecord]) -> dict:
 
 @register.inclusion_tag("matches/charts/winrate.html")
 def winrate_chart(months: list[MonthRecord]) -> dict:
-    return {"chart": winrate_geometry(months)}
+    return {
+        "charts": [
+            ("wide", winrate_geometry(months)),
+            ("narrow", winrate_geometry(months, NARROW_CHART_WIDTH, NARROW_MONTH_LABELS)),
+        ]
+    }
 
 
 @register.inclusion_tag("matches/charts/hero_bars.html")
 def hero_bars_chart(heroes: list[HeroRecord]) -> dict:
-    return {"chart": hero_bars_geometry(heroes)}
+    narrow = hero_bars_geometry(
+        heroes,
+        NARROW_CHART_WIDTH,
+        NARROW_HERO_LABEL_WIDTH,
+        NARROW_HERO_VALUE_WIDTH,
+        NARROW_HERO_NAME_CHARS,
+    )
+    return {"charts": [("wide", hero_bars_geometry(heroes)), ("narrow", narrow)]}

@@ -1,5 +1,7 @@
 """Sign-in (throttled), sign-up, the Steam sign-in pipeline steps and the accounts page."""
 
+import re
+
 import pytest
 import responses
 from django.contrib.auth import get_user_model
@@ -11,9 +13,10 @@ from django.test import Client, RequestFactory
 from social_django.utils import load_backend, load_strategy
 
 from matches.forms import TOO_MANY_ATTEMPTS
-from matches.models import STEAM_ID64_OFFSET, SteamAccount
+from matches.models import STEAM_ID64_OFFSET, SteamAccount, UserSettings
 from matches.social import SignUpClosed, link_steam_account, refuse_new_user_unless_signup_allowed
 from matches.tests.match_builders import ACCOUNT_ID, PASSWORD
+from syncjobs.models import JobType, SyncJob
 
 pytestmark = pytest.mark.django_db
 
@@ -301,3 +304,57 @@ def test_the_page_lists_only_the_users_own_accounts(signed_in, user, other_user)
 
     assert "Mine" in html
     assert "Bobs" not in html
+
+
+# --- linking and syncing, and what the forms tell assistive technology ----------------------
+
+
+def test_link_and_sync_starts_a_sync_without_changing_the_chosen_account(signed_in, user):
+    first = SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=user)
+    signed_in.get("/matches/", {"account": ACCOUNT_ID})
+
+    response = signed_in.post("/accounts/", {"reference": "1234", "then": "sync"}, follow=True)
+
+    second = SteamAccount.objects.get(account_id=1234)
+    job = SyncJob.objects.get()
+    assert (job.account, job.job_type, job.status) == (second, JobType.INCREMENTAL, "pending")
+    assert "Syncing 1234" in response.text
+    assert re.search(
+        r'1234(</span>)* <span class="badge badge-running">Syncing</span>', response.text
+    )
+    assert UserSettings.objects.get(user=user).chosen_account == first
+
+
+def test_link_only_starts_nothing(signed_in, user):
+    signed_in.post("/accounts/", {"reference": str(ACCOUNT_ID)})
+
+    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == user
+    assert not SyncJob.objects.exists()
+
+
+def described_by_targets(html: str) -> list[tuple[str, bool]]:
+    """Every id an aria-describedby names, and whether the page has an element with it."""
+    ids = re.findall(r'aria-describedby="([^"]+)"', html)
+    return [(one, f'id="{one}"' in html) for many in ids for one in many.split()]
+
+
+def test_every_aria_describedby_of_the_link_form_names_an_element(signed_in):
+    for response in (
+        signed_in.get("/accounts/"),
+        signed_in.post("/accounts/", {"reference": "not an id"}),
+    ):
+        targets = described_by_targets(response.text)
+        assert targets, "the field is described by its help"
+        assert all(exists for _, exists in targets), targets
+    assert ("id_reference_error", True) in targets
+
+
+def test_error_lists_keep_list_semantics_inside_an_alert(client, user, settings):
+    settings.ALLOW_SIGNUP = True
+    sign_in_error = sign_in(client, "alice", "wrong").text
+    sign_up_errors = client.post("/signup/", {"username": "", "password1": "x"}).text
+
+    for html in (sign_in_error, sign_up_errors):
+        assert not re.search(r'<ul[^>]*role="alert"', html)
+        assert re.search(r'<div role="alert">\s*<ul class="errorlist', html)
+        assert all(exists for _, exists in described_by_targets(html))

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
-from matches.models import MatchPlayer
+from matches.models import Match, MatchPlayer
 from matches.stats import HeroRecord, MonthRecord
 from matches.templatetags.charts import hero_bars_geometry, winrate_geometry
 from matches.tests.match_builders import (
@@ -15,17 +16,20 @@ from matches.tests.match_builders import (
     make_account,
     stub_match,
 )
+from syncjobs.models import JobType, SyncJob
 
 pytestmark = pytest.mark.django_db
 
 FRIEND = 2002
 FOE = 4004
+ONCE = 3003
 PAGE_URLS = ["match_list", "teammates", "stats"]
 
 
 def _rows(response) -> list[str]:
     """The body rows of the page's first table, as text without tags."""
-    body = response.content.decode().split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    body = re.split(r"<tbody[^>]*>", response.content.decode(), maxsplit=1)[1]
+    body = body.split("</tbody>", 1)[0]
     rows = re.findall(r"<tr.*?</tr>", body, flags=re.S)
     return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
 
@@ -214,6 +218,73 @@ def test_match_detail_of_a_stub_and_of_a_failed_match(signed_in, account):
     assert "https://www.opendota.com/matches/602" in failed
 
 
+def _fetch_waiting_button(html: str) -> str | None:
+    found = re.search(
+        r'name="account" value="(\d+)">\s*<input type="hidden" name="job_type" value="backfill">'
+        r"\s*<button [^>]*>([^<]+)</button>",
+        html,
+    )
+    return f"{found.group(1)}: {found.group(2)}" if found else None
+
+
+def test_a_match_waiting_for_details_says_why_and_offers_to_fetch(signed_in, account):
+    stub_match(601, account)
+    stub_match(603, account)
+    failed_match(602, account, error="not found upstream", attempts=1)
+
+    html = signed_in.get(reverse("match_detail", args=[601])).content.decode()
+
+    assert "Details not fetched yet" in html
+    assert "no sync has fetched its details yet" in html
+    assert _fetch_waiting_button(html) == f"{ACCOUNT_ID}: Fetch the 3 waiting matches"
+
+
+def test_a_match_whose_last_try_got_no_answer_says_so(signed_in, account):
+    match = stub_match(601, account)
+    Match.objects.filter(pk=match.pk).update(
+        fetch_error="OpenDota answered HTTP 503",
+        last_fetch_attempt=datetime(2025, 5, 1, 12, 0, tzinfo=UTC),
+    )
+
+    html = signed_in.get(reverse("match_detail", args=[601])).content.decode()
+
+    assert "The last try (2025-05-01 12:00 UTC) got no answer: OpenDota answered HTTP 503." in html
+    assert "the next sync tries again" in html
+
+
+def test_a_failed_match_says_when_syncs_retry_it_and_offers_to_fetch_now(signed_in, account):
+    match = failed_match(602, account, error="not found on OpenDota", attempts=1)
+    Match.objects.filter(pk=match.pk).update(last_fetch_attempt=timezone.now())
+
+    html = signed_in.get(reverse("match_detail", args=[602])).content.decode()
+
+    max_attempts = settings.SYNC_MAX_ATTEMPTS
+    assert f"could not be fetched: not found on OpenDota (1 of {max_attempts} attempts)" in html
+    assert "Syncs try again after " in html
+    assert "fetching the waiting matches now tries it at once" in html
+    assert _fetch_waiting_button(html) == f"{ACCOUNT_ID}: Fetch the waiting match"
+
+
+def test_a_match_given_up_on_says_so_and_how_to_reset_it(signed_in, account):
+    failed_match(602, account, error="not found on OpenDota", attempts=settings.SYNC_MAX_ATTEMPTS)
+
+    html = signed_in.get(reverse("match_detail", args=[602])).content.decode()
+
+    assert "DotaSync stopped trying" in html
+    assert f"backfill_matches {ACCOUNT_ID} --reset-failed" in html
+    assert _fetch_waiting_button(html) is None  # nothing waits
+
+
+def test_a_match_page_points_to_the_sync_under_way_instead(signed_in, account):
+    stub_match(601, account)
+    SyncJob.objects.create(account=account, job_type=JobType.INCREMENTAL)
+
+    html = signed_in.get(reverse("match_detail", args=[601])).content.decode()
+
+    assert _fetch_waiting_button(html) is None
+    assert f'href="{reverse("dashboard")}?account={ACCOUNT_ID}">watch it on the dashboard' in html
+
+
 def test_teammates_page(signed_in, account):
     make_account(FRIEND, persona_name="<script>alert(1)</script>")
     complete_match(
@@ -234,6 +305,29 @@ def test_teammates_page(signed_in, account):
     assert b"<script>alert(1)</script>" not in response.content
 
 
+def test_teammates_of_one_game_are_shown_only_on_request(signed_in, account):
+    complete_match(701, account, won=True, teammates=[FRIEND, ONCE])
+    complete_match(702, account, won=False, teammates=[FRIEND])
+
+    regular = signed_in.get(reverse("teammates"))
+    everyone = signed_in.get(reverse("teammates"), {"account": ACCOUNT_ID, "all": "1"})
+
+    assert [row.split()[0] for row in _rows(regular)] == [str(FRIEND)]
+    assert f'href="?account={ACCOUNT_ID}&amp;all=1">Show all teammates' in regular.content.decode()
+    assert [row.split()[0] for row in _rows(everyone)] == [str(FRIEND), str(ONCE)]
+    assert "Show only players with 2 or more games together" in everyone.content.decode()
+
+
+def test_a_single_game_won_is_not_drawn_as_a_full_bar(signed_in, account):
+    complete_match(701, account, won=True, teammates=[ONCE])
+
+    html = signed_in.get(reverse("teammates"), {"all": "1"}).content.decode()
+
+    assert "100%" in html  # its win rate, said in words
+    assert '<span class="record-games" style="width: 10%">' in html
+    assert '<span class="record-wins" style="width: 100%">' in html
+
+
 def test_stats_page_charts(signed_in, account):
     complete_match(801, account, won=True, hero_id=1, start_time=datetime(2025, 1, 3, tzinfo=UTC))
     complete_match(802, account, won=False, hero_id=1, start_time=datetime(2025, 2, 3, tzinfo=UTC))
@@ -242,7 +336,9 @@ def test_stats_page_charts(signed_in, account):
 
     html = signed_in.get(reverse("stats")).content.decode()
 
-    assert html.count('<svg class="chart"') == 2
+    # Each chart drawn wide and narrow; the stylesheet shows the one that fits.
+    assert html.count('<svg class="chart chart-wide"') == 2
+    assert html.count('<svg class="chart chart-narrow"') == 2
     assert "January 2025: 1 games, 1 won (100%)" in html
     assert "February 2025: 2 games, 1 won (50%)" in html
     assert "Anti-Mage: 2 games, 1 won (50%)" in html
@@ -285,8 +381,10 @@ def test_layout_nav_and_demo_banner(signed_in, account, settings):
     settings.DEMO_MODE = True
     html = signed_in.get(reverse("match_list")).content.decode()
     assert "Demo data." in html
-    for name in ("dashboard", "match_list", "teammates", "stats", "accounts"):
-        assert f'href="{reverse(name)}"' in html
+    # The links to pages filtered by account carry the account the pages show.
+    for name in ("dashboard", "match_list", "teammates", "stats"):
+        assert f'href="{reverse(name)}?account={ACCOUNT_ID}"' in html
+    assert f'href="{reverse("accounts")}"' in html
     assert f'action="{reverse("logout")}"' in html
     assert 'hx-headers=\'{"x-csrftoken": "' in html
     assert "htmx" in html

@@ -169,8 +169,12 @@ def test_avatars_come_from_steam_only_when_the_user_allows_outside_images(signed
     UserSettings.objects.create(user=user, allow_outside_images=allowed)
 
     pages = [
-        signed_in.get(reverse(name, args=args)).content.decode()
-        for name, args in (("match_detail", [20]), ("teammates", []), ("accounts", []))
+        signed_in.get(reverse(name, args=args), query).content.decode()
+        for name, args, query in (
+            ("match_detail", [20], {}),
+            ("teammates", [], {"all": "1"}),  # one game together: shown when all are asked for
+            ("accounts", [], {}),
+        )
     ]
 
     match_page, teammates_page, accounts_page = pages

@@ -54,6 +54,35 @@ def cancel_url(job: SyncJob) -> str:
     return reverse("job_cancel", args=[job.pk])
 
 
+def oob_ids(html: str) -> set[str]:
+    """The ids of the parts a poll's answer swaps into the page."""
+    return set(re.findall(r'<[a-z]+ id="([^"]+)"[^>]* hx-swap-oob=', html))
+
+
+def oob_part(html: str, part_id: str) -> str:
+    """The content of one out-of-band part of a poll's answer (they follow each other)."""
+    starts = list(re.finditer(r'<([a-z]+) id="([^"]+)"[^>]* hx-swap-oob="[^"]*">', html))
+    for index, start in enumerate(starts):
+        if start.group(2) == part_id:
+            end = starts[index + 1].start() if index + 1 < len(starts) else len(html)
+            content = html[start.end() : end].rstrip()
+            closing = f"</{start.group(1)}>"
+            assert content.endswith(closing)
+            return content.removesuffix(closing).strip()
+    raise AssertionError(f"no part {part_id}")
+
+
+def poll_url(html: str) -> str | None:
+    """Where the page's (or an answer's) poller asks next; None once it stopped polling."""
+    match = re.search(r'<div id="sync-poller"[^>]*?hx-get="([^"]+)"', html)
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+def outside_disclosure(html: str) -> str:
+    """The page without its technical-details disclosure."""
+    return re.sub(r'<details class="tech-notes">.*?</details>', "", html, flags=re.S)
+
+
 # --- sign-in required -----------------------------------------------------------------------
 
 
@@ -86,31 +115,53 @@ def test_without_accounts_the_dashboard_points_to_linking(signed_in):
     assert reverse("accounts") in response.text
 
 
-def test_idle_dashboard_offers_both_sync_types_with_new_matches_checked(signed_in, account):
-    response = signed_in.get("/")
+def test_idle_dashboard_offers_both_sync_types_and_says_what_a_full_sync_does(signed_in, account):
+    for match_id in (7001, 7002, 7003):
+        add_match(account, match_id, has_details=True)
 
-    html = response.text
+    html = signed_in.get("/").text
+
     assert 'value="incremental_sync" checked' in html
-    assert 'value="full_sync">' in html
+    assert re.search(r'value="full_sync" aria-describedby="sync-type-full-note"', html)
     assert "New Matches Only" in html
     assert "Full Sync (All Matches)" in html
-    assert "Sync Matches" in html
-    assert "hx-get" not in html  # nothing to poll
+    assert re.search(
+        r'id="sync-type-full-note">Lists the whole history again and re-fetches the details of '
+        r"all 3 matches already stored.<",
+        html,
+    )
+    assert re.search(r'<button type="submit" id="sync-control" class="btn">Sync Matches', html)
+    assert poll_url(html) is None  # nothing to poll
 
 
-def test_account_selector_switches_between_the_users_accounts(signed_in, user, account):
+def test_a_full_sync_of_a_new_account_says_it_fetches_everything(signed_in, account):
+    html = signed_in.get("/").text
+
+    assert "Lists the account&#x27;s whole history and fetches every match&#x27;s details." in html
+
+
+def test_without_a_choice_the_account_linked_first_is_shown(signed_in, user, account):
     SteamAccount.objects.create(account_id=5555, persona_name="Smurf", owner=user)
     make_job(account, status=JobStatus.COMPLETED, message="main account's job")
 
-    first_page = signed_in.get("/")
-    main_page = signed_in.get("/", {"account": str(account.account_id)})
+    html = signed_in.get("/").text
 
-    assert 'id="account-select"' in first_page.text
-    assert "Smurf (5555)" in first_page.text
-    assert "Alice (86745912)" in first_page.text
-    assert "main account&#x27;s job" not in first_page.text
-    assert "main account&#x27;s job" in main_page.text
-    assert f'name="account" value="{account.account_id}"' in main_page.text
+    assert 'id="account-select"' in html
+    assert "Smurf (5555)" in html
+    assert '<option value="86745912" selected>Alice (86745912)</option>' in html
+    assert "main account&#x27;s job" in html
+
+
+def test_the_chosen_account_is_kept_across_visits(signed_in, user, account):
+    SteamAccount.objects.create(account_id=5555, persona_name="Smurf", owner=user)
+
+    chosen = signed_in.get("/", {"account": "5555"}).text
+    later = signed_in.get("/").text
+
+    for html in (chosen, later):
+        assert '<option value="5555" selected>Smurf (5555)</option>' in html
+        assert 'name="account" value="5555"' in html
+        assert f'href="{reverse("match_list")}?account=5555"' in html
 
 
 def test_another_users_account_cannot_be_selected(signed_in, account, other_job):
@@ -173,33 +224,30 @@ def test_sync_requires_post_and_a_csrf_token(user, account):
     assert not SyncJob.objects.exists()
 
 
-# --- the progress partial -------------------------------------------------------------------
+# --- live progress: the poll answers only what changed ---------------------------------------
 
 
-def test_phase_one_shows_ids_found_and_an_indeterminate_bar_and_keeps_polling(
-    signed_in, account, live_worker
-):
+def test_phase_one_shows_ids_listed_an_indeterminate_bar_and_polls(signed_in, account, live_worker):
     job = live_worker(
         make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=450)
     )
 
-    response = signed_in.get(progress_url(job), **HTMX)
+    html = signed_in.get("/").text
 
-    html = response.text
-    assert response.status_code == 200
+    assert re.search(r'<p id="sync-announcement" [^>]*role="status">Collecting match IDs</p>', html)
     assert "Collecting match IDs: 0 new, 450 listed" in html
-    assert '<progress aria-label="Collecting match IDs: 0 new, 450 listed"></progress>' in html
-    assert f'hx-get="{progress_url(job)}"' in html
-    assert 'hx-trigger="load delay:1s"' in html
-    assert 'hx-swap="outerHTML"' in html
-    assert "<html" not in html  # the partial alone
+    assert '<progress class="bar-running" aria-label="Collecting match IDs"></progress>' in html
+    assert poll_url(html) == f"{progress_url(job)}?shown=collecting_ids.active"
+    assert 'hx-trigger="load delay:1s" hx-swap="none"' in html
+    assert re.search(r'<button type="submit" id="sync-control" class="btn btn-danger">Cancel', html)
     assert "Sync Matches" not in html
-    assert 'id="account-select"' not in html
-    assert "Cancel Sync" in html
+    assert 'id="account-select"' not in html  # one account: nothing to choose
 
 
-def test_phase_two_shows_details_progress_counts_and_sources(signed_in, account, live_worker):
-    job = live_worker(
+def test_a_poll_in_the_same_phase_updates_numbers_not_the_live_region_or_controls(
+    signed_in, account, live_worker
+):
+    live_worker(
         make_job(
             account,
             status=JobStatus.RUNNING,
@@ -213,19 +261,36 @@ def test_phase_two_shows_details_progress_counts_and_sources(signed_in, account,
             sources={"opendota": 150, "steam_sequence": 50},
         )
     )
+    page = signed_in.get("/").text
 
-    response = signed_in.get(progress_url(job), **HTMX)
+    response = signed_in.get(poll_url(page), **HTMX)
 
     html = response.text
     assert response.status_code == 200
-    assert "Fetching details: 230/450" in html
-    assert 'value="51" max="100"' in html
-    assert 'aria-valuenow="51"' in html
-    assert "200 ok" in html
-    assert "20 failed" in html
-    assert "10 deferred" in html
-    assert "opendota 150, steam_sequence 50" in html
-    assert 'hx-trigger="load delay:1s"' in html
+    assert "<html" not in html
+    assert oob_ids(html) == {"sync-poller", "sync-progress", "sync-tech", "sync-summary"}
+    progress = oob_part(html, "sync-progress")
+    assert "Fetching details: 230/450" in progress
+    assert '<progress class="bar-running" value="51" max="100"' in progress
+    tech = oob_part(html, "sync-tech")
+    assert "200 stored, 20 refused by every source, 10 deferred" in tech
+    assert "Steam GetMatchHistoryBySequenceNum (steam_sequence) 50" in tech
+    assert poll_url(html) == poll_url(page)
+
+
+def test_a_phase_change_is_announced_once(signed_in, account, live_worker):
+    job = live_worker(
+        make_job(account, status=JobStatus.RUNNING, phase=JobPhase.FETCHING_DETAILS, ids_found=9)
+    )
+
+    changed = signed_in.get(progress_url(job), {"shown": "collecting_ids.active"}, **HTMX).text
+    again = signed_in.get(poll_url(changed), **HTMX).text
+
+    assert "sync-announcement" in oob_ids(changed)
+    assert oob_part(changed, "sync-announcement") == "Fetching match details"
+    assert "sync-controls" not in oob_ids(changed)
+    assert poll_url(changed).endswith("?shown=fetching_details.active")
+    assert "sync-announcement" not in oob_ids(again)
 
 
 def test_a_pending_job_waits_for_a_worker(signed_in, account):
@@ -234,11 +299,11 @@ def test_a_pending_job_waits_for_a_worker(signed_in, account):
     response = signed_in.get(progress_url(job), **HTMX)
 
     assert response.status_code == 200
-    assert "Waiting for a worker" in response.text
-    assert "hx-get" in response.text
+    assert oob_part(response.text, "sync-announcement") == "Waiting for a worker to start the sync"
+    assert poll_url(response.text) == f"{progress_url(job)}?shown=pending.active"
 
 
-def test_a_finished_job_stops_the_polling_with_286(signed_in, account):
+def test_the_end_is_announced_and_stops_the_polling_with_286(signed_in, account):
     job = make_job(
         account,
         status=JobStatus.COMPLETED,
@@ -246,41 +311,100 @@ def test_a_finished_job_stops_the_polling_with_286(signed_in, account):
         details_total=40,
         details_done=40,
         details_ok=40,
-        message="40 new matches.",
+        sources={"opendota": 30, "steam_sequence": 10},
+        message="Steam GetMatchDetails is failing (HTTP 500); skipped for the rest of this job.",
     )
 
-    response = signed_in.get(progress_url(job), **HTMX)
+    response = signed_in.get(progress_url(job), {"shown": "fetching_details.active"}, **HTMX)
 
     html = response.text
     assert response.status_code == 286
-    assert "Completed" in html
-    assert "40 new matches." in html
-    assert 'value="100"' in html
-    assert "hx-get" not in html
+    assert oob_part(html, "sync-announcement") == "Sync complete: 40 matches synced"
+    assert "Details came from OpenDota and Steam&#x27;s match sequence." in oob_part(
+        html, "sync-outcome"
+    )
+    assert '<progress class="bar-done" value="100" max="100"' in oob_part(html, "sync-progress")
+    assert "Sync Matches" in oob_part(html, "sync-controls")  # the form is back
+    assert "GetMatchDetails is failing" in oob_part(html, "sync-tech")
+    assert poll_url(html) is None
     assert "hx-trigger" not in html
-    assert "Sync Matches" in html  # the form is back for the next sync
 
 
-def test_a_failed_job_shows_its_error(signed_in, account):
-    job = make_job(account, status=JobStatus.FAILED, error_message="the Steam API key is invalid")
-
-    response = signed_in.get(progress_url(job), **HTMX)
-
-    assert response.status_code == 286
-    assert "Failed" in response.text
-    assert "the Steam API key is invalid" in response.text
-
-
-def test_first_page_load_renders_the_same_partial_inside_the_page(signed_in, account, live_worker):
-    job = live_worker(
-        make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=12)
+def test_a_finished_sync_speaks_plain_words_and_keeps_the_technical_notes_in_a_disclosure(
+    signed_in, account
+):
+    make_job(
+        account,
+        status=JobStatus.COMPLETED,
+        phase=JobPhase.FETCHING_DETAILS,
+        ids_found=450,
+        ids_new=450,
+        details_total=450,
+        details_done=450,
+        details_ok=448,
+        details_failed=1,
+        details_deferred=1,
+        sources={"opendota": 400, "steam_sequence": 48},
+        message="Steam GetMatchDetails is failing (HTTP 500); skipped for the rest of this job. "
+        "1 matches wait for a later sync.",
     )
 
-    page = signed_in.get("/").text
-    partial = signed_in.get(progress_url(job), **HTMX).text
+    html = signed_in.get("/").text
+    plain = outside_disclosure(html)
 
-    assert "<html" in page
-    assert without_csrf_tokens(partial).strip() in without_csrf_tokens(page)
+    assert "Sync complete: 448 matches synced" in plain
+    assert "Details came from OpenDota and Steam&#x27;s match sequence." in plain
+    assert "1 match could not be fetched: no source has its details" in plain
+    assert "1 match still waits for details: the next sync fetches them." in plain
+    for technical in ("steam_sequence", "opendota", "deferred", "GetMatchDetails", "HTTP 500"):
+        assert technical not in plain, technical
+    assert "<summary>Technical details</summary>" in html
+    assert "Steam GetMatchDetails is failing (HTTP 500)" in html
+    assert "448 stored, 1 refused by every source, 1 deferred" in html
+    assert '<progress class="bar-done" value="100"' in html
+
+
+@pytest.mark.parametrize(
+    ("status", "fields", "headline", "bar"),
+    [
+        (
+            JobStatus.CANCELLED,
+            {"details_ok": 12},
+            "Sync cancelled: 12 of 40 matches synced",
+            "stopped",
+        ),
+        (
+            JobStatus.FAILED,
+            {"error_message": "Interrupted: the worker stopped."},
+            "Sync interrupted",
+            "stopped",
+        ),
+        (
+            JobStatus.FAILED,
+            {"error_message": "No source of match IDs is left."},
+            "Sync failed",
+            "stopped",
+        ),
+    ],
+)
+def test_a_stopped_sync_says_so_and_its_bar_is_grey_not_red(
+    signed_in, account, status, fields, headline, bar
+):
+    make_job(
+        account,
+        status=status,
+        phase=JobPhase.FETCHING_DETAILS,
+        details_total=40,
+        details_done=20,
+        **fields,
+    )
+
+    html = signed_in.get("/").text
+
+    assert re.search(rf'role="status">{headline}</p>', html)
+    assert f'<progress class="bar-{bar}" value="50"' in html
+    if "error_message" in fields:
+        assert fields["error_message"] in outside_disclosure(html)
 
 
 def test_the_job_url_without_htmx_is_a_full_page_even_when_finished(signed_in, account):
@@ -290,57 +414,60 @@ def test_the_job_url_without_htmx_is_a_full_page_even_when_finished(signed_in, a
 
     assert response.status_code == 200
     assert "<html" in response.text
-    assert "Cancelled" in response.text
+    assert "Sync cancelled" in response.text
 
 
 # --- cancelling -----------------------------------------------------------------------------
 
 
-def test_cancelling_a_running_job_shows_cancelling_until_the_worker_stops(
-    signed_in, account, live_worker
-):
+def test_cancel_changes_only_the_control_which_keeps_its_id(signed_in, account, live_worker):
     job = live_worker(
         make_job(account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=3)
     )
 
-    response = signed_in.post(cancel_url(job), **HTMX)
+    response = signed_in.post(cancel_url(job), {"shown": "collecting_ids.active"}, **HTMX)
 
     job.refresh_from_db()
     assert job.cancel_requested
     assert job.status == JobStatus.RUNNING
+    html = response.text
     assert response.status_code == 200
-    assert "Cancelling…" in response.text
-    assert "Cancel Sync" not in response.text
-    assert "hx-get" in response.text  # still polling until the worker confirms
+    assert "sync-announcement" not in oob_ids(html)
+    controls = oob_part(html, "sync-controls")
+    # Focusable (aria-disabled, not disabled) under the same id, so the focus stays on it.
+    assert re.search(
+        r'<button type="button" id="sync-control" [^>]*aria-disabled="true">Cancel', controls
+    )
+    assert poll_url(html) == f"{progress_url(job)}?shown=collecting_ids.cancelling"
 
     SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.CANCELLED, finished_at=timezone.now())
-    final = signed_in.get(progress_url(job), **HTMX)
+    final = signed_in.get(poll_url(html), **HTMX)
 
     assert final.status_code == 286
-    assert "Cancelled" in final.text
-    assert "Cancelling…" not in final.text
+    assert oob_part(final.text, "sync-announcement") == "Sync cancelled"
+    assert 'id="sync-control" class="btn">Sync Matches' in oob_part(final.text, "sync-controls")
 
 
 def test_cancelling_a_pending_job_cancels_it_at_once(signed_in, account):
     job = make_job(account, status=JobStatus.PENDING)
 
-    response = signed_in.post(cancel_url(job), **HTMX)
+    response = signed_in.post(cancel_url(job), {"shown": "pending.active"}, **HTMX)
 
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert response.status_code == 286
-    assert "Cancelled" in response.text
+    assert oob_part(response.text, "sync-announcement") == "Sync cancelled"
 
 
 def test_cancelling_a_finished_job_just_shows_how_it_ended(signed_in, account):
     job = make_job(account, status=JobStatus.COMPLETED)
 
-    response = signed_in.post(cancel_url(job), **HTMX)
+    response = signed_in.post(cancel_url(job), {"shown": "fetching_details.active"}, **HTMX)
 
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
     assert not job.cancel_requested
-    assert "Completed" in response.text
+    assert oob_part(response.text, "sync-announcement") == "Sync complete: no new matches"
 
 
 def test_cancel_without_htmx_returns_to_the_dashboard(signed_in, account, live_worker):
@@ -376,39 +503,46 @@ def test_the_dashboard_lists_only_the_users_own_jobs(signed_in, account, other_j
     assert "bob&#x27;s sync" not in html
 
 
-# --- retrying failed matches and the job list -----------------------------------------------
+# --- matches without details and the job list ----------------------------------------------
 
 
-def test_retry_button_appears_only_with_pending_or_failed_matches(signed_in, account):
+def test_waiting_matches_are_offered_as_a_backfill(signed_in, account):
     add_match(account, 7001, has_details=True)
-    assert "Retry failed matches" not in signed_in.get("/").text
+    assert "waiting match" not in signed_in.get("/").text
 
     add_match(account, 7002, has_details=False, retry_count=2, fetch_error="not found on Steam")
+    add_match(account, 7003)
+    add_match(account, 7004)
     html = signed_in.get("/").text
 
-    assert "Retry failed matches" in html
-    assert 'name="job_type" value="backfill"' in html
+    assert re.search(
+        r'value="backfill">\s*<button [^>]*>Fetch the 3 waiting matches</button>', html
+    )
+    assert (
+        "2 matches wait for details; 1 match could not be fetched; it can be tried again." in html
+    )
     assert "7002" in html
     assert "not found on Steam" in html
     assert reverse("match_detail", args=[7002]) in html
 
 
-def test_no_retry_button_when_every_failed_match_used_up_its_attempts(signed_in, account):
+def test_one_waiting_match_is_named_as_one(signed_in, account):
+    add_match(account, 7003)
+
+    assert "Fetch the waiting match</button>" in signed_in.get("/").text
+
+
+def test_no_backfill_when_every_failed_match_used_up_its_attempts(signed_in, account):
     add_match(account, 7005, has_details=False, retry_count=3, fetch_error="not found")
 
     html = signed_in.get("/").text
 
-    assert "Retry failed matches" not in html
+    assert "waiting match" not in html
+    assert "1 match could not be fetched and will not be tried again." in html
     assert "7005" in html  # still listed with its reason
 
 
-def test_pending_stubs_also_offer_a_retry(signed_in, account):
-    add_match(account, 7003)
-
-    assert "Retry failed matches" in signed_in.get("/").text
-
-
-def test_no_retry_button_while_a_job_runs(signed_in, account, live_worker):
+def test_no_backfill_while_a_job_runs(signed_in, account, live_worker):
     add_match(account, 7004, has_details=False, fetch_error="OpenDota answered HTTP 500")
     live_worker(
         make_job(
@@ -416,10 +550,10 @@ def test_no_retry_button_while_a_job_runs(signed_in, account, live_worker):
         )
     )
 
-    assert "Retry failed matches" not in signed_in.get("/").text
+    assert "waiting match" not in signed_in.get("/").text
 
 
-def test_recent_jobs_show_status_type_counts_duration_and_notes(signed_in, account):
+def test_recent_jobs_show_status_type_result_and_duration(signed_in, account):
     make_job(
         account,
         job_type=JobType.INCREMENTAL,
@@ -432,14 +566,18 @@ def test_recent_jobs_show_status_type_counts_duration_and_notes(signed_in, accou
         message="12 new matches.",
     )
     make_job(account, status=JobStatus.FAILED, error_message="OpenDota daily API limit exceeded")
+    make_job(account, job_type=JobType.BACKFILL, status=JobStatus.CANCELLED)
 
     html = signed_in.get("/").text
+    body = html.split('class="recent-jobs')[1].split("<tbody", 1)[1]
+    rows = re.findall(r'<tr role="row">(.*?)</tr>', body, re.S)
 
-    assert "New matches only" in html
-    assert "Full sync (all matches)" in html
-    assert "badge-completed" in html
-    assert "badge-failed" in html
-    assert "11 / 1 / 0" in html
-    assert "1:15" in html  # 75 seconds
-    assert "12 new matches." in html
-    assert "OpenDota daily API limit exceeded" in html
+    assert len(rows) == 3
+    assert 'data-label="Type">Fetch waiting matches<' in rows[0]
+    assert "badge-cancelled" in rows[0]
+    assert "Full sync (all matches)" in rows[1]
+    assert "badge-failed" in rows[1]
+    assert 'data-label="Result">Sync failed<' in rows[1]
+    assert "New matches only" in rows[2]
+    assert 'data-label="Result">Sync complete: 11 matches synced<' in rows[2]
+    assert 'data-label="Duration" class="num">1:15<' in rows[2]  # 75 seconds

@@ -152,10 +152,10 @@ def test_production_mode_serves_hashed_static_files_live_progress_and_health(
 
     page.get_by_role("link", name="Accounts").click()
     page.get_by_label("Steam account").fill(str(ACCOUNT_ID))
-    page.get_by_role("button", name="Link account").click()
+    page.get_by_role("button", name="Link only").click()
     expect(page.get_by_text(f"Linked Steam account {ACCOUNT_ID}.")).to_be_visible()
 
-    # The dashboard's live progress moves through both phases (htmx polling the panel).
+    # The dashboard's live progress moves through both phases (htmx polling what changed).
     page.get_by_role("link", name="Dashboard").click()
     page.get_by_label("Full Sync (All Matches)").check()
     page.get_by_role("button", name="Sync Matches").click()
@@ -164,7 +164,7 @@ def test_production_mode_serves_hashed_static_files_live_progress_and_health(
     expect(status).to_contain_text(
         re.compile(rf"Fetching details: \d+/{MATCHES}"), timeout=PHASE_TIMEOUT_MS
     )
-    expect(status).to_have_text("Completed", timeout=PHASE_TIMEOUT_MS)
+    expect(page.get_by_role("status")).to_contain_text("Sync complete", timeout=PHASE_TIMEOUT_MS)
     expect(page.get_by_role("progressbar", name="Match details fetched")).to_have_attribute(
         "value", "100"
     )
