@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Now
 
 from matches import dbclock
@@ -25,10 +25,11 @@ from syncjobs.models import JobStatus, JobType, SyncJob
 
 
 class Stub(NamedTuple):
-    """A claimed match waiting for its details."""
+    """A claimed match waiting for its details; `refetch` when it has them already."""
 
     match_id: int
     match_seq_num: int | None
+    refetch: bool = False
 
 
 def lease() -> timedelta:
@@ -58,20 +59,28 @@ def _is_free() -> Q:
     return Q(claimed_by__isnull=True) | Q(claimed_until__lt=Now()) | ~Q(Exists(running_claimer))
 
 
-def claim_batch(job: SyncJob, size: int) -> list[Stub]:
-    """Claim up to `size` of the job's free candidates, newest first, for this worker."""
+def claim_batch(job: SyncJob, size: int, only: Q | None = None) -> list[Stub]:
+    """Claim up to `size` of the job's free candidates (those matching `only`) for this
+    worker: matches without details first (a full sync's re-fetches come last, so a daily
+    quota goes to what has nothing yet), newest first."""
     if not SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists():
         return []
     with transaction.atomic():
         rows = list(
             detail_candidates(job)
             .filter(_is_free())
-            .order_by("-match_id")
+            .filter(only or Q())
+            .annotate(
+                refetch=Case(
+                    When(has_details=True, then=True), default=False, output_field=BooleanField()
+                )
+            )
+            .order_by("refetch", "-match_id")
             .select_for_update(skip_locked=True, of=("self",))
-            .values_list("match_id", "match_seq_num")[:size]
+            .values_list("match_id", "match_seq_num", "refetch")[:size]
         )
         if rows:
-            Match.objects.filter(pk__in=[match_id for match_id, _ in rows]).update(
+            Match.objects.filter(pk__in=[row[0] for row in rows]).update(
                 claimed_by=job, claimed_until=Now() + lease()
             )
     return [Stub(*row) for row in rows]

@@ -13,6 +13,8 @@ from syncjobs.models import JobStatus, JobType, SyncJob
 from syncjobs.tests.processes import child_env, manage
 
 ACCOUNT_ID = 86745912
+# Phase 2 runs on threads with their own connections: the data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 JOB_FIELDS = {
     "id",
     "job_type",

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from matches.models import Match, SteamAccount
 from syncjobs import engine
 from syncjobs.models import ACTIVE_STATUSES, JobStatus, JobType, SyncJob
+from syncjobs.tests.calls import fetches_per_match
 
 ACCOUNT_ID = 86745912
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,11 +103,7 @@ def test_two_runners_on_one_job_fetch_nothing_twice(simulator, account):
     # Exactly the calls of one run: phase 1 was listed once, each match fetched once.
     assert simulator.state.calls("history") == 2
     assert simulator.state.calls("opendota_player_matches") == 1
-    per_match = Counter(
-        entry["params"]["match_id"]
-        for entry in simulator.state.log
-        if entry["endpoint"] == "details"
-    )
+    per_match = fetches_per_match(simulator)
     assert len(per_match) == matches
     assert set(per_match.values()) == {1}
 

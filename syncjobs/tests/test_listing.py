@@ -14,6 +14,8 @@ from syncjobs.models import JobStatus, JobType, ListingFrontier, SyncJob
 from syncjobs.tests.processes import child_env, manage, wait_for
 
 ACCOUNT_ID = 86745912
+# Phase 2 runs on threads with their own connections: the data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

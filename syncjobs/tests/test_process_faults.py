@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,10 +30,11 @@ from django_q.models import Schedule
 
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.normalize import match_details
-from matches.simulator import SEQ_OFFSET, SimulatorHandle
+from matches.simulator import SimulatorHandle
 from syncjobs import engine, liveness
 from syncjobs.concurrency import BATCH_SIZE
 from syncjobs.models import ACTIVE_STATUSES, JobPhase, JobStatus, JobType, SyncJob
+from syncjobs.tests.calls import fetches_per_match
 from syncjobs.tests.processes import ROOT, child_env, stop, wait_for
 
 ACCOUNT_ID = 86745912
@@ -98,17 +98,6 @@ def wait_until_ended(job: SyncJob, timeout: float = 120) -> SyncJob:
     wait_for(lambda: not job_is(job, status__in=ACTIVE_STATUSES), timeout, f"job {job.pk} to end")
     job.refresh_from_db()
     return job
-
-
-def fetches_per_match(simulator: SimulatorHandle) -> Counter:
-    """Detail calls per match id, whichever detail source answered."""
-    fetches: Counter = Counter()
-    for entry in simulator.state.log:
-        if entry["endpoint"] in ("details", "opendota_match"):
-            fetches[int(entry["params"]["match_id"])] += 1
-        elif entry["endpoint"] == "sequence":
-            fetches[int(entry["params"]["start_at_match_seq_num"]) + SEQ_OFFSET] += 1
-    return fetches
 
 
 def read_ended_then_finish(

@@ -3,7 +3,6 @@
 import re
 import threading
 import uuid
-from collections import Counter
 
 import pytest
 import redis
@@ -12,6 +11,7 @@ from django.db import connection
 from matches.models import Match, SteamAccount
 from syncjobs import engine
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
+from syncjobs.tests.calls import fetches_per_match
 from syncjobs.tests.processes import child_env, manage, stop, wait_for
 
 ACCOUNT_ID = 86745912
@@ -22,14 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def account():
     return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-def fetches_per_match(simulator):
-    return Counter(
-        entry["params"]["match_id"]
-        for entry in simulator.state.log
-        if entry["endpoint"] in {"details", "opendota_match"}
-    )
 
 
 def test_threads_overlap_round_trips_without_fetching_twice(simulator, account, settings):
