@@ -210,6 +210,8 @@ SYNC_CONCURRENCY = env_int("SYNC_CONCURRENCY", 1, minimum=1)
 # django-q tasks sharing one job's phase 2 (they claim stubs with SKIP LOCKED); 1 = just the job.
 SYNC_DETAIL_TASKS = env_int("SYNC_DETAIL_TASKS", 1, minimum=1)
 SYNC_TASK_TIMEOUT = env_int("SYNC_TASK_TIMEOUT", 6 * 3600, minimum=60)
+# Players' names and avatars (Steam's GetPlayerSummaries) are asked for again after this long.
+PLAYER_NAME_MAX_AGE_DAYS = env_float("PLAYER_NAME_MAX_AGE_DAYS", 7.0)
 
 # --- Health (GET /healthz, manage.py check_health) ------------------------------------------
 # The supervisor runs every minute, give or take the scheduler's 30 s tick; three minutes of

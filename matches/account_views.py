@@ -16,6 +16,7 @@ from dotasync import api_tokens
 from matches.accounts import AccountBusy, unlink_account, unlink_summary
 from matches.forms import LinkAccountForm, ThrottledAuthenticationForm, UserSettingsForm
 from matches.models import Match, SteamAccount, UserSettings
+from matches.players import label_of, labels_for
 
 
 class SignInView(LoginView):
@@ -62,9 +63,15 @@ def accounts(request: HttpRequest) -> HttpResponse:
         if account is not None:
             messages.success(request, f"Linked Steam account {account.account_id}.")
             return redirect("accounts")
+    accounts = list(SteamAccount.objects.filter(owner=request.user))
+    labels = labels_for(account.account_id for account in accounts)
     linked = [
-        (account, Match.objects.for_account(account).details_summary())
-        for account in SteamAccount.objects.filter(owner=request.user)
+        (
+            account,
+            label_of(account.account_id, labels),
+            Match.objects.for_account(account).details_summary(),
+        )
+        for account in accounts
     ]
     return render(
         request,
@@ -76,6 +83,7 @@ def accounts(request: HttpRequest) -> HttpResponse:
             "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
             "token": api_tokens.token_of(request.user),
             "api_url": request.build_absolute_uri(reverse("api-match-list")),
+            "show_avatars": UserSettings.of(request.user).allow_outside_images,
         },
     )
 

@@ -1,10 +1,11 @@
-"""Names for Dota's numeric ids (heroes, items, game modes, lobby types).
+"""Names for Dota's numeric ids: heroes and facets, items, abilities, game modes, lobbies.
 
 The tables are trimmed copies of the `dotaconstants` npm package shipped in matches/data/
 (see its README.md); `build_tables` makes them and `manage.py update_dotaconstants` refreshes them.
 """
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -12,6 +13,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 TABLE_FILES = {
     "heroes": "heroes.json",
     "items": "items.json",
+    "abilities": "abilities.json",
     "game_modes": "game_modes.json",
     "lobby_types": "lobby_types.json",
 }
@@ -25,7 +27,13 @@ _READABLE_OVERRIDES = {
     "ranked_solo_mm": "Ranked Solo",
     "ranked_team_mm": "Ranked Team",
     "unknown": "Unknown",
+    # Mode 22 is the engine's "all_draft", but the Dota client has called it All Pick (ranked
+    # and unranked matchmaking) since 2017; mode 1 is the older All Pick.
+    "all_draft": "All Pick",
 }
+# A talent's name carries its number as a placeholder filled from game files the package does not
+# ship ("+{s:value}s Doom Duration"); the name reads well without the sign, number and unit.
+_PLACEHOLDER = re.compile(r"[+\-x]?\{s:[^}]*\}[%s]?\s*")
 
 
 @cache
@@ -47,6 +55,38 @@ def heroes_by_name() -> list[tuple[int, str]]:
         ((hero_id, hero["name"]) for hero_id, hero in _table("heroes").items()),
         key=lambda pair: pair[1],
     )
+
+
+def hero_facet_name(hero_id: int | None, hero_variant: int | None) -> str:
+    """The name of the facet a player chose (`hero_variant` counts from 1); "" when unknown."""
+    if not hero_id or not hero_variant:
+        return ""
+    hero = _table("heroes").get(int(hero_id))
+    facets = hero.get("facets", []) if hero else []
+    return facets[hero_variant - 1] if 0 < hero_variant <= len(facets) else ""
+
+
+def hero_ids() -> list[int]:
+    """Every hero id of the table, ascending."""
+    return sorted(_table("heroes"))
+
+
+def hero_facet_count(hero_id: int) -> int:
+    hero = _table("heroes").get(int(hero_id)) or {}
+    return len(hero.get("facets", []))
+
+
+def hero_ability_ids(hero_id: int) -> tuple[list[int], list[int]]:
+    """The ability ids of a hero's skills and of its talents (empty for an unknown hero)."""
+    hero = _table("heroes").get(int(hero_id)) or {}
+    return list(hero.get("abilities", [])), list(hero.get("talents", []))
+
+
+def ability_name(ability_id: int | None) -> str:
+    """An ability's or talent's display name; "" for a missing id."""
+    if ability_id is None or ability_id == "":
+        return ""
+    return _table("abilities").get(int(ability_id)) or f"Ability {ability_id}"
 
 
 def item_name(item_id: int | None) -> str:
@@ -91,10 +131,37 @@ def build_tables(package_dir: Path) -> dict[str, dict[str, dict | str]]:
     def load(name: str) -> dict:
         return json.loads((build / name).read_text(encoding="utf-8"))
 
-    heroes = {
-        str(hero["id"]): {"name": hero["localized_name"], "img": hero.get("img", "")}
-        for hero in load("heroes.json").values()
+    abilities_by_key = load("abilities.json")
+    # A few abilities have two ids ("3060,1617"): both name it.
+    names_by_ability_id = {
+        int(ability_id): name
+        for ids, name in load("ability_ids.json").items()
+        for ability_id in ids.split(",")
+        if ability_id.strip().isdigit()
     }
+    ids_by_ability: dict[str, int] = {}
+    for ability_id, name in names_by_ability_id.items():
+        ids_by_ability.setdefault(name, ability_id)
+    hero_abilities = load("hero_abilities.json")
+
+    def ids_of(names: list[str]) -> list[int]:
+        return [ids_by_ability[name] for name in names if name in ids_by_ability]
+
+    heroes = {}
+    for hero in load("heroes.json").values():
+        kit = hero_abilities.get(hero["name"], {})
+        heroes[str(hero["id"])] = {
+            "name": hero["localized_name"],
+            "img": hero.get("img", ""),
+            # Ordered by id: a player's hero_variant n is the facet with id n - 1.
+            "facets": [
+                facet["title"] for facet in sorted(kit.get("facets", []), key=lambda f: f["id"])
+            ],
+            "abilities": ids_of(
+                [name for name in kit.get("abilities", []) if name != "generic_hidden"]
+            ),
+            "talents": ids_of([talent["name"] for talent in kit.get("talents", [])]),
+        }
 
     items_by_key = load("items.json")
     # items.json is keyed by internal name; item_ids.json maps every id (recipes included)
@@ -109,6 +176,24 @@ def build_tables(package_dir: Path) -> dict[str, dict[str, dict | str]]:
         for item_id, key in names_by_id.items()
     }
 
+    # Skill builds name hero abilities and talents, also retired ones of old matches: every
+    # ability named after a hero, plus the generic talents and attribute bonuses.
+    hero_prefixes = tuple(
+        hero["name"].removeprefix("npc_dota_hero_") + "_" for hero in load("heroes.json").values()
+    )
+    kit_names = {
+        name
+        for kit in hero_abilities.values()
+        for name in (*kit.get("abilities", []), *(t["name"] for t in kit.get("talents", [])))
+    }
+    abilities = {
+        str(ability_id): _ability_display_name(name, abilities_by_key.get(name, {}))
+        for ability_id, name in names_by_ability_id.items()
+        if name in kit_names
+        or name.startswith(hero_prefixes)
+        or name.startswith(("special_bonus_", "attribute_bonus"))
+    }
+
     game_modes = {
         key: readable_identifier(mode["name"], "game_mode_")
         for key, mode in load("game_mode.json").items()
@@ -120,9 +205,19 @@ def build_tables(package_dir: Path) -> dict[str, dict[str, dict | str]]:
     return {
         "heroes": _sorted_by_id(heroes),
         "items": _sorted_by_id(items),
+        "abilities": _sorted_by_id(abilities),
         "game_modes": _sorted_by_id(game_modes),
         "lobby_types": _sorted_by_id(lobby_types),
     }
+
+
+def _ability_display_name(identifier: str, ability: dict) -> str:
+    name = _PLACEHOLDER.sub("", ability.get("dname") or "").strip()
+    if identifier == "special_bonus_attributes" or identifier.startswith("attribute_bonus"):
+        return "Attribute Bonus"
+    if not name:
+        name = readable_identifier(identifier.removeprefix("special_bonus_unique_"))
+    return f"Talent: {name}" if identifier.startswith("special_bonus_") else name
 
 
 def _sorted_by_id(table: dict) -> dict:
@@ -135,7 +230,12 @@ def write_tables(tables: dict[str, dict], data_dir: Path | None = None) -> list[
     written = []
     for kind, table in tables.items():
         path = data_dir / TABLE_FILES[kind]
-        path.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        # One entry a line: small files whose updates read well in a diff.
+        lines = [
+            f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}"
+            for key, value in table.items()
+        ]
+        path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
         written.append(path)
     _table.cache_clear()
     return written

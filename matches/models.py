@@ -8,6 +8,9 @@ from django.db.models import Q
 
 STEAM_ID64_OFFSET = 76561197960265728
 ANONYMOUS_ACCOUNT_ID = 4294967295
+# Valve's DOTALeaverStatus_t from 2 on (disconnected too long, abandoned, AFK, never connected):
+# the player abandoned the match. 1 is a disconnect from a game that was safe to leave.
+ABANDONED_FROM = 2
 
 
 class SteamAccount(models.Model):
@@ -149,6 +152,18 @@ class Match(models.Model):
     cluster = models.PositiveIntegerField(null=True, blank=True)
     first_blood_time = models.PositiveIntegerField(null=True, blank=True)
     human_players = models.PositiveSmallIntegerField(null=True, blank=True)
+    # League matches: the teams as the match names them, the league as OpenDota names it.
+    radiant_team_id = models.PositiveIntegerField(null=True, blank=True)
+    dire_team_id = models.PositiveIntegerField(null=True, blank=True)
+    radiant_name = models.CharField(max_length=200, blank=True)
+    dire_name = models.CharField(max_length=200, blank=True)
+    league_name = models.CharField(max_length=200, blank=True)
+    picks_bans = models.JSONField(
+        null=True, blank=True, help_text="the draft in order: [{order, is_pick, hero_id, team}]"
+    )
+    abandons = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="players who abandoned (leaver_status 2 or more)"
+    )
 
     objects = MatchQuerySet.as_manager()
 
@@ -175,6 +190,10 @@ class Match(models.Model):
         if self.has_details is None:
             return "pending"
         return "complete" if self.has_details else "failed"
+
+    @property
+    def has_abandon(self) -> bool:
+        return bool(self.abandons)
 
 
 class AccountMatch(models.Model):
@@ -227,6 +246,14 @@ class MatchPlayer(models.Model):
     backpack_1 = models.PositiveIntegerField(null=True, blank=True)
     backpack_2 = models.PositiveIntegerField(null=True, blank=True)
     item_neutral = models.PositiveIntegerField(null=True, blank=True)
+    item_neutral2 = models.PositiveIntegerField(
+        null=True, blank=True, help_text="the neutral enchantment (since patch 7.39)"
+    )
+    aghanims_scepter = models.BooleanField(null=True, blank=True)
+    aghanims_shard = models.BooleanField(null=True, blank=True)
+    moonshard = models.BooleanField(null=True, blank=True, help_text="a Moon Shard consumed")
+    gold = models.PositiveIntegerField(null=True, blank=True, help_text="unspent, at the end")
+    gold_spent = models.PositiveIntegerField(null=True, blank=True)
     leaver_status = models.PositiveSmallIntegerField(null=True, blank=True)
     ability_upgrades = models.JSONField(null=True, blank=True)
 
@@ -255,6 +282,50 @@ class MatchPlayer(models.Model):
     @property
     def backpack(self) -> list[int | None]:
         return [self.backpack_0, self.backpack_1, self.backpack_2]
+
+    @property
+    def abandoned(self) -> bool:
+        return (self.leaver_status or 0) >= ABANDONED_FROM
+
+
+class PlayerQuerySet(models.QuerySet):
+    def fresh(self, now: datetime, max_age: timedelta) -> "PlayerQuerySet":
+        """Players Steam described within `max_age`: they are not looked up again yet."""
+        return self.filter(refreshed_at__gte=now - max_age)
+
+
+class Player(models.Model):
+    """A Steam account seen in matches: its public name and avatar, for display.
+
+    Filled from Steam's GetPlayerSummaries (which sets `refreshed_at`) and, for accounts
+    Steam has not described yet, from the names in OpenDota's match answers. Anonymous
+    players never have a row.
+    """
+
+    account_id = models.BigIntegerField(primary_key=True, help_text="32-bit Steam account id")
+    persona_name = models.CharField(max_length=200, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True, help_text="32 px")
+    avatar_medium_url = models.URLField(max_length=500, blank=True, help_text="64 px")
+    avatar_full_url = models.URLField(max_length=500, blank=True, help_text="184 px")
+    profile_url = models.URLField(max_length=500, blank=True)
+    refreshed_at = models.DateTimeField(
+        null=True, blank=True, help_text="when Steam last described it; empty: never"
+    )
+
+    objects = PlayerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["account_id"]
+        indexes = [models.Index(fields=["refreshed_at"], name="player_refreshed_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(account_id__gt=0) & Q(account_id__lt=ANONYMOUS_ACCOUNT_ID),
+                name="player_account_id_is_32_bit_and_known",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.persona_name or str(self.account_id)
 
 
 class RateLimitSlot(models.Model):

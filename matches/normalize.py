@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from matches.errors import BadResponse
-from matches.models import ANONYMOUS_ACCOUNT_ID
+from matches.models import ABANDONED_FROM, ANONYMOUS_ACCOUNT_ID
 
 _INT_MAX = 2**31 - 1
 _BIGINT_MAX = 2**63 - 1
@@ -83,8 +83,14 @@ PLAYER_FIELDS = {
     "backpack_1": _INT_MAX,
     "backpack_2": _INT_MAX,
     "item_neutral": _INT_MAX,
+    "item_neutral2": _INT_MAX,
+    "gold": _INT_MAX,
+    "gold_spent": _INT_MAX,
     "leaver_status": _SMALL_MAX,
 }
+# 0/1 in Steam's answers, booleans or 0/1 in OpenDota's.
+PLAYER_FLAGS = ("aghanims_scepter", "aghanims_shard", "moonshard")
+TEXT_MAX = 200
 
 
 def optional_int(data: dict, key: str, maximum: int = _BIGINT_MAX) -> int | None:
@@ -115,12 +121,25 @@ def timestamp(data: dict, key: str) -> datetime | None:
 
 
 def account_or_none(value: Any) -> int | None:
-    """32-bit account id; None for anonymous players (4294967295 on Steam, null on OpenDota)."""
+    """32-bit account id; None for anonymous players (4294967295 on Steam, null on OpenDota,
+    and 0, which a 2026 Steam answer carries for one player)."""
     if isinstance(value, bool) or not isinstance(value, int):
         return None
-    if value < 0 or value >= ANONYMOUS_ACCOUNT_ID:
+    if value <= 0 or value >= ANONYMOUS_ACCOUNT_ID:
         return None
     return value
+
+
+def optional_flag(data: dict, key: str) -> bool | None:
+    value = data.get(key)
+    if isinstance(value, bool):
+        return value
+    return bool(value) if value in (0, 1) and isinstance(value, int) else None
+
+
+def optional_text(value: Any, maximum: int = TEXT_MAX) -> str:
+    """A display string (a name), stripped and cut to its column; "" for anything else."""
+    return value.strip()[:maximum] if isinstance(value, str) else ""
 
 
 def _as_dict(data: Any, what: str) -> dict:
@@ -188,7 +207,8 @@ def match_details(raw: Any) -> MatchDetails:
     if start_time is None:
         raise BadResponse(f"{what} has no start_time")
     fields: dict[str, Any] = {key: optional_int(raw, key, top) for key, top in MATCH_FIELDS.items()}
-    fields.update(start_time=start_time, radiant_win=radiant_win)
+    fields.update(start_time=start_time, radiant_win=radiant_win, **_teams_and_league(raw))
+    fields["picks_bans"] = _picks_bans(raw.get("picks_bans"))
     if fields["duration"] is None:
         raise BadResponse(f"{what} has no duration")
 
@@ -197,15 +217,22 @@ def match_details(raw: Any) -> MatchDetails:
         raw_player = _as_dict(raw_player, f"a player of {what}")
         slot = required_int(raw_player, "player_slot", f"a player of {what}", 255)
         player = {key: optional_int(raw_player, key, top) for key, top in PLAYER_FIELDS.items()}
+        player.update({key: optional_flag(raw_player, key) for key in PLAYER_FLAGS})
+        account_id = account_or_none(raw_player.get("account_id"))
         player.update(
             player_slot=slot,
             is_radiant=slot < 128,
-            account_id=account_or_none(raw_player.get("account_id")),
+            account_id=account_id,
             ability_upgrades=_ability_upgrades(raw_player),
+            # OpenDota's answers name the players with a public profile; not a MatchPlayer
+            # column: the store keeps it in the Player table.
+            persona_name=optional_text(raw_player.get("personaname")) if account_id else "",
         )
         players[slot] = player
     if not players:
         raise BadResponse(f"{what} has no players")
+    statuses = [p["leaver_status"] for p in players.values() if p["leaver_status"] is not None]
+    fields["abandons"] = sum(s >= ABANDONED_FROM for s in statuses) if statuses else None
     return MatchDetails(
         match_id=match_id, fields=fields, players=[players[s] for s in sorted(players)]
     )
@@ -228,3 +255,45 @@ def _ability_upgrades(raw_player: dict) -> list[dict[str, int]] | None:
             if isinstance(ability, int)
         ]
     return None
+
+
+def _teams_and_league(raw: dict) -> dict[str, Any]:
+    """Team ids and names (Steam: radiant_name; OpenDota: radiant_team.name too) and the
+    league's name (OpenDota only; Steam knows just the leagueid)."""
+    found: dict[str, Any] = {}
+    for side in ("radiant", "dire"):
+        team = raw.get(f"{side}_team")
+        team = team if isinstance(team, dict) else {}
+        found[f"{side}_team_id"] = optional_int(raw, f"{side}_team_id", _INT_MAX) or optional_int(
+            team, "team_id", _INT_MAX
+        )
+        found[f"{side}_name"] = optional_text(raw.get(f"{side}_name")) or optional_text(
+            team.get("name")
+        )
+    league = raw.get("league")
+    found["league_name"] = optional_text(league.get("name")) if isinstance(league, dict) else ""
+    return found
+
+
+def _picks_bans(raw: Any) -> list[dict[str, Any]] | None:
+    """The draft in the order it happened: [{order, is_pick, hero_id, team (0 Radiant, 1 Dire)}]."""
+    if not isinstance(raw, list):
+        return None
+    draft = []
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict) or not isinstance(entry.get("is_pick"), bool):
+            continue
+        hero_id = optional_int(entry, "hero_id", _SMALL_MAX)
+        team = entry.get("team")
+        if not hero_id or team not in (0, 1) or isinstance(team, bool):
+            continue
+        order = optional_int(entry, "order", _SMALL_MAX)
+        draft.append(
+            {
+                "order": index if order is None else order,
+                "is_pick": entry["is_pick"],
+                "hero_id": hero_id,
+                "team": team,
+            }
+        )
+    return sorted(draft, key=lambda pick: pick["order"]) or None

@@ -4,7 +4,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dotasync.api import WholeNumberField
+from matches.dota_constants import hero_facet_name
 from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer, SteamAccount
+from matches.players import label_of, labels_for
 from matches.stats import DETAILS_STATUSES
 
 MAX_HERO_ID = 32767
@@ -62,6 +64,11 @@ class AccountMatchSerializer(serializers.ModelSerializer):
     kills = serializers.IntegerField(allow_null=True, read_only=True)
     deaths = serializers.IntegerField(allow_null=True, read_only=True)
     assists = serializers.IntegerField(allow_null=True, read_only=True)
+    leaver_status = serializers.IntegerField(
+        allow_null=True,
+        read_only=True,
+        help_text="The account's own (Valve's DOTALeaverStatus_t); 2 or more is an abandon.",
+    )
 
     class Meta:
         model = Match
@@ -83,11 +90,24 @@ class AccountMatchSerializer(serializers.ModelSerializer):
             "kills",
             "deaths",
             "assists",
+            "leaver_status",
+            "abandons",
         ]
 
 
 class MatchPlayerSerializer(serializers.ModelSerializer):
+    """A player of a match; `context["labels"]` (players.labels_for) names them in bulk."""
+
     won = serializers.BooleanField(allow_null=True, read_only=True)
+    persona_name = serializers.SerializerMethodField(
+        help_text="The public Steam name; empty for anonymous players and accounts without one."
+    )
+    avatar = serializers.SerializerMethodField(
+        help_text="Steam's 64 px avatar URL (on Steam's servers); null when unknown."
+    )
+    hero_facet = serializers.SerializerMethodField(
+        help_text="The name of the facet `hero_variant` stands for; empty when unknown."
+    )
     items = serializers.ListField(child=serializers.IntegerField(allow_null=True), read_only=True)
     backpack = serializers.ListField(
         child=serializers.IntegerField(allow_null=True), read_only=True
@@ -117,14 +137,52 @@ class MatchPlayerSerializer(serializers.ModelSerializer):
             "items",
             "backpack",
             "item_neutral",
+            "item_neutral2",
+            "aghanims_scepter",
+            "aghanims_shard",
+            "moonshard",
+            "gold",
+            "gold_spent",
             "leaver_status",
             "ability_upgrades",
+            "persona_name",
+            "avatar",
+            "hero_facet",
         ]
+
+    def _label(self, player: MatchPlayer):
+        labels = self.context.get("labels")
+        if labels is None:
+            labels = labels_for([player.account_id])
+        return label_of(player.account_id, labels)
+
+    def get_persona_name(self, player: MatchPlayer) -> str:
+        return self._label(player).persona_name
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_avatar(self, player: MatchPlayer) -> str | None:
+        return self._label(player).avatar_url or None
+
+    def get_hero_facet(self, player: MatchPlayer) -> str:
+        return hero_facet_name(player.hero_id, player.hero_variant)
+
+
+class DraftStepSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    is_pick = serializers.BooleanField()
+    hero_id = serializers.IntegerField()
+    team = serializers.IntegerField(help_text="0 Radiant, 1 Dire.")
 
 
 class MatchDetailSerializer(serializers.ModelSerializer):
     details_status = serializers.ChoiceField(choices=DETAILS_STATUSES, read_only=True)
-    players = MatchPlayerSerializer(many=True, read_only=True)
+    players = serializers.SerializerMethodField()
+    picks_bans = DraftStepSerializer(
+        many=True,
+        allow_null=True,
+        read_only=True,
+        help_text="The draft in order (Captains Mode, ranked All Pick, ...); null without one.",
+    )
 
     class Meta:
         model = Match
@@ -142,6 +200,13 @@ class MatchDetailSerializer(serializers.ModelSerializer):
             "cluster",
             "first_blood_time",
             "human_players",
+            "radiant_team_id",
+            "dire_team_id",
+            "radiant_name",
+            "dire_name",
+            "league_name",
+            "abandons",
+            "picks_bans",
             "details_status",
             "details_source",
             "details_fetched_at",
@@ -149,6 +214,14 @@ class MatchDetailSerializer(serializers.ModelSerializer):
             "fetch_error",
             "players",
         ]
+
+    @extend_schema_field(MatchPlayerSerializer(many=True))
+    def get_players(self, match: Match) -> list:
+        players = list(match.players.all())
+        labels = labels_for(player.account_id for player in players)
+        return MatchPlayerSerializer(
+            players, many=True, context={**self.context, "labels": labels}
+        ).data
 
 
 class AccountQuerySerializer(serializers.Serializer):
@@ -176,8 +249,17 @@ class MatchQuerySerializer(AccountQuerySerializer):
 
 class TeammateSerializer(serializers.Serializer):
     account_id = serializers.IntegerField()
-    persona_name = serializers.CharField(allow_blank=True, help_text="Empty when not synced.")
+    persona_name = serializers.CharField(
+        allow_blank=True, help_text="The public Steam name; empty while unknown."
+    )
+    avatar = serializers.SerializerMethodField(
+        help_text="Steam's 64 px avatar URL (on Steam's servers); null when unknown."
+    )
     games = serializers.IntegerField(help_text="Matches played on the same side.")
     wins = serializers.IntegerField()
     win_rate = serializers.FloatField(help_text="wins / games, from 0 to 1.")
     last_played = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_avatar(self, teammate) -> str | None:
+        return teammate.avatar_url or None

@@ -23,9 +23,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce, NullIf, TruncMonth
 
-from matches.models import Match, MatchPlayer, SteamAccount
+from matches.dota_constants import ability_name, hero_name
+from matches.models import Match, MatchPlayer, Player, SteamAccount
+from matches.players import PlayerLabel, label_of, labels_for
 
 RESULTS = ("win", "loss")
 DETAILS_STATUSES = ("pending", "complete", "failed")
@@ -46,6 +48,11 @@ class Teammate:
     win_rate: float
     last_played: datetime | None
     persona_name: str
+    avatar_url: str = ""
+
+    @property
+    def label(self) -> PlayerLabel:
+        return PlayerLabel(self.account_id, self.persona_name, self.avatar_url)
 
 
 class MonthRecord(NamedTuple):
@@ -74,9 +81,8 @@ def teammates(account: SteamAccount, limit: int | None = None) -> list[Teammate]
     One aggregate query: the account's own player rows joined, on the match, to the other
     known players of the same side.
     """
-    known_name = SteamAccount.objects.filter(account_id=OuterRef("account_id")).values(
-        "persona_name"
-    )[:1]
+    player = Player.objects.filter(account_id=OuterRef("account_id"))
+    linked = SteamAccount.objects.filter(account_id=OuterRef("account_id"))
     rows = (
         MatchPlayer.objects.filter(
             match__has_details=True,
@@ -90,7 +96,17 @@ def teammates(account: SteamAccount, limit: int | None = None) -> list[Teammate]
             games=Count("match_id", distinct=True),
             wins=Count("match_id", distinct=True, filter=Q(match__radiant_win=F("is_radiant"))),
             last_played=Max("match__start_time"),
-            persona_name=Coalesce(Subquery(known_name), Value("")),
+            # The Player table's name, else a linked account's own (NULLIF: "" is no name).
+            persona_name=Coalesce(
+                NullIf(Subquery(player.values("persona_name")[:1]), Value("")),
+                NullIf(Subquery(linked.values("persona_name")[:1]), Value("")),
+                Value(""),
+            ),
+            avatar_url=Coalesce(
+                NullIf(Subquery(player.values("avatar_medium_url")[:1]), Value("")),
+                Subquery(linked.values("avatar_url")[:1]),
+                Value(""),
+            ),
         )
         .order_by("-games", "-wins", "account_id")
     )
@@ -104,6 +120,7 @@ def teammates(account: SteamAccount, limit: int | None = None) -> list[Teammate]
             win_rate=row["wins"] / row["games"],
             last_played=row["last_played"],
             persona_name=row["persona_name"],
+            avatar_url=row["avatar_url"],
         )
         for row in rows
     ]
@@ -119,8 +136,9 @@ def account_matches(
     """The account's matches, newest first, each annotated with the account's own side of it.
 
     Annotations: hero_id (the player row's, else the one Steam's history gave the stub),
-    kills, deaths, assists, player_slot, is_radiant and won (None while unknown). They come
-    from joins, not per-row queries, so a page of any size costs the same queries.
+    kills, deaths, assists, leaver_status, player_slot, is_radiant and won (None while
+    unknown). They come from joins, not per-row queries, so a page of any size costs the same
+    queries.
     `result` is "win" or "loss"; `details_status` is "pending", "complete" or "failed".
     """
     if result is not None and result not in RESULTS:
@@ -142,6 +160,7 @@ def account_matches(
             kills=F("own_player__kills"),
             deaths=F("own_player__deaths"),
             assists=F("own_player__assists"),
+            leaver_status=F("own_player__leaver_status"),
             player_slot=Coalesce("own_player__player_slot", "account_links__player_slot"),
         )
         .annotate(
@@ -202,16 +221,21 @@ def top_heroes(account: SteamAccount, limit: int = 10) -> list[HeroRecord]:
 @dataclass(frozen=True)
 class ScoreboardPlayer:
     player: MatchPlayer
-    display_name: str
+    label: PlayerLabel
+
+    @property
+    def display_name(self) -> str:
+        return self.label.name
 
     @property
     def is_anonymous(self) -> bool:
-        return self.player.account_id is None
+        return self.label.is_anonymous
 
 
 @dataclass(frozen=True)
 class TeamSheet:
     name: str
+    team_name: str
     is_radiant: bool
     score: int | None
     won: bool | None
@@ -221,37 +245,56 @@ class TeamSheet:
 def scoreboard(match: Match) -> list[TeamSheet]:
     """Radiant then Dire, each with its players in slot order, named by persona when known.
 
-    Two queries: the players, and the persona names of those DotaSync knows.
+    Three queries: the players, and their names (the Player table, then linked accounts).
     """
     players = list(match.players.all())
-    known_ids = {player.account_id for player in players if player.account_id is not None}
-    persona_names = dict(
-        SteamAccount.objects.filter(account_id__in=known_ids)
-        .exclude(persona_name="")
-        .values_list("account_id", "persona_name")
-    )
-
-    def display_name(player: MatchPlayer) -> str:
-        if player.account_id is None:
-            return "Anonymous"
-        return persona_names.get(player.account_id, str(player.account_id))
-
+    labels = labels_for(player.account_id for player in players)
     sheets = []
-    for is_radiant, name, score in (
-        (True, "Radiant", match.radiant_score),
-        (False, "Dire", match.dire_score),
+    for is_radiant, name, team_name, score in (
+        (True, "Radiant", match.radiant_name, match.radiant_score),
+        (False, "Dire", match.dire_name, match.dire_score),
     ):
         sheets.append(
             TeamSheet(
                 name=name,
+                team_name=team_name,
                 is_radiant=is_radiant,
                 score=score,
                 won=None if match.radiant_win is None else match.radiant_win == is_radiant,
                 players=[
-                    ScoreboardPlayer(player, display_name(player))
+                    ScoreboardPlayer(player, label_of(player.account_id, labels))
                     for player in players
                     if player.is_radiant == is_radiant
                 ],
             )
         )
     return sheets
+
+
+class DraftStep(NamedTuple):
+    number: int
+    is_pick: bool
+    is_radiant: bool
+    hero: str
+
+
+def draft(match: Match) -> list[DraftStep]:
+    """The picks and bans in the order they were made (Captains Mode, ranked All Pick...)."""
+    return [
+        DraftStep(number, step["is_pick"], step["team"] == 0, hero_name(step["hero_id"]))
+        for number, step in enumerate(match.picks_bans or [], start=1)
+    ]
+
+
+class SkillPoint(NamedTuple):
+    level: int | None
+    ability: str
+
+
+def skill_build(player: MatchPlayer) -> list[SkillPoint]:
+    """The player's ability upgrades in order: the level each came at and what was learnt."""
+    return [
+        SkillPoint(upgrade.get("level"), ability_name(upgrade.get("ability")))
+        for upgrade in player.ability_upgrades or []
+        if isinstance(upgrade, dict)
+    ]

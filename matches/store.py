@@ -13,6 +13,7 @@ from enum import StrEnum
 from django.db import connection, transaction
 from django.db.models import F, Q
 
+from matches import players as player_names
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.normalize import HistoryEntry, MatchDetails
 
@@ -35,7 +36,16 @@ _DETAIL_COLUMNS = [
     "cluster",
     "first_blood_time",
     "human_players",
+    "radiant_team_id",
+    "dire_team_id",
+    "radiant_name",
+    "dire_name",
+    "league_name",
+    "picks_bans",
+    "abandons",
 ]
+# NOT NULL text columns: a match without team or league names stores "".
+_TEXT_DETAIL_COLUMNS = ("radiant_name", "dire_name", "league_name")
 
 
 def save_history_page(account: SteamAccount, entries: Sequence[HistoryEntry]) -> int:
@@ -160,6 +170,8 @@ def _save_completed(completed: Sequence[Outcome], now: datetime) -> None:
     for item in completed:
         details = item.details
         fields = {key: details.fields.get(key) for key in _DETAIL_COLUMNS}
+        for key in _TEXT_DETAIL_COLUMNS:
+            fields[key] = fields[key] or ""
         if fields["match_seq_num"] is None:
             fields.pop("match_seq_num")
         matches.append(
@@ -201,6 +213,11 @@ def _save_completed(completed: Sequence[Outcome], now: datetime) -> None:
         slots = [p["player_slot"] for p in item.details.players]
         stale |= Q(match_id=item.details.match_id) & ~Q(player_slot__in=slots)
     MatchPlayer.objects.filter(stale).delete()
+    player_names.remember_names(
+        (player["account_id"], player.get("persona_name", ""))
+        for item in completed
+        for player in item.details.players
+    )
 
 
 def _upsert_players(players: list[tuple[int, dict]]) -> None:

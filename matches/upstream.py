@@ -71,11 +71,18 @@ URL_SETTINGS = {
 }
 
 
+# GetPlayerSummaries takes at most this many SteamIDs a call.
+SUMMARIES_PER_CALL = 100
+
+
 @dataclass(frozen=True)
 class PlayerSummary:
     account_id: int
     persona_name: str
-    avatar_url: str
+    avatar_url: str  # 64 px ("avatarmedium")
+    avatar_small_url: str = ""  # 32 px
+    avatar_full_url: str = ""  # 184 px
+    profile_url: str = ""
 
 
 def interval_of(bucket: str) -> float:
@@ -227,6 +234,17 @@ class UpstreamClient:
             raise BadResponse("ResolveVanityURL answered without a steamid", source=STEAM) from None
 
     def player_summaries(self, account_ids: list[int]) -> dict[int, PlayerSummary]:
+        """Steam's public profile of up to 100 accounts, by account id.
+
+        Accounts Steam does not know are missing from the answer; so are any it was not asked
+        about (a summary for another id is dropped).
+        """
+        if len(account_ids) > SUMMARIES_PER_CALL:
+            raise ValueError(
+                f"at most {SUMMARIES_PER_CALL} accounts a call, not {len(account_ids)}"
+            )
+        if not account_ids:
+            return {}
         data = self._request(
             STEAM,
             f"{self.steam_base_url}/ISteamUser/GetPlayerSummaries/v2/",
@@ -235,17 +253,25 @@ class UpstreamClient:
                 "steamids": ",".join(str(a + STEAM_ID64_OFFSET) for a in account_ids),
             },
         )
-        players = (data.get("response") or {}).get("players") if isinstance(data, dict) else None
+        response = data.get("response") if isinstance(data, dict) else None
+        if not isinstance(response, dict) or not isinstance(response.get("players"), list):
+            raise BadResponse("GetPlayerSummaries answered without players", source=STEAM)
+        asked = set(account_ids)
         summaries = {}
-        for player in players if isinstance(players, list) else []:
+        for player in response["players"]:
             try:
                 account_id = int(player["steamid"]) - STEAM_ID64_OFFSET
             except (KeyError, TypeError, ValueError):
                 continue
+            if account_id not in asked:
+                continue
             summaries[account_id] = PlayerSummary(
                 account_id=account_id,
-                persona_name=str(player.get("personaname") or "")[:200],
-                avatar_url=str(player.get("avatarmedium") or player.get("avatar") or "")[:500],
+                persona_name=_text(player.get("personaname"), 200),
+                avatar_url=_steam_url(player.get("avatarmedium") or player.get("avatar")),
+                avatar_small_url=_steam_url(player.get("avatar")),
+                avatar_full_url=_steam_url(player.get("avatarfull")),
+                profile_url=_steam_url(player.get("profileurl")),
             )
         return summaries
 
@@ -414,6 +440,17 @@ def _error_text(response: requests.Response) -> str:
     return redact(str(error))[:120] if error else ""
 
 
+def _text(value: Any, maximum: int) -> str:
+    return value.strip()[:maximum] if isinstance(value, str) else ""
+
+
+def _steam_url(value: Any) -> str:
+    """A web URL as Steam sends it; anything else (or too long for its column) is dropped,
+    because pages put these in src and href attributes."""
+    url = _text(value, 501)
+    return url if url.startswith(("https://", "http://")) and len(url) <= 500 else ""
+
+
 def _label(bucket: str) -> str:
     return {STEAM: "Steam", STEAM_SEQUENCE: "Steam (sequence)", OPENDOTA: "OpenDota"}[bucket]
 
@@ -422,6 +459,7 @@ __all__ = [
     "OPENDOTA",
     "STEAM",
     "STEAM_SEQUENCE",
+    "SUMMARIES_PER_CALL",
     "BadResponse",
     "InvalidApiKey",
     "NotFound",

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from matches import stats
 from matches.dota_constants import heroes_by_name
-from matches.models import Match, SteamAccount
+from matches.models import Match, SteamAccount, UserSettings
 
 MATCHES_PER_PAGE = 50
 TEAMMATES_SHOWN = 100
@@ -68,6 +68,11 @@ def _chosen_account(request: HttpRequest) -> tuple[list[SteamAccount], SteamAcco
     raise Http404("No such account among yours.")
 
 
+def shows_outside_images(request: HttpRequest) -> bool:
+    """Whether the user lets pages load images from other sites (Steam's avatars)."""
+    return UserSettings.of(request.user).allow_outside_images
+
+
 def _no_account(request: HttpRequest, title: str) -> HttpResponse:
     return render(request, "matches/no_account.html", {"title": title})
 
@@ -104,14 +109,23 @@ def match_detail(request: HttpRequest, match_id: int) -> HttpResponse:
             "account_id", flat=True
         )
     )
+    teams = stats.scoreboard(match)
     return render(
         request,
         "matches/match_detail.html",
         {
             "match": match,
-            "teams": stats.scoreboard(match),
+            "teams": teams,
+            "draft": stats.draft(match),
+            "skill_builds": [
+                (row, stats.skill_build(row.player))
+                for team in teams
+                for row in team.players
+                if row.player.ability_upgrades
+            ],
             "own_account_ids": own_account_ids,
             "max_attempts": settings.SYNC_MAX_ATTEMPTS,
+            "show_avatars": shows_outside_images(request),
         },
     )
 
@@ -129,6 +143,7 @@ def teammates(request: HttpRequest) -> HttpResponse:
             "account": account,
             "teammates": stats.teammates(account, limit=TEAMMATES_SHOWN),
             "teammates_shown": TEAMMATES_SHOWN,
+            "show_avatars": shows_outside_images(request),
         },
     )
 

@@ -14,7 +14,7 @@ from django_q.exceptions import TimeoutException
 from matches import dbclock, ratelimit
 from matches.errors import PrivateProfile, RateLimited, ServerError, SourceRefused, UpstreamError
 from matches.upstream import KEY_SETTINGS, URL_SETTINGS, UpstreamClient
-from syncjobs import liveness
+from syncjobs import liveness, names
 from syncjobs.details import DetailPhase
 from syncjobs.listing import ListingPhase
 from syncjobs.liveness import Cancelled, Pulse
@@ -103,6 +103,8 @@ class JobRunner:
         )
         if self.pulse.on_progress:
             self.pulse.on_progress(job)
+        if job.status == JobStatus.COMPLETED:
+            names.enqueue_name_resolution(job)  # its own task: it never holds a sync up
 
     # --- what both phases share
 

@@ -3,7 +3,7 @@
 import logging
 
 from matches.models import SteamAccount
-from syncjobs import engine, supervisor
+from syncjobs import engine, names, supervisor
 from syncjobs.models import JobType
 
 logger = logging.getLogger(__name__)
@@ -17,6 +17,11 @@ def run_sync_job(job_id: int) -> str:
 def fetch_details_part(job_id: int) -> int:
     """Help a running job's phase 2 (SYNC_DETAIL_TASKS > 1): claim and fetch stubs."""
     return engine.run_details_part(job_id)
+
+
+def resolve_player_names(job_id: int) -> str:
+    """Name the players of a completed job's matches (Steam's GetPlayerSummaries)."""
+    return names.resolve_names_for_job(job_id)
 
 
 def sync_all_accounts() -> int:

@@ -7,7 +7,7 @@ patch 7.36, the sequence endpoint answering a later match, OpenDota hiding Turbo
 unless `significant=0`...) plus switchable faults. Stdlib only, so it also runs
 as `manage.py steam_simulator` for `make run`.
 
-- `world`: the synthetic, deterministic match data of every account;
+- `world`: the synthetic, deterministic match data of the simulated accounts;
 - `config`: the settings and the faults that can be switched on;
 - `responses`: the answer shapes (Steam's HTML errors, OpenDota's JSON ones);
 - `state`: config, counters and request log, and the answer to each request;

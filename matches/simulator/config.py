@@ -53,9 +53,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "hang_seconds": 30.0,
     "slow_seconds": 2.0,
     "fault_retry_after": 1.0,
+    # The simulator's present (Unix seconds): the newest matches were played the evening
+    # before. None: the clock when the world is built.
+    "now": None,
 }
 # Config keys the synthetic data depends on; changing one rebuilds the World.
-WORLD_KEYS = ("seed", "default_matches", "accounts", "hidden_fraction")
+WORLD_KEYS = ("seed", "default_matches", "accounts", "hidden_fraction", "now")
 
 
 def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +80,8 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
             out[key] = float(value)
         elif key in ("seed", "default_matches", "opendota_daily_allowance"):
             out[key] = int(value)
+        elif key == "now":
+            out[key] = None if value is None else float(value)
         elif key in (
             "details_broken",
             "sequence_broken",

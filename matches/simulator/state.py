@@ -178,7 +178,7 @@ class SimulatorState:
                 case "vanity":
                     return self._vanity(config, params)
                 case "summaries":
-                    return self._summaries(params)
+                    return self._summaries(world, params)
                 case "opendota_player_matches":
                     return self._opendota_player_matches(world, params)
                 case _:
@@ -329,13 +329,14 @@ class SimulatorState:
         steamid = str(account_id + STEAM_ID64_OFFSET)
         return json_response({"response": {"steamid": steamid, "success": 1}})
 
-    def _summaries(self, params: dict[str, str]) -> Response:
+    def _summaries(self, world: World, params: dict[str, str]) -> Response:
+        """Steam leaves out the accounts it does not know (a few of the fillers)."""
         players = []
         for raw in params.get("steamids", "").split(",")[:SUMMARIES_MAX]:
             if not raw.strip().isdigit():
                 continue
             account_id = int(raw) - STEAM_ID64_OFFSET
-            if not 0 <= account_id < ANONYMOUS_ACCOUNT_ID:
+            if not world.has_profile(account_id):
                 continue
             avatar = hashlib.sha1(str(account_id).encode()).hexdigest()
             base = f"https://avatars.steamstatic.com/{avatar}"

@@ -1,68 +1,138 @@
 """The synthetic match data: who plays which match, and every field of it.
 
-The data is synthetic, deterministic for a seed, and consistent between every
-endpoint, for any account id, without storing anything per account:
+The data is synthetic, deterministic for a seed (and the day the world is built for), and
+consistent between every endpoint, without storing anything per match:
 
+* Who has a history: the POPULATION_SIZE accounts from POPULATION_BASE (the demo account
+  86745912 and its neighbours) play `default_matches` each, and any account configured in
+  `accounts` plays its own count. Every other account (the other players of a match, called
+  fillers, and the anonymous id) plays no match of its own.
 * Account `a`'s k-th match (k = 0 oldest .. N-1 newest) has the id
-  `BASE_MATCH_ID + k * LANE_SPAN + lane`. The lane is `a` for a solo match; every
-  PARTY_EVERY-th k is a party match instead, in lane `PARTY_LANE_BASE + a // 5`,
-  played together by the five accounts `a // 5 * 5 .. + 4`. Ids therefore grow
-  with k, and a match id decodes back to (k, lane) in O(1).
-* A solo match is known when k < N of its owner; a party match when k < N of ANY
-  member, and its players are exactly the members with k < N (the other seats
-  are anonymous or filler accounts). So every account's Steam list, OpenDota list
-  and the matches' player lists agree.
-* Filler accounts (FILLER_ACCOUNT_BASE and up) and the anonymous id have no
-  matches of their own unless configured in `accounts`.
-* Everything about a match (heroes, result, items...) is a pure function of
-  (seed, match_id, the config of its players' accounts).
-* `match_seq_num = match_id - SEQ_OFFSET`, `start_time` grows with k.
+  `BASE_MATCH_ID + k * LANE_SPAN + lane`. A population account's lane is `a - POPULATION_BASE`
+  for a solo match; every PARTY_EVERY-th k is a party match instead, in the lane of its party
+  (`PARTY_LANE_BASE + (a - POPULATION_BASE) // 5`), played together by the five accounts
+  `a // 5 * 5 .. + 4`. A configured account outside the population plays solo in lane
+  `CONFIGURED_LANE_BASE + a % CONFIGURED_LANES`. Ids therefore grow with k and stay in
+  today's range (8.6 billion and up, as in late 2025), and an id decodes back to (k, lane)
+  in O(1).
+* A solo match is known when k < N of its owner; a party match when k < N of ANY member, and
+  its players are exactly the members with k < N (the other seats are anonymous or filler
+  accounts). So every account's Steam list, OpenDota list and the matches' player lists agree.
+* Time runs backwards from `now`: the newest position of the busiest account (k = N - 1 of
+  the largest N) was played yesterday evening, and older positions follow a player's rhythm,
+  a few games an evening with gaps of days, weeks and now and then months, for the newest
+  REALISTIC_POSITIONS; older positions are packed DENSE_SPACING apart. Every account's k-th
+  match is played around the same time.
+* Everything about a match (mode, heroes, draft, result, items, skill builds...) is a pure
+  function of (seed, match_id, the config of its players' accounts, its start time).
+* `match_seq_num = match_id - SEQ_OFFSET`.
 """
 
 import hashlib
+import math
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from matches import dota_constants
 from matches.models import ANONYMOUS_ACCOUNT_ID
 
-BASE_MATCH_ID = 2_000_000_000
-LANE_SPAN = 2**33
-PARTY_LANE_BASE = 2**32
+BASE_MATCH_ID = 8_600_000_000
+LANE_SPAN = 25_000
+POPULATION_BASE = 86_740_000
+POPULATION_SIZE = 20_000
 PARTY_SIZE = 5
 PARTY_EVERY = 4
-SEQ_OFFSET = 1_000_000_000
-FILLER_ACCOUNT_BASE = 3_000_000_000
+PARTY_LANE_BASE = POPULATION_SIZE
+CONFIGURED_LANE_BASE = PARTY_LANE_BASE + POPULATION_SIZE // PARTY_SIZE
+CONFIGURED_LANES = LANE_SPAN - CONFIGURED_LANE_BASE
+# The difference between match id and sequence number of December 2025's matches.
+SEQ_OFFSET = 1_376_000_000
+FILLER_ACCOUNT_MIN = 10_000_000
+FILLER_ACCOUNT_MAX = 1_900_000_000
 STEAM_HISTORY_CAP = 500
 STEAM_PAGE_DEFAULT = 25
 STEAM_PAGE_MAX = 100
 SEQUENCE_PAGE_MAX = 100
 SUMMARIES_MAX = 100
-FIRST_START_TIME = 1_546_300_800  # 2019-01-01: 50,000 matches still end before today
-MATCH_SPACING = 3000
+DAY = 86_400
+REALISTIC_POSITIONS = 1_200
+DENSE_SPACING = 1_200
 TURBO = 23
 # Turbo is decided by k alone, so OpenDota's `significant` filter can skip to an offset in O(1).
 TURBO_PERIOD = 20
 TURBO_RESIDUES = (3, 9, 16)
 SIGNIFICANT_RESIDUES = tuple(r for r in range(TURBO_PERIOD) if r not in TURBO_RESIDUES)
+# Facets came with patch 7.36 (May 2024), the neutral enchantment slot with 7.39 (May 2025).
+FACETS_SINCE = int(datetime(2024, 5, 22, tzinfo=UTC).timestamp())
+ENCHANTMENTS_SINCE = int(datetime(2025, 5, 22, tzinfo=UTC).timestamp())
 
-HERO_IDS = (
-    *range(1, 24),
-    *range(25, 115),
-    119, 120, 121, 123, 126, 128, 129, 131, 135, 136, 137, 138, 145,
-)  # fmt: skip
 ITEM_IDS = (
     1, 9, 11, 23, 30, 36, 40, 41, 48, 50, 60, 63, 73, 75, 77, 90, 100, 102, 108, 112, 116, 137,
     141, 147, 158, 178, 180, 188, 190, 206, 214, 218, 236, 252, 254, 263, 596, 692,
 )  # fmt: skip
-NEUTRAL_ITEM_IDS = (71, 828, 840, 1599, 1604, 1584, 1577)
-GAME_MODES = (22, 22, 22, 22, 22, 22, 22, 2, 3, 4, 5, 16, 18)
-PERSONA_WORDS = (
-    ("Silent", "Lucky", "Feral", "Arcane", "Crimson", "Lazy", "Iron", "Frosty", "Rogue", "Tiny"),
-    ("Carry", "Support", "Roamer", "Jungler", "Midas", "Courier", "Ward", "Rune", "Creep", "Tower"),
+# The neutral items and enchantments of the real late-2025 and 2026 answers.
+NEUTRAL_ITEM_IDS = (71, 565, 828, 840, 1158, 1168, 1599, 1603, 1604, 1605, 1638, 1643, 1717)
+ENCHANTMENT_IDS = (1576, 1577, 1583, 1584, 1585, 1586, 1593, 1594, 1595)
+# (game mode, lobby type, weight) of a non-Turbo match: mostly All Pick, ranked first.
+MODES = (
+    (22, 7, 56),
+    (22, 0, 24),
+    (4, 0, 4),
+    (5, 0, 3),
+    (3, 0, 3),
+    (2, 7, 3),
+    (18, 0, 3),
+    (2, 1, 2),  # a league match: Captains Mode in a tournament lobby
 )
+DRAFTED_MODES = {2, 16}
+RANKED = 7
+# Captains Mode since 7.33, as in the December 2025 answer: (is_pick, by the team that bans first).
+CAPTAINS_MODE_ORDER = (
+    (False, True), (False, False), (False, False), (False, True), (False, False),
+    (False, False), (False, True), (True, True), (True, False), (False, True), (False, True),
+    (False, False), (True, False), (True, True), (True, True), (True, False), (True, False),
+    (True, True), (False, True), (False, False), (False, False), (False, True), (True, True),
+    (True, False),
+)  # fmt: skip
+LEAGUES = (
+    (17203, "Amateur Dota League Season 8"),
+    (17544, "European Pro League Season 31"),
+    (16931, "Dota 2 Space League Season 4"),
+)
+TEAM_NAMES = (
+    "Night Owls", "Team Ancient", "Rosh Pit", "Five Stacks", "Tango Traders", "Midas Touch",
+    "Aegis Hunters", "Lane Partners", "Smoke Gank", "Fountain Divers",
+)  # fmt: skip
+NAME_WORDS = (
+    "Silent", "Lucky", "Feral", "Arcane", "Crimson", "Lazy", "Iron", "Frosty", "Rogue", "Tiny",
+    "Shadow", "Mango", "Salty", "Toxic", "Sleepy", "Angry", "Happy", "Dark", "Holy", "Wild",
+)  # fmt: skip
+NAME_NOUNS = (
+    "Carry", "Support", "Roamer", "Jungler", "Midas", "Courier", "Ward", "Rune", "Creep", "Tower",
+    "Pudge", "Invoker", "Sniper", "Techies", "Mango", "Tango", "Aegis", "Roshan", "Blink", "Bkb",
+)  # fmt: skip
+NAME_STYLES = (
+    "{word} {noun}",
+    "{word}{noun}{number}",
+    "xX_{noun}_Xx",
+    "{noun_lower}{number}",
+    "[{tag}] {noun}",
+    "{word} {noun} {number}",
+    "{cjk}",
+    "{cyrillic}",
+    "{noun}.{word_lower}",
+    "{word_lower}",
+)
+CJK_NAMES = ("流浪的二毛", "天王盖地虎", "长腿软妹我最爱", "演员", "十三", "久保健英", "京香")
+CYRILLIC_NAMES = ("Ласточка", "Бабушка", "Чемпион", "Тихий Омут", "Медведь")
+CLAN_TAGS = ("RU", "EU", "SEA", "PE", "NA", "UA", "BR")
+# The demo account (manage.py bootstrap_demo) keeps the name it is linked with.
+FIXED_PERSONAS = {86745912: "Demo Player"}
 
 
 def _unit(*parts: object) -> float:
@@ -92,10 +162,52 @@ def _significant_position(index: int) -> int:
     return periods * TURBO_PERIOD + SIGNIFICANT_RESIDUES[rest]
 
 
+def in_population(account_id: int) -> bool:
+    return POPULATION_BASE <= account_id < POPULATION_BASE + POPULATION_SIZE
+
+
 def persona_name(account_id: int) -> str:
-    """The display name every endpoint gives `account_id`."""
-    first, second = PERSONA_WORDS
-    return f"{first[account_id % 10]} {second[account_id // 10 % 10]} {account_id % 997}"
+    """The display name every endpoint gives `account_id` (a pure function of the id)."""
+    if account_id in FIXED_PERSONAS:
+        return FIXED_PERSONAS[account_id]
+    rng = _rng("persona", account_id)
+    word, noun = rng.choice(NAME_WORDS), rng.choice(NAME_NOUNS)
+    return rng.choice(NAME_STYLES).format(
+        word=word,
+        noun=noun,
+        word_lower=word.lower(),
+        noun_lower=noun.lower(),
+        number=rng.choice((rng.randint(1, 99), rng.randint(1990, 2012), 228, 1337, 777)),
+        tag=rng.choice(CLAN_TAGS),
+        cjk=rng.choice(CJK_NAMES),
+        cyrillic=rng.choice(CYRILLIC_NAMES),
+    )
+
+
+def session_times(seed: int, now: float, count: int) -> list[int]:
+    """Start times of the newest `count` positions, newest first, in play sessions.
+
+    A session is one to six games an evening (UTC), each starting 55 to 75 minutes after the
+    last; sessions are days apart, sometimes weeks, now and then months. The newest session
+    ended before `now`. Depends only on the seed and the day of `now`.
+    """
+    rng = _rng(seed, "sessions")
+    today = math.floor(now / DAY)
+    # The newest session is yesterday's, or the day before when "now" is early in the day.
+    day = today - (1 if now - today * DAY >= 8 * 3600 else 2)
+    times: list[int] = []
+    while len(times) < count:
+        start = day * DAY + rng.randint(17 * 3600, 22 * 3600)
+        session = [start]
+        for _ in range(rng.choice((1, 2, 2, 3, 3, 3, 4, 4, 5, 6)) - 1):
+            session.append(session[-1] + rng.randint(55 * 60, 75 * 60))
+        times.extend(reversed(session))
+        gap = rng.choices(
+            (rng.randint(1, 4), rng.randint(5, 14), rng.randint(15, 45), rng.randint(60, 120)),
+            weights=(55, 30, 12, 3),
+        )[0]
+        day -= gap
+    return times[:count]
 
 
 @dataclass(frozen=True)
@@ -106,7 +218,7 @@ class Seat:
     account_id: int
     shown_account_id: int
     hero_id: int
-    hero_variant: int
+    hero_variant: int | None
     kills: int
     deaths: int
     assists: int
@@ -134,6 +246,9 @@ class Lineup:
     party_size: int
     average_rank: int | None
     seats: tuple[Seat, ...]
+    picks_bans: tuple[dict[str, Any], ...] = ()
+    teams: tuple[tuple[int, str], tuple[int, str]] | None = None
+    league_name: str = ""
 
     @property
     def match_seq_num(self) -> int:
@@ -147,7 +262,7 @@ class Lineup:
 
 
 class World:
-    """The synthetic match data for one (seed, default_matches, accounts, hidden_fraction)."""
+    """The synthetic match data for one (seed, default_matches, accounts, hidden_fraction, now)."""
 
     def __init__(
         self,
@@ -156,15 +271,37 @@ class World:
         default_matches: int,
         accounts: dict[int, dict[str, Any]],
         hidden_fraction: float,
+        now: float | None = None,
     ) -> None:
         self.seed = seed
         self.default_matches = default_matches
         self.accounts = accounts
         self.hidden_fraction = hidden_fraction
+        self.now = time.time() if now is None else now
         self.max_matches = max(
             [default_matches, *(a.get("matches", default_matches) for a in accounts.values())]
         )
+        self.configured_lanes = self._configured_lanes()
+        self._recent_times = session_times(
+            seed, self.now, min(self.max_matches, REALISTIC_POSITIONS)
+        )
+        self._heroes = dota_constants.hero_ids()
         self.lineup = lru_cache(maxsize=8192)(self._lineup)
+
+    def _configured_lanes(self) -> dict[int, int]:
+        """The lanes of configured accounts outside the population; two must not share one."""
+        lanes: dict[int, int] = {}
+        for account_id in sorted(self.accounts):
+            if in_population(account_id) or not self.matches_of(account_id):
+                continue
+            lane = CONFIGURED_LANE_BASE + account_id % CONFIGURED_LANES
+            if lane in lanes:
+                raise ValueError(
+                    f"accounts {lanes[lane]} and {account_id} would share the simulator's "
+                    f"match ids (equal modulo {CONFIGURED_LANES}); configure another account id"
+                )
+            lanes[lane] = account_id
+        return lanes
 
     # --- who plays what ------------------------------------------------------------------
 
@@ -172,12 +309,18 @@ class World:
         overrides = self.accounts.get(account_id)
         if overrides is not None and "matches" in overrides:
             return overrides["matches"]
-        if account_id >= FILLER_ACCOUNT_BASE or account_id < 0:
-            return 0
-        return self.default_matches
+        return self.default_matches if in_population(account_id) else 0
 
     def is_private(self, account_id: int) -> bool:
         return bool(self.accounts.get(account_id, {}).get("private", False))
+
+    def has_profile(self, account_id: int) -> bool:
+        """Whether Steam describes the account: synced ones always, a few others never."""
+        if not 0 < account_id < ANONYMOUS_ACCOUNT_ID:
+            return False
+        if in_population(account_id) or account_id in self.accounts:
+            return True
+        return _unit("profile", account_id) >= 0.03
 
     @staticmethod
     def is_party_position(k: int) -> bool:
@@ -185,34 +328,39 @@ class World:
 
     @staticmethod
     def party_members(group: int) -> range:
-        return range(group * PARTY_SIZE, group * PARTY_SIZE + PARTY_SIZE)
+        first = POPULATION_BASE + group * PARTY_SIZE
+        return range(first, first + PARTY_SIZE)
+
+    def lane_of(self, account_id: int, k: int) -> int:
+        if not in_population(account_id):
+            return CONFIGURED_LANE_BASE + account_id % CONFIGURED_LANES
+        if self.is_party_position(k):
+            return PARTY_LANE_BASE + (account_id - POPULATION_BASE) // PARTY_SIZE
+        return account_id - POPULATION_BASE
 
     def match_id(self, account_id: int, k: int) -> int:
-        if self.is_party_position(k):
-            lane = PARTY_LANE_BASE + account_id // PARTY_SIZE
-        else:
-            lane = account_id
-        return BASE_MATCH_ID + k * LANE_SPAN + lane
+        return BASE_MATCH_ID + k * LANE_SPAN + self.lane_of(account_id, k)
 
     def players_at(self, k: int, lane: int) -> list[int]:
         """The synced accounts that play the match in (k, lane): one, up to five, or none."""
         if lane < PARTY_LANE_BASE:
-            if self.is_party_position(k) or lane == ANONYMOUS_ACCOUNT_ID:
+            account_id = POPULATION_BASE + lane
+            if self.is_party_position(k) or k >= self.matches_of(account_id):
                 return []
-            return [lane] if k < self.matches_of(lane) else []
-        if not self.is_party_position(k):
-            return []
-        members = self.party_members(lane - PARTY_LANE_BASE)
-        return [m for m in members if m < ANONYMOUS_ACCOUNT_ID and k < self.matches_of(m)]
+            return [account_id]
+        if lane < CONFIGURED_LANE_BASE:
+            if not self.is_party_position(k):
+                return []
+            members = self.party_members(lane - PARTY_LANE_BASE)
+            return [m for m in members if k < self.matches_of(m)]
+        account_id = self.configured_lanes.get(lane)
+        return [account_id] if account_id is not None and k < self.matches_of(account_id) else []
 
     @staticmethod
     def decode(match_id: int) -> tuple[int, int] | None:
         if match_id < BASE_MATCH_ID:
             return None
-        k, lane = divmod(match_id - BASE_MATCH_ID, LANE_SPAN)
-        if lane >= PARTY_LANE_BASE + ANONYMOUS_ACCOUNT_ID // PARTY_SIZE + 1:
-            return None
-        return k, lane
+        return divmod(match_id - BASE_MATCH_ID, LANE_SPAN)
 
     def next_known(self, match_id: int) -> int | None:
         """The smallest known match id >= match_id (the order of Steam's match sequence)."""
@@ -227,28 +375,25 @@ class World:
     def _first_lane_at(self, k: int, lane: int) -> int | None:
         """The smallest lane >= `lane` with a match at position k.
 
-        Unconfigured accounts below FILLER_ACCOUNT_BASE all play k < default_matches,
-        so a walk from `lane` is only held up by configured accounts; configured
-        accounts are the only candidates everywhere else.
+        Unconfigured population accounts all play k < default_matches, so a walk through the
+        population's lanes is only held up by configured accounts; configured accounts are
+        the only candidates everywhere else.
         """
         party = self.is_party_position(k)
-        base = PARTY_LANE_BASE if party else 0
-        first = max(lane - base, 0)
-        ordinary_limit = FILLER_ACCOUNT_BASE // PARTY_SIZE if party else FILLER_ACCOUNT_BASE
+        start, end = (PARTY_LANE_BASE, CONFIGURED_LANE_BASE) if party else (0, PARTY_LANE_BASE)
         if k < self.default_matches:
-            candidate = first
-            while candidate < ordinary_limit:
-                if self.players_at(k, base + candidate):
-                    return base + candidate
+            candidate = max(lane, start)
+            while candidate < end:
+                if self.players_at(k, candidate):
+                    return candidate
                 candidate += 1
         configured = sorted(
-            account // PARTY_SIZE if party else account
-            for account in self.accounts
-            if k < self.matches_of(account)
+            {self.lane_of(account_id, k) for account_id in self.accounts}
+            | set(self.configured_lanes)
         )
         for candidate in configured:
-            if candidate >= first and self.players_at(k, base + candidate):
-                return base + candidate
+            if candidate >= lane and self.players_at(k, candidate):
+                return candidate
         return None
 
     def is_hidden(self, match_id: int) -> bool:
@@ -257,7 +402,26 @@ class World:
             self.hidden_fraction
         )
 
+    def start_time_at(self, k: int) -> int:
+        """When position k was played: counted back from the newest position of the busiest
+        account, which was played before `now`."""
+        back = self.max_matches - 1 - k
+        if back < len(self._recent_times):
+            return self._recent_times[back]
+        oldest = self._recent_times[-1] if self._recent_times else int(self.now) - DAY
+        return oldest - (back - len(self._recent_times) + 1) * DENSE_SPACING
+
     # --- one match -----------------------------------------------------------------------
+
+    def _filler(self, rng: random.Random) -> int:
+        """Another player: anonymous (about half of today's players), or an account with no
+        history of its own (never one of the population or a configured account)."""
+        if rng.random() < 0.45:
+            return ANONYMOUS_ACCOUNT_ID
+        account_id = rng.randrange(FILLER_ACCOUNT_MIN, FILLER_ACCOUNT_MAX)
+        if in_population(account_id) or account_id in self.accounts:
+            return ANONYMOUS_ACCOUNT_ID
+        return account_id
 
     def _lineup(self, match_id: int) -> Lineup | None:
         decoded = self.decode(match_id)
@@ -268,35 +432,40 @@ class World:
         if not players:
             return None
         rng = _rng(self.seed, match_id, "lineup")
-        game_mode = TURBO if _is_turbo(k) else rng.choice(GAME_MODES)
-        if game_mode == TURBO:
-            lobby_type, leagueid, duration = 0, 0, rng.randint(900, 1800)
-        elif game_mode == 2 and rng.random() < 0.4:
-            lobby_type, leagueid, duration = 1, rng.randint(10_000, 17_000), rng.randint(1500, 4200)
+        if _is_turbo(k):
+            game_mode, lobby_type = TURBO, 0
         else:
-            lobby_type = 7 if game_mode == 22 and rng.random() < 0.65 else 0
-            leagueid, duration = 0, rng.randint(1200, 3900)
+            modes, weights = zip(*(((m, lo), w) for m, lo, w in MODES), strict=True)
+            game_mode, lobby_type = rng.choices(modes, weights=weights)[0]
+        league = rng.choice(LEAGUES) if lobby_type == 1 else None
+        if game_mode == TURBO:
+            duration = rng.randint(900, 1700)
+        else:
+            duration = int(rng.triangular(1300, 3300, 2300))
         radiant_win = rng.random() < 0.5
-        start_time = FIRST_START_TIME + k * MATCH_SPACING + rng.randrange(MATCH_SPACING // 2)
-        heroes = rng.sample(HERO_IDS, 10)
+        start_time = self.start_time_at(k) + rng.randrange(0, 240)
+        heroes = rng.sample(self._heroes, 10)
         slots = [*range(5), *range(128, 133)]
-        if lane >= PARTY_LANE_BASE:
+        if lane >= PARTY_LANE_BASE and lane < CONFIGURED_LANE_BASE:
             radiant = rng.random() < 0.5
             own_slots = slots[:5] if radiant else slots[5:]
         else:
             own_slots = [rng.choice(slots)]
+        leaver_slot = rng.choice(slots) if rng.random() < 0.04 else None
         seats = []
         for index, slot in enumerate(slots):
             won = (slot < 128) == radiant_win
-            filler = (
-                ANONYMOUS_ACCOUNT_ID
-                if rng.random() < 0.45
-                else FILLER_ACCOUNT_BASE + rng.randrange(1_000_000_000)
-            )
+            filler = self._filler(rng)
             kills = rng.randint(2, 18) if won else rng.randint(0, 10)
             deaths = rng.randint(0, 8) if won else rng.randint(3, 14)
-            assists, variant = rng.randint(0, 28), rng.randint(1, 3)
-            leaver = 0 if rng.random() < 0.97 else rng.choice((1, 2, 3))
+            assists = rng.randint(0, 28)
+            facets = dota_constants.hero_facet_count(heroes[index])
+            variant = rng.randint(1, max(facets, 1)) if start_time >= FACETS_SINCE else None
+            leaver = 0
+            if slot == leaver_slot:
+                leaver = rng.choice((1, 2, 2, 3, 3, 4))
+            elif rng.random() < 0.01:
+                leaver = 1
             account = filler
             if slot in own_slots and own_slots.index(slot) < len(players):
                 account = players[own_slots.index(slot)]
@@ -311,14 +480,93 @@ class World:
             duration=duration,
             game_mode=game_mode,
             lobby_type=lobby_type,
-            leagueid=leagueid,
+            leagueid=league[0] if league else 0,
             radiant_win=radiant_win,
             cluster=rng.randint(111, 274),
             first_blood_time=rng.randint(20, 300),
             party_size=len(players),
             average_rank=rng.choice((None, *range(11, 81))),
             seats=tuple(seats),
+            picks_bans=self._draft(rng, game_mode, lobby_type, seats),
+            teams=(
+                (
+                    (rng.randint(8_000_000, 9_900_000), rng.choice(TEAM_NAMES[:5])),
+                    (rng.randint(8_000_000, 9_900_000), rng.choice(TEAM_NAMES[5:])),
+                )
+                if league
+                else None
+            ),
+            league_name=league[1] if league else "",
         )
+
+    def _draft(
+        self, rng: random.Random, game_mode: int, lobby_type: int, seats: list[Seat]
+    ) -> tuple[dict[str, Any], ...]:
+        """Picks and bans in order: Captains Mode's phases; ranked All Pick's ten picks, then
+        the bans the players nominated (as Steam lists them)."""
+        own = {
+            0: [s.hero_id for s in seats if s.is_radiant],
+            1: [s.hero_id for s in seats if not s.is_radiant],
+        }
+        played = {s.hero_id for s in seats}
+        pool = [h for h in self._heroes if h not in played]
+        if game_mode in DRAFTED_MODES:
+            first = rng.choice((0, 1))
+            picks = {team: iter(rng.sample(heroes, 5)) for team, heroes in own.items()}
+            bans = iter(rng.sample(pool, 14))
+            steps = []
+            for is_pick, by_first in CAPTAINS_MODE_ORDER:
+                team = first if by_first else 1 - first
+                hero = next(picks[team]) if is_pick else next(bans)
+                steps.append({"is_pick": is_pick, "hero_id": hero, "team": team})
+        elif game_mode == 22 and lobby_type == RANKED:
+            order = [(0, h) for h in own[0]] + [(1, h) for h in own[1]]
+            rng.shuffle(order)
+            steps = [{"is_pick": True, "hero_id": h, "team": team} for team, h in order]
+            steps += [
+                {"is_pick": False, "hero_id": hero, "team": rng.choice((0, 1))}
+                for hero in rng.sample(pool, rng.randint(4, 9))
+            ]
+        else:
+            return ()
+        return tuple({**step, "order": order} for order, step in enumerate(steps))
+
+    def _skill_build(self, rng: random.Random, hero_id: int, level: int, seconds: int) -> list:
+        """Ability upgrades in Steam's shape: three basic abilities maxed one after another,
+        the ultimate at 6, 12 and 18, a talent of each pair at 10, 15, 20 and 25."""
+        abilities, talents = dota_constants.hero_ability_ids(hero_id)
+        basics, ultimate = abilities[:3] or [5002], abilities[-1] if abilities else 5002
+        order = rng.sample(basics, len(basics))
+        points = dict.fromkeys(basics, 0)
+        chosen = [rng.randint(0, 1) for _ in range(4)]
+        # From level 26 on, the talents not taken are learnt too.
+        left = [
+            t for i, t in enumerate(talents[:8]) if len(talents) >= 8 and i % 2 != chosen[i // 2]
+        ]
+        upgrades = []
+        for upgrade_level in range(1, level + 1):
+            if upgrade_level in (17, 19, 21, 22, 23, 24):
+                continue  # levels without a skill point
+            if upgrade_level in (6, 12, 18):
+                ability = ultimate
+            elif upgrade_level in (10, 15, 20, 25) and len(talents) >= 8:
+                pair = upgrade_level // 5 - 2
+                ability = talents[pair * 2 + chosen[pair]]
+            elif any(points[a] < 4 for a in order):
+                ability = next(a for a in order if points[a] < 4)
+                points[ability] += 1
+            elif left:
+                ability = left.pop(0)
+            else:
+                continue
+            upgrades.append(
+                {
+                    "ability": ability,
+                    "time": seconds * upgrade_level // (level + 1),
+                    "level": upgrade_level,
+                }
+            )
+        return upgrades
 
     def _performance(self, lineup: Lineup, seat: Seat) -> dict[str, Any]:
         """The rest of a player's end-of-game numbers, Steam's field names."""
@@ -332,19 +580,8 @@ class World:
         hero_healing = rng.randint(0, 8000) if rng.random() < 0.3 else 0
         items = [rng.choice(ITEM_IDS) if rng.random() < 0.9 else 0 for _ in range(6)]
         backpack = [rng.choice(ITEM_IDS) if rng.random() < 0.4 else 0 for _ in range(3)]
-        abilities = [5000 + seat.hero_id * 8 + j for j in range(4)]
-        talents = [5000 + seat.hero_id * 8 + 4 + j for j in range(4)]
-        upgrades = []
-        for upgrade_level in range(1, level + 1):
-            if upgrade_level in (6, 12, 18):
-                ability = abilities[3]
-            elif upgrade_level in (10, 15, 20, 25):
-                ability = talents[(upgrade_level // 5 - 2)]
-            else:
-                ability = rng.choice(abilities[:3])
-            seconds = lineup.duration * upgrade_level // (level + 1)
-            upgrades.append({"ability": ability, "time": seconds, "level": upgrade_level})
-        return {
+        gold = rng.randint(0, 5000)
+        performance = {
             "item_0": items[0],
             "item_1": items[1],
             "item_2": items[2],
@@ -355,7 +592,7 @@ class World:
             "backpack_1": backpack[1],
             "backpack_2": backpack[2],
             "item_neutral": rng.choice(NEUTRAL_ITEM_IDS),
-            "item_neutral2": rng.choice(NEUTRAL_ITEM_IDS),
+            "item_neutral2": rng.choice(ENCHANTMENT_IDS),
             "last_hits": rng.randint(20, 450),
             "denies": rng.randint(0, 30),
             "gold_per_min": gold_per_min,
@@ -368,13 +605,16 @@ class World:
             "hero_damage": hero_damage,
             "tower_damage": tower_damage,
             "hero_healing": hero_healing,
-            "gold": rng.randint(0, 5000),
-            "gold_spent": net_worth * rng.randint(80, 100) // 100,
+            "gold": gold,
+            "gold_spent": max(0, net_worth - gold) * rng.randint(90, 100) // 100,
             "scaled_hero_damage": hero_damage * 7 // 10,
             "scaled_tower_damage": tower_damage * 7 // 10,
             "scaled_hero_healing": hero_healing * 7 // 10,
-            "ability_upgrades": upgrades,
+            "ability_upgrades": self._skill_build(rng, seat.hero_id, level, lineup.duration),
         }
+        if lineup.start_time < ENCHANTMENTS_SINCE:
+            del performance["item_neutral2"]
+        return performance
 
     # --- Steam shapes --------------------------------------------------------------------
 
@@ -385,23 +625,24 @@ class World:
             return None
         players = []
         for seat in lineup.seats:
-            players.append(
-                {
-                    "account_id": seat.shown_account_id,
-                    "player_slot": seat.slot,
-                    "team_number": 0 if seat.is_radiant else 1,
-                    "team_slot": seat.slot % 128,
-                    "hero_id": seat.hero_id,
-                    "hero_variant": seat.hero_variant,
-                    "kills": seat.kills,
-                    "deaths": seat.deaths,
-                    "assists": seat.assists,
-                    "leaver_status": seat.leaver_status,
-                    **self._performance(lineup, seat),
-                }
-            )
+            player = {
+                "account_id": seat.shown_account_id,
+                "player_slot": seat.slot,
+                "team_number": 0 if seat.is_radiant else 1,
+                "team_slot": seat.slot % 128,
+                "hero_id": seat.hero_id,
+                "hero_variant": seat.hero_variant,
+                "kills": seat.kills,
+                "deaths": seat.deaths,
+                "assists": seat.assists,
+                "leaver_status": seat.leaver_status,
+                **self._performance(lineup, seat),
+            }
+            if seat.hero_variant is None:
+                del player["hero_variant"]
+            players.append(player)
         radiant_won = lineup.radiant_win
-        return {
+        details = {
             "players": players,
             "radiant_win": radiant_won,
             "duration": lineup.duration,
@@ -424,6 +665,14 @@ class World:
             "radiant_score": lineup.score(radiant=True),
             "dire_score": lineup.score(radiant=False),
         }
+        if lineup.teams:
+            for side, (team_id, name) in zip(("radiant", "dire"), lineup.teams, strict=True):
+                details[f"{side}_team_id"] = team_id
+                details[f"{side}_name"] = name
+                details[f"{side}_team_complete"] = 1
+        if lineup.picks_bans:
+            details["picks_bans"] = [dict(step) for step in lineup.picks_bans]
+        return details
 
     def steam_history(
         self, account_id: int, start_at_match_id: int | None, requested: int
@@ -456,13 +705,14 @@ class World:
 
     @staticmethod
     def _history_entry(lineup: Lineup) -> dict[str, Any]:
+        teams = lineup.teams or ((0, ""), (0, ""))
         return {
             "match_id": lineup.match_id,
             "match_seq_num": lineup.match_seq_num,
             "start_time": lineup.start_time,
             "lobby_type": lineup.lobby_type,
-            "radiant_team_id": 0,
-            "dire_team_id": 0,
+            "radiant_team_id": teams[0][0],
+            "dire_team_id": teams[1][0],
             "players": [
                 {
                     "account_id": seat.shown_account_id,
@@ -470,7 +720,7 @@ class World:
                     "team_number": 0 if seat.is_radiant else 1,
                     "team_slot": seat.slot % 128,
                     "hero_id": seat.hero_id,
-                    "hero_variant": seat.hero_variant,
+                    "hero_variant": seat.hero_variant or 0,
                 }
                 for seat in lineup.seats
             ],
@@ -539,58 +789,82 @@ class World:
         for player in details["players"]:
             shown = player["account_id"]
             anonymous = shown == ANONYMOUS_ACCOUNT_ID
+            copied = {
+                key: player[key]
+                for key in (
+                    "hero_variant",
+                    "kills",
+                    "deaths",
+                    "assists",
+                    "last_hits",
+                    "denies",
+                    "gold_per_min",
+                    "xp_per_min",
+                    "level",
+                    "net_worth",
+                    "hero_damage",
+                    "tower_damage",
+                    "hero_healing",
+                    "item_0",
+                    "item_1",
+                    "item_2",
+                    "item_3",
+                    "item_4",
+                    "item_5",
+                    "backpack_0",
+                    "backpack_1",
+                    "backpack_2",
+                    "item_neutral",
+                    "item_neutral2",
+                    "aghanims_scepter",
+                    "aghanims_shard",
+                    "moonshard",
+                    "gold",
+                    "gold_spent",
+                    "leaver_status",
+                )
+                if key in player
+            }
+            named = not anonymous and self.has_profile(shown)
             players.append(
                 {
                     "account_id": None if anonymous else shown,
                     "player_slot": player["player_slot"],
                     "hero_id": player["hero_id"],
-                    "hero_variant": player["hero_variant"],
-                    **{
-                        key: player[key]
-                        for key in (
-                            "kills",
-                            "deaths",
-                            "assists",
-                            "last_hits",
-                            "denies",
-                            "gold_per_min",
-                            "xp_per_min",
-                            "level",
-                            "net_worth",
-                            "hero_damage",
-                            "tower_damage",
-                            "hero_healing",
-                            "item_0",
-                            "item_1",
-                            "item_2",
-                            "item_3",
-                            "item_4",
-                            "item_5",
-                            "backpack_0",
-                            "backpack_1",
-                            "backpack_2",
-                            "item_neutral",
-                            "leaver_status",
-                        )
-                    },
+                    **copied,
                     "ability_upgrades_arr": [u["ability"] for u in player["ability_upgrades"]],
-                    "personaname": None if anonymous else persona_name(shown),
+                    "personaname": persona_name(shown) if named else None,
                     "isRadiant": player["player_slot"] < 128,
                 }
             )
-        return {
-            "match_id": details["match_id"],
-            "match_seq_num": details["match_seq_num"],
-            "radiant_win": details["radiant_win"],
-            "start_time": details["start_time"],
-            "duration": details["duration"],
-            "game_mode": details["game_mode"],
-            "lobby_type": details["lobby_type"],
-            "leagueid": details["leagueid"],
-            "cluster": details["cluster"],
-            "radiant_score": details["radiant_score"],
-            "dire_score": details["dire_score"],
-            "first_blood_time": details["first_blood_time"],
-            "human_players": details["human_players"],
-            "players": players,
+        match = {
+            key: details[key]
+            for key in (
+                "match_id",
+                "match_seq_num",
+                "radiant_win",
+                "start_time",
+                "duration",
+                "game_mode",
+                "lobby_type",
+                "leagueid",
+                "cluster",
+                "radiant_score",
+                "dire_score",
+                "first_blood_time",
+                "human_players",
+            )
         }
+        match["picks_bans"] = details.get("picks_bans")
+        lineup = self.lineup(match_id)
+        if lineup.teams:
+            for side, (team_id, name) in zip(("radiant", "dire"), lineup.teams, strict=True):
+                match[f"{side}_team_id"] = team_id
+                match[f"{side}_team"] = {"team_id": team_id, "name": name, "tag": name[:4]}
+            match["league"] = {
+                "leagueid": lineup.leagueid,
+                "name": lineup.league_name,
+                "tier": "amateur",
+            }
+        match["players"] = players
+        return match

@@ -334,8 +334,11 @@ def test_match_detail_has_all_ten_players_in_slot_order(api, account):
     assert body["players"][5]["won"] is False
     assert len(me["items"]) == 6
     assert len(me["backpack"]) == 3
-    # Token lookup, the match, its players: no query per player.
-    assert len(captured) <= 3
+    assert (me["persona_name"], me["avatar"]) == ("Alice", None)  # the linked account's name
+    assert body["players"][1]["persona_name"] == ""  # FRIEND: no name known
+    # Token lookup, the match, its players, their names (players, then linked accounts):
+    # no query per player.
+    assert len(captured) <= 5
 
 
 def test_match_played_by_two_of_the_users_accounts_is_one_match(api, account, user):

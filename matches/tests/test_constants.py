@@ -14,6 +14,26 @@ def test_known_ids_have_their_names():
     assert dota_constants.item_name(1) == "Blink Dagger"
     assert dota_constants.game_mode_name(23) == "Turbo"
     assert dota_constants.lobby_type_name(7) == "Ranked"
+    assert dota_constants.game_mode_name(22) == "All Pick"
+
+
+def test_modern_ids_of_late_2025_have_names():
+    """The ids of the December 2025 sequence answer (tests/data): new heroes, neutral
+    items and the enchantments of the second neutral slot, abilities and talents."""
+    assert dota_constants.hero_name(155) == "Largo"
+    assert dota_constants.item_name(1604) == "Searing Signet"
+    assert dota_constants.item_name(1584) == "Alert"
+    assert dota_constants.ability_name(5613) == "Firestorm"
+    assert dota_constants.ability_name(6000) == "Talent: +20% Magic Resistance"
+    assert dota_constants.ability_name(730) == "Attribute Bonus"
+
+
+def test_facets_are_named_by_hero_variant_counted_from_one():
+    assert dota_constants.hero_facet_name(108, 1) == "Demon's Reach"
+    assert dota_constants.hero_facet_name(108, 2) == "Abyssal Horde"
+    assert dota_constants.hero_facet_name(108, 9) == ""
+    assert dota_constants.hero_facet_name(108, None) == ""
+    assert dota_constants.hero_facet_name(999, 1) == ""
 
 
 def test_recipes_known_only_by_identifier_get_a_readable_name():
@@ -28,6 +48,8 @@ def test_unknown_ids_fall_back_to_a_readable_label():
     assert dota_constants.game_mode_name(None) == "Unknown mode"
     assert dota_constants.lobby_type_name(99) == "Lobby type 99"
     assert dota_constants.lobby_type_name(None) == "Unknown lobby"
+    assert dota_constants.ability_name(999999) == "Ability 999999"
+    assert dota_constants.ability_name(None) == ""
 
 
 @pytest.mark.parametrize("empty_slot", [0, None])
@@ -86,7 +108,7 @@ def test_filters_in_a_template_escape_nothing_they_should_not():
             }
         )
     )
-    assert rendered == "Axe|Blink Dagger|All Draft|Normal|30:00|1/2/3|52%"
+    assert rendered == "Axe|Blink Dagger|All Pick|Normal|30:00|1/2/3|52%"
 
 
 @pytest.fixture
@@ -95,7 +117,37 @@ def fake_package(tmp_path):
     build.mkdir(parents=True)
     files = {
         "heroes.json": {
-            "7": {"id": 7, "localized_name": "Earthshaker", "img": "/heroes/es.png", "roles": []}
+            "7": {
+                "id": 7,
+                "name": "npc_dota_hero_earthshaker",
+                "localized_name": "Earthshaker",
+                "img": "/heroes/es.png",
+                "roles": [],
+            }
+        },
+        "hero_abilities.json": {
+            "npc_dota_hero_earthshaker": {
+                "abilities": ["earthshaker_fissure", "generic_hidden", "earthshaker_echo_slam"],
+                "talents": [{"name": "special_bonus_unique_earthshaker", "level": 1}],
+                "facets": [
+                    {"id": 1, "title": "Slugger", "deprecated": "true"},
+                    {"id": 0, "title": "Tectonic Buildup"},
+                ],
+            }
+        },
+        "ability_ids.json": {
+            "5023": "earthshaker_fissure",
+            "5026": "earthshaker_echo_slam",
+            "6093": "special_bonus_unique_earthshaker",
+            "5002": "attribute_bonus",
+            "3060,1617": "earthshaker_old_totem",
+            "7000": "courier_burst",
+        },
+        "abilities.json": {
+            "earthshaker_fissure": {"dname": "Fissure", "behavior": "Point Target"},
+            "earthshaker_echo_slam": {"dname": "Echo Slam"},
+            "special_bonus_unique_earthshaker": {"dname": "+{s:value}s Fissure Duration"},
+            "courier_burst": {"dname": "Speed Burst"},
         },
         "items.json": {
             "blink": {"id": 1, "dname": "Blink Dagger", "cost": 2250},
@@ -113,7 +165,24 @@ def fake_package(tmp_path):
 
 def test_build_tables_keeps_only_the_fields_we_need(fake_package):
     tables = dota_constants.build_tables(fake_package)
-    assert tables["heroes"] == {"7": {"name": "Earthshaker", "img": "/heroes/es.png"}}
+    assert tables["heroes"] == {
+        "7": {
+            "name": "Earthshaker",
+            "img": "/heroes/es.png",
+            "facets": ["Tectonic Buildup", "Slugger"],
+            "abilities": [5023, 5026],
+            "talents": [6093],
+        }
+    }
+    # Hero abilities and talents only (not the courier's), retired ones included.
+    assert tables["abilities"] == {
+        "1617": "Earthshaker Old Totem",
+        "3060": "Earthshaker Old Totem",
+        "5002": "Attribute Bonus",
+        "5023": "Fissure",
+        "5026": "Echo Slam",
+        "6093": "Talent: Fissure Duration",
+    }
     assert tables["items"] == {
         "1": "Blink Dagger",
         "5": "Mystery Box",
@@ -139,6 +208,7 @@ def test_update_command_rewrites_the_tables_the_lookups_read(
     call_command("update_dotaconstants", str(fake_package))
 
     assert sorted(path.name for path in scratch_data_dir.iterdir()) == [
+        "abilities.json",
         "game_modes.json",
         "heroes.json",
         "items.json",
@@ -146,6 +216,8 @@ def test_update_command_rewrites_the_tables_the_lookups_read(
     ]
     assert dota_constants.hero_name(7) == "Earthshaker"
     assert dota_constants.hero_name(1) == "Hero 1"
+    assert dota_constants.hero_facet_name(7, 2) == "Slugger"
+    assert dota_constants.ability_name(5026) == "Echo Slam"
     assert dota_constants.lobby_type_name(6) == "Ranked Solo"
     assert "1.2.3" in capsys.readouterr().out
 

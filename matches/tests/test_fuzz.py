@@ -129,8 +129,12 @@ REAL_MATCH = WORLD.steam_details(WORLD.match_id(MINE, 3))
 REAL_OPENDOTA_MATCH = WORLD.opendota_match(WORLD.match_id(MINE, 3))
 REAL_HISTORY = WORLD.steam_history(MINE, None, 5)
 REAL_OPENDOTA_ENTRY = WORLD.opendota_player_matches(MINE, significant=False, limit=1, offset=0)[0]
-MATCH_KEYS = sorted({*MATCH_FIELDS, "match_id", "radiant_win", "start_time", "players"})
-PLAYER_KEYS = sorted({*PLAYER_FIELDS, "player_slot", "account_id", "ability_upgrades"})
+MATCH_KEYS = sorted(
+    {*MATCH_FIELDS, "match_id", "radiant_win", "start_time", "players", "picks_bans", "league"}
+)
+PLAYER_KEYS = sorted(
+    {*PLAYER_FIELDS, "player_slot", "account_id", "ability_upgrades", "personaname", "moonshard"}
+)
 
 
 @st.composite
@@ -183,8 +187,17 @@ def test_match_details_normalise_or_raise_bad_response(raw):
     for player in details.players:
         assert 0 <= player["player_slot"] <= 255
         assert player["account_id"] is None or 0 <= player["account_id"] < ANONYMOUS_ACCOUNT_ID
-        MatchPlayer(**player)  # every key is a column
+        # Every key is a column, but the name, which the store keeps in the Player table.
+        name = player.pop("persona_name")
+        assert isinstance(name, str)
+        assert len(name) <= 200
+        assert not name or player["account_id"] is not None
+        MatchPlayer(**player)
         json.dumps(player["ability_upgrades"])
+    for key in ("radiant_name", "dire_name", "league_name"):
+        assert isinstance(details.fields[key], str)
+        assert len(details.fields[key]) <= 200
+    json.dumps(details.fields["picks_bans"])
 
 
 @settings(max_examples=EXAMPLES)

@@ -71,6 +71,7 @@ def test_history_page_for_an_account_not_in_the_players_has_no_slot():
 def test_anonymous_account_ids_become_none():
     assert account_or_none(ANONYMOUS_ACCOUNT_ID) is None
     assert account_or_none(None) is None
+    assert account_or_none(0) is None  # a January 2026 Steam answer carries 0 for one player
     assert account_or_none(HISTORY_ACCOUNT) == HISTORY_ACCOUNT
 
 
@@ -91,6 +92,13 @@ def test_get_match_details(details_raw):
         "human_players": 10,
         "start_time": utc(1441835947),
         "radiant_win": True,
+        "radiant_team_id": None,
+        "dire_team_id": None,
+        "radiant_name": "",
+        "dire_name": "",
+        "league_name": "",
+        "picks_bans": None,
+        "abandons": 0,
     }
     assert [p["player_slot"] for p in details.players] == [0, 1, 2, 3, 4, 128, 129, 130, 131, 132]
     assert [p["is_radiant"] for p in details.players] == [True] * 5 + [False] * 5
@@ -126,6 +134,125 @@ def test_sequence_match_in_the_2025_shape_keeps_hero_variant():
     assert players[1]["hero_variant"] == 3
     assert players[130]["hero_variant"] == 2
     assert (players[0]["item_neutral"], players[0]["net_worth"]) == (71, 19278)
+
+
+def test_the_late_2025_shape_keeps_todays_fields():
+    """GetMatchHistoryBySequenceNum, December 2025: a Captains Mode league match."""
+    details = match_details(steam_result("GetMatchHistoryBySequenceNum.json")["matches"][0])
+
+    players = {p["player_slot"]: p for p in details.players}
+    first = players[0]
+    assert (first["item_neutral"], first["item_neutral2"]) == (71, 1584)
+    assert (first["gold"], first["gold_spent"]) == (1723, 18465)
+    assert (first["aghanims_scepter"], first["aghanims_shard"], first["moonshard"]) == (
+        False,
+        False,
+        False,
+    )
+    assert players[4]["aghanims_shard"] is True
+    assert first["ability_upgrades"][:2] == [
+        {"ability": 5615, "time": 299, "level": 1},
+        {"ability": 5613, "time": 458, "level": 2},
+    ]
+    assert all(p["persona_name"] == "" for p in details.players)  # Steam names nobody
+    fields = details.fields
+    assert (fields["radiant_name"], fields["dire_name"]) == ("Vitality Warriors", "Moonwalkers")
+    assert (fields["radiant_team_id"], fields["dire_team_id"]) == (9048057, 8970060)
+    assert (fields["leagueid"], fields["league_name"]) == (16110, "")
+    assert fields["abandons"] == 0
+    draft = fields["picks_bans"]
+    assert len(draft) == 24
+    assert [d["order"] for d in draft] == list(range(24))
+    assert draft[0] == {"order": 0, "is_pick": False, "hero_id": 21, "team": 1}
+    assert draft[7] == {"order": 7, "is_pick": True, "hero_id": 43, "team": 1}
+    picked = {d["hero_id"] for d in draft if d["is_pick"]}
+    assert picked == {p["hero_id"] for p in details.players}
+
+
+def test_a_2017_pro_match_has_its_draft_in_order_and_its_teams():
+    raw = steam_result("GetMatchDetails_pro_match.json")
+    shuffled = copy.deepcopy(raw)
+    shuffled["picks_bans"].reverse()
+
+    details = match_details(shuffled)
+
+    draft = details.fields["picks_bans"]
+    assert [d["order"] for d in draft] == list(range(20))
+    assert [d["hero_id"] for d in draft] == [p["hero_id"] for p in raw["picks_bans"]]
+    assert (details.fields["radiant_name"], details.fields["dire_name"]) == ("Planet Odd", "Newbee")
+    assert details.players[0]["item_neutral2"] is None  # not in the 2017 shape
+
+
+def test_abandons_count_players_who_abandoned():
+    """A real 2016 All Random match abandoned after 6 seconds: Radiant left (1 and 3)."""
+    raw = json.loads((DATA / "lp_2016_abandoned_6s_2455787494.json").read_text())["result"]
+
+    details = match_details(raw)
+
+    statuses = [p["leaver_status"] for p in details.players]
+    assert details.fields["abandons"] == sum(status >= 2 for status in statuses) > 0
+    assert 1 in statuses  # a disconnect from a game safe to leave is not an abandon
+
+
+def test_abandons_are_unknown_without_any_leaver_status(details_raw):
+    for player in details_raw["players"]:
+        del player["leaver_status"]
+
+    assert match_details(details_raw).fields["abandons"] is None
+
+
+def test_opendota_match_carries_persona_names_and_null_for_anonymous():
+    """OpenDota's /api/matches/3130397663 (April 2017, Random Draft), trimmed."""
+    raw = json.loads((DATA / "opendota_match_3130397663_trimmed.json").read_text())
+
+    details = match_details(raw)
+
+    names = {p["account_id"]: p["persona_name"] for p in details.players}
+    assert names[139254191] == "流浪的二毛"
+    assert names[49697106] == "Big Fancy Ben"
+    assert names[None] == ""
+    assert details.fields["picks_bans"] is None
+    assert details.players[0]["ability_upgrades"][0]["level"] == 1
+
+
+def test_opendota_teams_and_league_come_from_their_objects():
+    """OpenDota nests the league and the teams (as in its answer for a 2024 league match)."""
+    raw = {
+        "match_id": 7976688089,
+        "radiant_win": True,
+        "start_time": 1728252878,
+        "duration": 1798,
+        "leagueid": 16635,
+        "league": {"leagueid": 16635, "tier": "professional", "name": "Dota 2 Space League"},
+        "radiant_team": {"team_id": 8987220, "name": "HolyTeam", "tag": "HT"},
+        "dire_team": {"team_id": 8850100, "name": "TOXIC TEAM", "tag": "Tt"},
+        "picks_bans": [
+            {"is_pick": True, "hero_id": 55, "team": 1, "order": 1},
+            {"is_pick": False, "hero_id": 74, "team": 0, "order": 0},
+            {"is_pick": "yes", "hero_id": 3, "team": 0, "order": 2},
+            {"is_pick": True, "hero_id": 4, "team": 7, "order": 3},
+        ],
+        "players": [{"player_slot": 0, "account_id": 192237622, "personaname": "HT.Nagama"}],
+    }
+
+    fields = match_details(raw).fields
+
+    assert fields["league_name"] == "Dota 2 Space League"
+    assert (fields["radiant_team_id"], fields["radiant_name"]) == (8987220, "HolyTeam")
+    assert (fields["dire_team_id"], fields["dire_name"]) == (8850100, "TOXIC TEAM")
+    assert fields["picks_bans"] == [
+        {"order": 0, "is_pick": False, "hero_id": 74, "team": 0},
+        {"order": 1, "is_pick": True, "hero_id": 55, "team": 1},
+    ]
+
+
+def test_an_account_id_of_0_is_anonymous_and_nameless(details_raw):
+    details_raw["players"][0]["account_id"] = 0
+    details_raw["players"][0]["personaname"] = "ghost"
+
+    player = match_details(details_raw).players[0]
+
+    assert (player["account_id"], player["persona_name"]) == (None, "")
 
 
 def test_opendota_flat_ability_list_gets_levels():
@@ -296,8 +423,14 @@ json_values = st.recursive(
 )
 
 DETAILS_TEMPLATE = steam_result("GetMatchDetails.json")
-MATCH_KEYS = sorted(DETAILS_TEMPLATE)
-PLAYER_KEYS = [*sorted(DETAILS_TEMPLATE["players"][0]), "ability_upgrades_arr"]
+MATCH_KEYS = [*sorted(DETAILS_TEMPLATE), "picks_bans", "radiant_team", "league", "dire_name"]
+PLAYER_KEYS = [
+    *sorted(DETAILS_TEMPLATE["players"][0]),
+    "ability_upgrades_arr",
+    "personaname",
+    "aghanims_scepter",
+    "item_neutral2",
+]
 
 
 @st.composite

@@ -97,7 +97,7 @@ def test_match_list_shows_each_kind_of_match(signed_in, account):
     response = signed_in.get(reverse("match_list"))
 
     rows = _rows(response)
-    assert rows[0] == "103 Anti-Mage Win 12/1/9 40:09 All Draft · Ranked 2025-03-14 18:00 UTC"
+    assert rows[0] == "103 Anti-Mage Win 12/1/9 40:09 All Pick · Ranked 2025-03-14 18:00 UTC"
     assert rows[1].startswith("102 Axe Win 0/7/3")
     assert rows[2] == "101 Pudge pending No data available yet 2025-03-14 18:00 UTC"
     assert rows[3] == (
@@ -208,7 +208,7 @@ def test_match_detail_shows_both_teams(signed_in, account):
     assert "Victory" in html
     assert "Defeat" in html
     own_row = next(row for row in _rows(response) if "Anti-Mage" in row)
-    assert own_row == "Alice Anti-Mage 10/2/8 321/12 654/789 23,456 34,567 1,234 Blink Dagger"
+    assert own_row == "Alice Anti-Mage 10/2/8 321/12 654/789 23,456 — 34,567 1,234 Blink Dagger"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)</script>" not in html
     assert html.count(">Anonymous<") == 7

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from datetime import UTC, datetime
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 
+from matches import dota_constants
 from matches.errors import (
     BadResponse,
     InvalidApiKey,
@@ -24,7 +27,8 @@ from matches.errors import (
 )
 from matches.models import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET
 from matches.normalize import match_details
-from matches.simulator import SEQ_OFFSET, TURBO, run_simulator
+from matches.simulator import SEQ_OFFSET, TURBO, World, persona_name, run_simulator
+from matches.simulator.world import DAY, POPULATION_BASE
 from matches.upstream import UpstreamClient
 
 DATA = Path(__file__).parent / "data"
@@ -33,6 +37,7 @@ DETAILS = "IDOTA2Match_570/GetMatchDetails/v1/"
 SEQUENCE = "IDOTA2Match_570/GetMatchHistoryBySequenceNum/v1/"
 ACCOUNT = 86745912
 BIG_ACCOUNT = 123456789
+NOW = datetime(2026, 1, 25, 12, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
@@ -297,16 +302,27 @@ def test_details_normalise_the_same_from_every_shape(simulator, http):
     )
     from_opendota = match_details(opendota_match(http, simulator, match_id).json())
     assert from_sequence == from_steam
-    assert from_opendota.fields == from_steam.fields
+    # Only OpenDota names leagues; Steam knows just the leagueid.
+    assert {**from_opendota.fields, "league_name": ""} == from_steam.fields
     assert len(from_steam.players) == 10
 
-    def without_upgrade_times(players: list[dict]) -> list[dict]:
+    def without_names_and_upgrade_times(players: list[dict]) -> list[dict]:
         return [
-            {**p, "ability_upgrades": [u["ability"] for u in p["ability_upgrades"]]}
+            {
+                **p,
+                "ability_upgrades": [u["ability"] for u in p["ability_upgrades"]],
+                "persona_name": "",
+            }
             for p in players
         ]
 
-    assert without_upgrade_times(from_opendota.players) == without_upgrade_times(from_steam.players)
+    assert without_names_and_upgrade_times(from_opendota.players) == (
+        without_names_and_upgrade_times(from_steam.players)
+    )
+    # Steam's details name nobody; OpenDota names the players with a public profile.
+    assert {p["persona_name"] for p in from_steam.players} == {""}
+    mine = next(p for p in from_opendota.players if p["account_id"] == ACCOUNT)
+    assert mine["persona_name"] == persona_name(ACCOUNT)
 
 
 # --- shared matches, determinism, shapes ----------------------------------------------------
@@ -339,11 +355,159 @@ def test_two_simulators_with_one_seed_answer_the_same(http):
             match_id = page["matches"][40]["match_id"]
             return page, details(http, sim, match_id).json(), opendota_list(http, sim, ACCOUNT)
 
-    first = snapshot(seed=7)
-    assert snapshot(seed=7) == first
-    other = snapshot(seed=8)
+    first = snapshot(seed=7, now=NOW)
+    assert snapshot(seed=7, now=NOW) == first
+    other = snapshot(seed=8, now=NOW)
     assert ids(other[0]["matches"]) == ids(first[0]["matches"])
     assert other[1] != first[1]
+    # Another day: the same matches (ids are for ever), played up to that day.
+    later = snapshot(seed=7, now=NOW + 30 * DAY)
+    assert ids(later[0]["matches"]) == ids(first[0]["matches"])
+    assert later[0]["matches"][0]["start_time"] > first[0]["matches"][0]["start_time"]
+
+
+# --- today's reality ------------------------------------------------------------------------
+
+
+def world(**config) -> World:
+    settings = {"seed": 0, "default_matches": 150, "accounts": {}, "hidden_fraction": 0.0}
+    return World(**(settings | {"now": NOW} | config))
+
+
+def test_match_ids_and_sequence_numbers_are_in_todays_range():
+    sim = world()
+    newest, oldest = sim.match_id(ACCOUNT, 149), sim.match_id(ACCOUNT, 0)
+
+    assert 8_600_000_000 <= oldest < newest < 8_610_000_000  # late 2025: about 8.6 billion
+    details = sim.steam_details(newest)
+    assert 7_200_000_000 < details["match_seq_num"] < newest  # as in December 2025's answers
+    assert sim.match_id(ACCOUNT + 1, 149) != newest  # every account its own matches
+
+
+def test_history_ends_near_now_and_spans_months_in_play_sessions():
+    sim = world()
+    starts = [sim.lineup(sim.match_id(ACCOUNT, k)).start_time for k in range(150)]
+
+    assert starts == sorted(starts)
+    assert NOW - 3 * DAY < starts[-1] < NOW  # the newest: yesterday evening
+    assert starts[-1] - starts[0] > 120 * DAY  # several months of history
+    days = Counter(start // DAY for start in starts)
+    assert max(days.values()) <= 7  # a few games an evening...
+    gaps = sorted(b - a for a, b in zip(sorted(days), sorted(days)[1:], strict=False))
+    assert gaps[0] >= 1
+    assert gaps[-1] >= 14  # ...and breaks of weeks
+    months = {datetime.fromtimestamp(start, UTC).strftime("%Y-%m") for start in starts}
+    assert len(months) >= 4
+
+
+def test_a_busy_account_plays_back_for_years_and_the_busiest_sets_the_present():
+    sim = world(accounts={BIG_ACCOUNT: {"matches": 1000}})
+    starts = [sim.lineup(sim.match_id(BIG_ACCOUNT, k)).start_time for k in (0, 999)]
+
+    assert NOW - 3 * DAY < starts[1] < NOW
+    assert starts[1] - starts[0] > 3 * 365 * DAY
+
+
+def test_the_mix_of_modes_and_lobbies_is_mostly_all_pick_turbo_and_ranked():
+    sim = world(default_matches=1000)
+    lineups = [sim.lineup(sim.match_id(ACCOUNT, k)) for k in range(1000)]
+    modes = Counter(lineup.game_mode for lineup in lineups)
+    ranked = sum(lineup.lobby_type == 7 for lineup in lineups)
+
+    assert modes[22] > 600  # All Pick
+    assert 120 < modes[TURBO] < 180
+    assert ranked > 400
+    assert {2, 3, 4, 5, 18} <= set(modes)  # and now and then something else
+    assert 0 < sum(lineup.leagueid > 0 for lineup in lineups) < 60
+
+
+def test_drafted_matches_have_their_picks_and_bans_and_league_matches_their_teams():
+    sim = world(default_matches=600)
+    for k in range(600):
+        match = sim.steam_details(sim.match_id(ACCOUNT, k))
+        draft = match.get("picks_bans")
+        if match["game_mode"] == 2 or match["lobby_type"] == 7:
+            assert [step["order"] for step in draft] == list(range(len(draft)))
+            for team in (0, 1):
+                side = [p["hero_id"] for p in match["players"] if (p["player_slot"] >= 128) == team]
+                picked = [s["hero_id"] for s in draft if s["is_pick"] and s["team"] == team]
+                assert sorted(picked) == sorted(side)
+            banned = {s["hero_id"] for s in draft if not s["is_pick"]}
+            assert not banned & {p["hero_id"] for p in match["players"]}
+        else:
+            assert draft is None
+        if match["leagueid"]:
+            assert match["lobby_type"] == 1
+            assert match["radiant_name"] != match["dire_name"]
+            league = sim.opendota_match(match["match_id"])["league"]
+            assert league["leagueid"] == match["leagueid"]
+            assert league["name"]
+
+
+def test_todays_fields_come_with_their_patches():
+    sim = world()
+    newest = sim.steam_details(sim.match_id(ACCOUNT, 149))["players"][0]
+    old = world(accounts={BIG_ACCOUNT: {"matches": 1200}})
+    first = old.steam_details(old.match_id(BIG_ACCOUNT, 0))["players"][0]
+
+    assert {"hero_variant", "item_neutral2", "aghanims_shard", "gold_spent"} <= set(newest)
+    assert 1 <= newest["hero_variant"] <= 4
+    assert "hero_variant" not in first  # before patch 7.36
+    assert "item_neutral2" not in first  # before patch 7.39
+    upgrades = newest["ability_upgrades"]
+    assert [u["level"] for u in upgrades] == sorted(u["level"] for u in upgrades)
+    named = [dota_constants.ability_name(u["ability"]) for u in upgrades]
+    assert not [name for name in named if name.startswith("Ability ")]
+
+
+def test_players_have_persona_names_and_a_few_fillers_no_profile(simulator, http, client):
+    sim = simulator.state.world
+    others = {
+        p["account_id"]
+        for k in range(150)
+        for p in sim.steam_details(sim.match_id(ACCOUNT, k))["players"]
+        if p["account_id"] not in (ACCOUNT, ANONYMOUS_ACCOUNT_ID)
+    }
+    without_profile = {a for a in others if not sim.has_profile(a)}
+    asked = sorted(others)[:100]
+
+    summaries = client.player_summaries(asked)
+
+    assert 0 < len(without_profile) < len(others) // 10
+    assert set(summaries) == {a for a in asked if sim.has_profile(a)}
+    assert all(s.persona_name == persona_name(a) for a, s in summaries.items())
+    assert len({persona_name(a) for a in others}) > len(others) // 2  # names vary
+    nameless = next(iter(without_profile))
+    match_id = next(
+        sim.match_id(ACCOUNT, k)
+        for k in range(150)
+        if nameless
+        in {p["account_id"] for p in sim.steam_details(sim.match_id(ACCOUNT, k))["players"]}
+    )
+    player = next(
+        p
+        for p in opendota_match(http, simulator, match_id).json()["players"]
+        if p["account_id"] == nameless
+    )
+    assert player["personaname"] is None
+
+
+def test_only_the_population_and_configured_accounts_have_histories(simulator, http):
+    assert history(http, simulator, POPULATION_BASE)["total_results"] == 150
+    assert history(http, simulator, POPULATION_BASE - 1)["total_results"] == 0
+    assert history(http, simulator, 12345678)["total_results"] == 0
+    simulator.state.configure(accounts={12345678: {"matches": 7}})
+    assert history(http, simulator, 12345678)["total_results"] == 7
+
+
+def test_two_configured_accounts_that_would_share_match_ids_are_refused(simulator, http):
+    response = http.post(
+        f"{simulator.base_url}/_sim/config",
+        json={"accounts": {"12000001": {"matches": 5}, "12001001": {"matches": 5}}},
+    )
+
+    assert response.status_code == 400
+    assert "share" in response.json()["error"]
 
 
 def test_answers_have_the_real_apis_fields(simulator, http):

@@ -436,7 +436,40 @@ def test_player_summaries_map_steam_ids_to_account_ids(upstream, mocked):
     assert mocked.calls[0].request.params["steamids"] == "76561198080534862"
     summary = summaries[120269134]
     assert summary.persona_name == "Cherno Billy"
-    assert summary.avatar_url.endswith("_medium.jpg")
+    assert summary.avatar_url.endswith("2867_medium.jpg")
+    assert summary.avatar_small_url.endswith("2867.jpg")
+    assert summary.avatar_full_url.endswith("2867_full.jpg")
+    assert summary.profile_url == "http://steamcommunity.com/profiles/76561198080534862/"
+
+
+def test_player_summaries_refuse_more_than_100_accounts_without_calling(upstream, mocked):
+    with pytest.raises(ValueError, match="at most 100"):
+        upstream.player_summaries(list(range(1, 102)))
+    assert upstream.player_summaries([]) == {}
+    assert len(mocked.calls) == 0
+
+
+def test_player_summaries_keep_only_the_accounts_asked_for_and_safe_urls(upstream, mocked):
+    players = [
+        {"steamid": "76561198080534862", "personaname": " Billy ", "avatar": "javascript:x"},
+        {"steamid": "76561197960265729", "personaname": "not asked"},
+        {"steamid": "not a number"},
+    ]
+    mocked.get(
+        f"{STEAM_BASE}/ISteamUser/GetPlayerSummaries/v2/", json={"response": {"players": players}}
+    )
+
+    summaries = upstream.player_summaries([120269134, 5])
+
+    assert list(summaries) == [120269134]
+    assert (summaries[120269134].persona_name, summaries[120269134].avatar_url) == ("Billy", "")
+
+
+def test_player_summaries_without_players_are_a_bad_response(upstream, mocked):
+    mocked.get(f"{STEAM_BASE}/ISteamUser/GetPlayerSummaries/v2/", json={"response": {}})
+
+    with pytest.raises(BadResponse):
+        upstream.player_summaries([120269134])
 
 
 def test_resolve_vanity_url(upstream, mocked):

@@ -10,7 +10,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from matches.models import STEAM_ID64_OFFSET, AccountMatch, Match, SteamAccount
+from matches.management.commands.bootstrap_demo import DEMO_ACCOUNT_ID, bootstrap_demo
+from matches.models import STEAM_ID64_OFFSET, AccountMatch, Match, Player, SteamAccount
+from matches.players import due_in_matches_of
+from matches.simulator import DEFAULT_CONFIG, persona_name
 from syncjobs.models import JobStatus, JobType, SyncJob
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,11 +37,11 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def sign_in(page: Page, base_url: str, username: str) -> None:
+def sign_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
     page.goto(base_url + "/")
     expect(page).to_have_url(re.compile(r"/login/\?next=/$"))
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
@@ -141,3 +144,59 @@ def test_another_user_cannot_open_the_first_users_matches_or_job(
     ):
         response = page.goto(live_server.url + path)
         assert response.status == 404, path
+
+
+def test_the_demo_after_one_full_sync_shows_months_of_history_and_named_players(
+    page: Page, live_server, sync_worker, simulator, artifacts, settings
+):
+    """What `make run` shows: the simulator as the Procfile starts it (default data, Valve's
+    broken GetMatchDetails), the user and account of `bootstrap_demo`, one full sync."""
+    assert simulator.state.config["default_matches"] == DEFAULT_CONFIG["default_matches"]
+    simulator.state.configure(details_broken=True)
+    settings.DEMO_MODE = True
+    demo = bootstrap_demo()
+
+    sign_in(page, live_server.url, "demo", demo.new_password)
+    start_full_sync(page)
+    status = page.locator(".progress-text")
+    expect(status).to_have_text("Completed", timeout=PHASE_TIMEOUT_MS)
+
+    page.get_by_role("link", name="Stats").click()
+    expect(page.get_by_role("heading", name="Stats")).to_be_visible()
+    bars = page.locator("svg.chart rect.bar")
+    months = bars.count()
+    assert months >= 6, f"the stats page draws {months} month(s) of history"
+    page.get_by_text("As a table").first.click()
+    first_month = page.locator("details table tbody tr").first.locator("td").first.inner_text()
+    assert first_month.split()[-1] < time.strftime("%Y"), "the history should reach back a year"
+    page.screenshot(path=artifacts / "demo-stats.png", full_page=True)
+
+    # The players are named in the background once the job has ended.
+    account = SteamAccount.objects.get(account_id=DEMO_ACCOUNT_ID)
+    deadline = time.monotonic() + PHASE_TIMEOUT_MS / 1000
+    while due_in_matches_of(account):
+        assert time.monotonic() < deadline, "the players were not named"
+        time.sleep(0.5)
+    friend = DEMO_ACCOUNT_ID // 5 * 5 + (DEMO_ACCOUNT_ID + 1) % 5
+    assert Player.objects.get(pk=friend).persona_name == persona_name(friend)
+    page.get_by_role("link", name="Teammates").click()
+    expect(page.get_by_role("link", name=persona_name(friend), exact=True)).to_be_visible()
+    page.screenshot(path=artifacts / "demo-teammates.png")
+
+    page.get_by_role("link", name="Matches", exact=True).click()
+    page.locator("table a.mono").first.click()
+    expect(page.get_by_role("heading", name="Skill builds")).to_be_visible()
+    expect(page.locator("body")).to_contain_text(persona_name(DEMO_ACCOUNT_ID))
+    page.screenshot(path=artifacts / "demo-match.png", full_page=True)
+
+    # A folded skill build opens from the keyboard; a phone scrolls tables, not the page.
+    builds = page.locator("details.skill-build")
+    folded = builds.nth(
+        next(i for i in range(builds.count()) if builds.nth(i).get_attribute("open") is None)
+    )
+    folded.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(folded).to_have_attribute("open", "")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=artifacts / "demo-match-phone.png")

@@ -133,8 +133,13 @@ def test_short_pages_with_results_remaining_keep_paging(simulator, account):
     job = sync(account)
 
     assert job.status == JobStatus.COMPLETED
-    short_pages = [e for e in simulator.state.log if e["endpoint"] == "history"][:-1]
-    assert len(short_pages) >= 3  # the walk went on past short pages
+    world = simulator.state.world
+    hidden = sum(world.is_hidden(world.match_id(ACCOUNT_ID, k)) for k in range(300))
+    assert hidden > 60  # so every page of 100 came back short...
+    pages = [e["params"] for e in simulator.state.log if e["endpoint"] == "history"]
+    assert len(pages) >= 3
+    # ...and the walk still went on to the oldest page.
+    assert int(pages[-1]["start_at_match_id"]) < world.match_id(ACCOUNT_ID, 100)
     # OpenDota still lists the hidden ones, so the union has every match.
     assert job.ids_found == 300
 

@@ -19,21 +19,30 @@ def _stop(signum: int, frame: Any) -> None:
 class Command(BaseCommand):
     help = (
         "Serve a simulator of Valve's Steam Web API and OpenDota's API until Ctrl-C or SIGTERM. "
-        "Faults can be switched on at runtime with POST /_sim/config."
+        "Its synthetic histories end the evening before it starts, with today's match ids and "
+        "fields. Faults can be switched on at runtime with POST /_sim/config."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8765)
         parser.add_argument("--api-key", default="sim-key", help="the Steam key it accepts")
-        parser.add_argument("--matches-per-account", type=int, default=150)
+        parser.add_argument(
+            "--matches-per-account",
+            type=int,
+            default=150,
+            help="matches of each account of the simulated population, accounts 86740000 to "
+            "86759999 (the demo's 86745912 among them); other accounts have none",
+        )
         parser.add_argument("--latency-ms", type=float, default=0.0)
         parser.add_argument(
             "--details-broken",
             action="store_true",
             help="GetMatchDetails answers HTTP 500 {} like Valve's since patch 7.36",
         )
-        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--seed", type=int, default=0, help="another seed, other (but as realistic) data"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         state = SimulatorState(
