@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matches', '0004_match_last_attempt_job'),
+        ('matches', '0006_player_names'),
     ]
 
     operations = [
