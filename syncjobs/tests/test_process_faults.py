@@ -347,5 +347,5 @@ def test_web_server_restart_while_polling_progress(
 def _answers(session: requests.Session, url: str) -> bool:
     try:
         return session.get(url, timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # not up yet, or still starting
         return False
