@@ -17,10 +17,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from syncjobs.models import SourceBreaker, SyncJob
 
 PROBE_POLL_SECONDS = 0.1
+RECENT = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,23 @@ class Permit:
 
 class JobBreaker:
     def __init__(self, job: SyncJob, source: str) -> None:
-        self.row, _ = SourceBreaker.objects.get_or_create(job=job, source=source)
         self.threshold = settings.SYNC_BREAKER_THRESHOLD
+        self.row, _ = SourceBreaker.objects.get_or_create(
+            job=job, source=source, defaults={"failures": self._carried_over(source)}
+        )
         # A probe outlives a worker that died holding it by this long.
         self.probe_lease = timedelta(
             seconds=settings.UPSTREAM_CONNECT_TIMEOUT + settings.UPSTREAM_READ_TIMEOUT + 5
         )
+
+    def _carried_over(self, source: str) -> int:
+        """A source whose breaker opened in a job of the last RECENT hour starts one server
+        error short of opening again: a dead endpoint (GetMatchDetails since 7.36) costs
+        each later job one probe, not the whole threshold."""
+        recently = SourceBreaker.objects.filter(
+            source=source, job__created_at__gte=timezone.now() - RECENT
+        ).exclude(open_reason="")
+        return self.threshold - 1 if recently.exists() else 0
 
     @property
     def _mine(self):

@@ -61,7 +61,7 @@ def test_broken_get_match_details_costs_only_the_breaker_threshold(simulator, ac
     assert "GetMatchDetails is failing" in job.message
 
 
-def test_a_tripped_breaker_is_probed_again_by_the_next_job(simulator, account, settings):
+def test_a_tripped_breaker_is_probed_once_by_the_next_job(simulator, account, settings):
     settings.SYNC_BREAKER_THRESHOLD = 3
     set_matches(simulator, 50)
     simulator.state.configure(details_broken=True)
@@ -71,7 +71,24 @@ def test_a_tripped_breaker_is_probed_again_by_the_next_job(simulator, account, s
 
     sync(account, JobType.INCREMENTAL)
 
-    assert simulator.state.calls("details") == 3
+    # The next job probes it again, but one failure opens it: it was dead an hour ago.
+    assert simulator.state.calls("details") == 1
+
+
+def test_a_source_that_answers_again_is_used_fully_by_the_next_job(simulator, account, settings):
+    settings.SYNC_BREAKER_THRESHOLD = 3
+    settings.SYNC_DETAIL_SOURCES = ["steam_details", "opendota"]
+    set_matches(simulator, 50)
+    simulator.state.configure(details_broken=True)
+    sync(account)
+    set_matches(simulator, 90)
+    simulator.state.configure(details_broken=False, latency_ms=2)
+    simulator.state.reset()
+
+    job = sync(account, JobType.INCREMENTAL)
+
+    assert job.details_ok == 40
+    assert job.sources["steam_details"] >= 10  # Valve fixed it: the probe answered
 
 
 def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(simulator, account):
