@@ -72,12 +72,17 @@ require-secret-key:
 # --- make test --------------------------------------------------------------------------------
 test: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/dotasync
 test: export SECRET_KEY ?= test-only-secret-key-not-for-production
+# The tests marked `sqlite` (the engine, jobs, real processes) run a second time on a file
+# SQLite database, the default of `make run`: pytest-django creates test_dotasync.sqlite3
+# beside make run's dotasync.sqlite3, which it leaves alone.
+SQLITE_DATABASE_URL ?= sqlite:///$(CURDIR)/dotasync.sqlite3
 
 test: $(DEV_STAMP) chromium postgres redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PYTHON) manage.py makemigrations --check --dry-run
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest
+	DATABASE_URL=$(SQLITE_DATABASE_URL) $(VENV)/bin/pytest -m sqlite
 
 # The browser tests drive Debian's chromium; CI runs as root without a terminal.
 chromium:

@@ -1,10 +1,75 @@
-"""Fixtures shared by every app's tests."""
+"""What every app's tests share: the simulator, the users and accounts most tests use, test
+isolation (password hashing, the cache), hypothesis's profile and the database markers.
 
+Each app's tests/conftest.py adds the fixtures only its own tests use.
+"""
+
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
+from matches.models import SteamAccount
 from matches.simulator import SimulatorHandle, run_simulator
+from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID, PASSWORD, make_account
+
+# Property-based tests draw the same examples on every run, so a run never fails by chance;
+# HYPOTHESIS_PROFILE=random searches new ones. No deadline: a loaded machine is slow, not wrong.
+_HYPOTHESIS_COMMON = {
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow],
+}
+hypothesis_settings.register_profile("derandomized", derandomize=True, **_HYPOTHESIS_COMMON)
+hypothesis_settings.register_profile("random", **_HYPOTHESIS_COMMON)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "derandomized"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Outside PostgreSQL, skip the tests marked postgresql_only, saying why."""
+    if connection.vendor == "postgresql":
+        return
+    for item in items:
+        if marker := item.get_closest_marker("postgresql_only"):
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {marker.kwargs['reason']}"))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A SQLite test database starts without the WAL of an earlier run that was cut short.
+
+    Django deletes the old database file, but SQLite would replay a -wal file left beside it
+    into the new one.
+    """
+    database = django_settings.DATABASES["default"]
+    test_name = database.get("TEST", {}).get("NAME")
+    if database["ENGINE"].endswith("sqlite3") and test_name:
+        for suffix in ("-wal", "-shm"):
+            Path(test_name + suffix).unlink(missing_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # The default hasher is slow on purpose (a quarter of a second a password); tests check
+    # what happens around a password, not the hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    # Sign-in lockouts and the API's start throttle count in the cache: no test inherits them.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +101,42 @@ def simulator(settings) -> Iterator[SimulatorHandle]:
         settings.STEAM_SEQUENCE_MIN_INTERVAL = 0
         settings.OPENDOTA_MIN_INTERVAL = 0
         yield sim
+
+
+@pytest.fixture
+def user(db, django_user_model):
+    """alice, who signs in with PASSWORD."""
+    return django_user_model.objects.create_user("alice", password=PASSWORD)
+
+
+@pytest.fixture
+def other_user(db, django_user_model):
+    """bob, who must never see alice's data."""
+    return django_user_model.objects.create_user("bob", password=PASSWORD)
+
+
+@pytest.fixture
+def account(user) -> SteamAccount:
+    """alice's Steam account ACCOUNT_ID, the one most tests sync and show."""
+    return make_account(ACCOUNT_ID, owner=user, persona_name="Alice")
+
+
+@pytest.fixture
+def others_account(other_user) -> SteamAccount:
+    """bob's Steam account OTHERS_ACCOUNT_ID."""
+    return make_account(OTHERS_ACCOUNT_ID, owner=other_user)
+
+
+@pytest.fixture
+def signed_in(client, user) -> Client:
+    """The web client, signed in as alice."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    """A REST API client with alice's token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client

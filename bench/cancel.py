@@ -13,12 +13,10 @@ from bench.common import (
     Simulator,
     median,
     reset_data,
-    start_manage,
-    stop,
     sync_env,
     verdict,
-    wait_for,
 )
+from dotasync.processes import start_manage, stop, wait_for
 from syncjobs import engine
 from syncjobs.models import JobStatus, SyncJob
 

@@ -2,36 +2,36 @@
 
 The bench process itself runs Django against its own PostgreSQL database (never the test or
 development one), and starts the simulator, syncs and web servers as separate processes, so
-that none of them shares a GIL with another or with the measuring code.
+that none of them shares a GIL with another or with the measuring code. Starting, waiting for
+and stopping them is dotasync.processes, which the tests use too.
 """
 
 import contextlib
 import math
 import os
 import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+from dotasync.processes import (
+    Child,
+    child_env,
+    free_port,
+    start_manage,
+    stop,
+    upstream_env,
+    wait_for,
+)
+
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/dotasync_bench"
 SIM_KEY = "sim-key"
 # Every wait for a child process is bounded, so a hung sync cannot hang the bench.
 CHILD_TIMEOUT = 1800
-PACING_VARIABLES = (
-    "STEAM_API_MIN_INTERVAL",
-    "STEAM_SEQUENCE_MIN_INTERVAL",
-    "OPENDOTA_MIN_INTERVAL",
-)
 
 
 @dataclass(frozen=True)
@@ -111,22 +111,6 @@ def reset_data() -> None:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-
-
 class Simulator:
     """`manage.py steam_simulator` in its own process, driven through its /_sim/ endpoints."""
 
@@ -135,11 +119,11 @@ class Simulator:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.opendota_url = self.base_url + "/api"
         self.session = requests.Session()
-        self.process: subprocess.Popen | None = None
+        self.process: Child | None = None
 
     def start(self) -> None:
         self.process = start_manage(
-            "steam_simulator", "--host", "127.0.0.1", "--port", str(self.port), env=base_env()
+            "steam_simulator", "--host", "127.0.0.1", "--port", str(self.port), env=child_env()
         )
         wait_for(self._up, 30, "the simulator to listen")
 
@@ -178,52 +162,9 @@ def simulator() -> Iterator[Simulator]:
         sim.stop()
 
 
-def base_env(**overrides: object) -> dict[str, str]:
-    """A child's environment: the bench database, no pacing, quiet logs."""
-    env = dict(os.environ)
-    env.update(dict.fromkeys(PACING_VARIABLES, "0"))
-    env.update(PYTHONUNBUFFERED="1", SYNC_SCHEDULE_INTERVAL_MINUTES="0")
-    env.update({key: str(value) for key, value in overrides.items()})
-    return env
-
-
 def sync_env(sim: Simulator, **overrides: object) -> dict[str, str]:
     """A sync child's environment: both upstreams are the simulator."""
-    return base_env(
-        STEAM_API_KEY=SIM_KEY,
-        STEAM_API_BASE_URL=sim.base_url,
-        OPENDOTA_API_BASE_URL=sim.opendota_url,
-        **overrides,
-    )
-
-
-def start_manage(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    """A manage.py child in its own session (see start_child)."""
-    return start_child(sys.executable, str(ROOT / "manage.py"), *args, env=env)
-
-
-def start_child(*argv: str, env: dict[str, str]) -> subprocess.Popen:
-    """A child in its own session, output to temporary files (never a pipe that fills up)."""
-    return subprocess.Popen(
-        argv,
-        cwd=ROOT,
-        env=env,
-        stdout=tempfile.TemporaryFile(),
-        stderr=tempfile.TemporaryFile(),
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop a child this bench started, and everything it started."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+    return child_env(**upstream_env(sim.base_url, sim.opendota_url, SIM_KEY), **overrides)
 
 
 @dataclass
@@ -237,32 +178,22 @@ class ChildRun:
 
 def run_manage(*args: str, env: dict[str, str], timeout: float = CHILD_TIMEOUT) -> ChildRun:
     """Run a manage.py command to its end; its own peak RSS comes from wait4's rusage."""
-    with tempfile.TemporaryFile() as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                stop(process, signal.SIGKILL)
-                raise TimeoutError(f"manage.py {' '.join(args)} ran longer than {timeout} s")
-            time.sleep(0.05)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out.seek(0)
-        output = out.read().decode(errors="replace")
+    started = time.perf_counter()
+    process = start_manage(*args, env=env)
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            stop(process, signal.SIGKILL)
+            raise TimeoutError(f"manage.py {' '.join(args)} ran longer than {timeout} s")
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     # Linux reports ru_maxrss in KiB.
     cpu = usage.ru_utime + usage.ru_stime
-    return ChildRun(process.returncode, wall, usage.ru_maxrss / 1024, cpu, output)
+    return ChildRun(process.returncode, wall, usage.ru_maxrss / 1024, cpu, process.output())
 
 
 def sync(sim: Simulator, command: str, account_id: int, *args: str, **env: object):

@@ -6,11 +6,11 @@ the most calls in any sliding one-second window.
 """
 
 import itertools
-import subprocess
 import sys
 import time
 
-from bench.common import ROOT, SIM_KEY, Options, Section, Simulator, base_env, stop, verdict
+from bench.common import SIM_KEY, Options, Section, Simulator, verdict
+from dotasync.processes import Child, child_env, stop
 from matches.models import RateLimitSlot
 
 BUCKET = "bench"
@@ -39,14 +39,10 @@ def arrivals(sim: Simulator, interval: float, seconds: float) -> list[float]:
     start_at = time.time() + 5  # after both workers have set Django up
     end_at = start_at + seconds
     workers = [
-        subprocess.Popen(
-            [
-                *(sys.executable, "-m", "bench.rate_worker", BUCKET, str(interval)),
-                *(repr(start_at), repr(end_at), url),
-            ],
-            cwd=ROOT,
-            env=base_env(),
-            start_new_session=True,
+        Child(
+            *(sys.executable, "-m", "bench.rate_worker", BUCKET, str(interval)),
+            *(repr(start_at), repr(end_at), url),
+            env=child_env(),
         )
         for _ in range(WORKERS)
     ]
@@ -56,7 +52,8 @@ def arrivals(sim: Simulator, interval: float, seconds: float) -> list[float]:
         for worker in workers:
             stop(worker)
     if any(codes):
-        raise RuntimeError(f"rate workers exited {codes}")
+        outputs = "\n".join(worker.output()[-2000:] for worker in workers)
+        raise RuntimeError(f"rate workers exited {codes}:\n{outputs}")
     return sorted(
         e["t"] for e in sim.stats()["log"] if e["endpoint"] == ENDPOINT and e["t"] >= start_at
     )

@@ -13,7 +13,8 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.common import ROOT, Options, Section, setup_django, simulator
+from bench.common import Options, Section, setup_django, simulator
+from dotasync.processes import ROOT
 
 MODULES = {
     1: "bench.overhead",

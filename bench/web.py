@@ -26,18 +26,13 @@ from bench.common import (
     Options,
     Section,
     Simulator,
-    base_env,
-    free_port,
     median,
     percentile,
     reset_data,
-    start_child,
-    start_manage,
-    stop,
     sync_env,
     verdict,
-    wait_for,
 )
+from dotasync.processes import Child, child_env, free_port, start_manage, stop, wait_for
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
@@ -201,11 +196,11 @@ def run(sim: Simulator, options: Options) -> Section:
     sim.configure(latency_ms=5, accounts={str(SYNC_ACCOUNT): {"matches": 20_000}})
     syncing = start_manage("sync_matches", str(SYNC_ACCOUNT), "--full", env=sync_env(sim))
     port = free_port()
-    server = start_child(
+    server = Child(
         str(Path(sys.executable).with_name("gunicorn")),
         "dotasync.wsgi:application",
         *("--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)),
-        env=base_env(),
+        env=child_env(),
     )
     try:
         job = wait_for(

@@ -110,6 +110,11 @@ def database_from_env(name: str, default_sqlite_path: Path) -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+        if config["NAME"] and config["NAME"] != ":memory:":
+            # Django would test in memory, where the processes a test starts cannot see the
+            # data: test in a file beside the database, named like PostgreSQL's test database.
+            path = Path(config["NAME"]).resolve()
+            config["TEST"] = {"NAME": str(path.with_name(f"test_{path.name}"))}
     elif engine != "django.db.backends.postgresql":
         raise ImproperlyConfigured(
             f"{name} must be a sqlite:/// or postgresql:// URL, got engine {engine!r}"

@@ -4,7 +4,6 @@ import contextlib
 import http.server
 import logging
 import logging.config
-import socket
 import threading
 import time
 import traceback
@@ -17,36 +16,12 @@ from django.apps import apps
 
 from dotasync import logconfig
 from dotasync.logconfig import RedactingFormatter, build_logging_config, redact
+from dotasync.processes import free_port
 from matches.errors import UpstreamError
 from matches.upstream import UpstreamClient
 
 STEAM_KEY = "C0FFEE00DEADBEEF1234567890ABCDEF"
 OPENDOTA_KEY = "5b3d1c2e-opendota-secret-7f9a"
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """Put back every logger's handlers and levels, and the redaction secrets."""
-    manager = logging.root.manager
-    saved = {
-        name: (logger.handlers[:], logger.level, logger.propagate, logger.disabled)
-        for name, logger in [("", logging.root), *manager.loggerDict.items()]
-        if isinstance(logger, logging.Logger)
-    }
-    saved_secrets = logconfig._secrets
-    yield
-    for name, logger in [("", logging.root), *manager.loggerDict.items()]:
-        if not isinstance(logger, logging.Logger):
-            continue
-        for handler in logger.handlers:
-            if name not in saved or handler not in saved[name][0]:
-                handler.close()
-        if name in saved:
-            logger.handlers[:], logger.level, logger.propagate, logger.disabled = saved[name]
-        else:
-            logger.handlers.clear()
-            logger.setLevel(logging.NOTSET)
-    logconfig.set_secrets(saved_secrets)
 
 
 def log_one_of_each(name: str) -> None:
@@ -199,30 +174,7 @@ def upstream_server() -> Iterator[str]:
     server.server_close()
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def all_log_output(restore_logging) -> list[str]:
-    """Every record from every logger at DEBUG, formatted by a plain (non-redacting) handler."""
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(logging.Formatter("%(name)s %(message)s").format(record))
-
-    logging.root.addHandler(Collect(logging.DEBUG))
-    logging.root.setLevel(logging.DEBUG)
-    for name in ("urllib3", "urllib3.connectionpool", "requests", "matches", "matches.upstream"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
-        logging.getLogger(name).disabled = False
-    return lines
-
-
-def test_api_keys_reach_no_log_line_and_no_error(settings, all_log_output, upstream_server):
+def test_api_keys_reach_no_log_line_and_no_error(settings, every_log_line, upstream_server):
     settings.STEAM_API_KEY = STEAM_KEY
     settings.OPENDOTA_API_KEY = OPENDOTA_KEY
     settings.STEAM_API_MIN_INTERVAL = 0
@@ -230,7 +182,7 @@ def test_api_keys_reach_no_log_line_and_no_error(settings, all_log_output, upstr
     settings.OPENDOTA_MIN_INTERVAL = 0
     settings.UPSTREAM_READ_TIMEOUT = 0.2
     apps.get_app_config("matches").ready()  # what start-up does with the configured keys
-    refused = f"http://127.0.0.1:{closed_port()}"
+    refused = f"http://127.0.0.1:{free_port()}"
     failures = ["server-error", "forbidden", "limited", "slow", "malformed"]
     bases = [f"{upstream_server}/{failure}" for failure in failures] + [refused]
 
@@ -259,7 +211,7 @@ def test_api_keys_reach_no_log_line_and_no_error(settings, all_log_output, upstr
         "RateLimited",
         "BadResponse",
     }
-    log_text = "\n".join(all_log_output)
+    log_text = "\n".join(every_log_line)
     assert "urllib3.connectionpool" in log_text
     assert "key=REDACTED" in log_text
     assert "api_key=REDACTED" in log_text

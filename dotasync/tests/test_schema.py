@@ -17,7 +17,7 @@ from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from dotasync.wsgi import application
-from matches.tests.match_builders import complete_match, make_account, stub_match
+from matches.tests.match_builders import complete_match, stub_match
 from syncjobs.models import JobStatus, JobType, SyncJob
 
 pytestmark = pytest.mark.django_db
@@ -34,11 +34,6 @@ EXPECTED_STATUS_CODES = {
     ("/api/matches/{match_id}/", "get"): {"200", "401", "403", "404"},
     ("/api/teammates/", "get"): {"200", "400", "401", "403", "404"},
 }
-
-
-@pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("alice", password="alice-password-1")
 
 
 @pytest.fixture
@@ -130,9 +125,8 @@ def api_schema(user, auth_header, wsgi_in_test_transaction, settings) -> BaseSch
 
 
 @pytest.fixture
-def known_ids(user) -> dict[str, int]:
+def known_ids(account) -> dict[str, int]:
     """Path and query values that name the user's own data, so requests get past the 404s."""
-    account = make_account(86745912, owner=user)
     match = complete_match(7000000001, account, won=True, teammates=[2002])
     stub_match(7000000002, account)
     job = SyncJob.objects.create(account=account, job_type=JobType.FULL, status=JobStatus.PENDING)

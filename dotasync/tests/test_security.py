@@ -4,14 +4,11 @@
 The URL tests walk Django's resolver, so a view added later is checked without editing this file.
 """
 
-import logging
 import re
 import secrets
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -21,18 +18,16 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 
-from dotasync import logconfig
+from dotasync.processes import ROOT, free_port
 from matches.models import Match, SteamAccount
-from matches.tests.match_builders import complete_match, make_account
+from matches.tests.match_builders import ACCOUNT_ID as MINE
+from matches.tests.match_builders import OTHERS_ACCOUNT_ID as THEIRS
+from matches.tests.match_builders import PASSWORD, complete_match
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
 
-ROOT = Path(__file__).resolve().parents[2]
-MINE = 86745912
-THEIRS = 5555
 MY_MATCH = 7_000_000_001
 THEIR_MATCH = 7_000_000_002
-PASSWORD = "correct-horse-battery-1"
 STEAM_KEY = "5EC12E7AB0B0CAFE00112233445566FF"
 OPENDOTA_KEY = "0d0d0d0d-opendota-key-91c4e2"
 WRONG_STEAM_KEY = "BADBADBADBAD0123456789ABCDEF0000"
@@ -81,20 +76,9 @@ def is_open(view) -> bool:
 
 
 @pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password=PASSWORD)
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password=PASSWORD)
-
-
-@pytest.fixture
-def data(alice, bob) -> dict[str, object]:
+def data(account, others_account) -> dict[str, object]:
     """Each user with an account, a match and a running job."""
-    mine = make_account(MINE, owner=alice)
-    theirs = make_account(THEIRS, owner=bob)
+    mine, theirs = account, others_account
     complete_match(MY_MATCH, mine, won=True)
     complete_match(THEIR_MATCH, theirs, won=False)
     my_job = SyncJob.objects.create(account=mine, job_type=JobType.FULL)
@@ -152,9 +136,9 @@ def test_only_the_steam_callback_is_exempt_from_csrf(db):
     assert exempt == CSRF_EXEMPT_URL_NAMES
 
 
-def test_every_post_without_a_csrf_token_is_refused(data, alice):
+def test_every_post_without_a_csrf_token_is_refused(data, user):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
+    client.force_login(user)
     for path, name, _ in url_patterns():
         if name in CSRF_EXEMPT_URL_NAMES:
             continue
@@ -168,9 +152,9 @@ def test_every_post_without_a_csrf_token_is_refused(data, alice):
     assert client.get("/").status_code == 200
 
 
-def test_a_post_with_the_csrf_token_goes_through(data, alice):
+def test_a_post_with_the_csrf_token_goes_through(data, user):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
+    client.force_login(user)
     client.get("/")
     token = client.cookies["csrftoken"].value
 
@@ -183,10 +167,10 @@ def test_a_post_with_the_csrf_token_goes_through(data, alice):
 # --- isolation between users -----------------------------------------------------------------
 
 
-def test_a_user_cannot_see_or_touch_another_users_data(data, alice):
+def test_a_user_cannot_see_or_touch_another_users_data(data, user):
     web = Client()
-    web.force_login(alice)
-    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    web.force_login(user)
+    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     their_job = data["their_job"].pk
 
     for path in (
@@ -233,40 +217,6 @@ def test_a_user_cannot_see_or_touch_another_users_data(data, alice):
 # --- API keys never leak ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def every_log_line() -> Iterator[list[str]]:
-    """Every record of every logger at DEBUG, as a plain handler (no redaction of its own) sees."""
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(self.format(record))
-
-    handler = Collect(logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
-    touched = [logging.root, *(logging.getLogger(n) for n in ("urllib3", "matches", "syncjobs"))]
-    saved = [(logger, logger.level, logger.disabled) for logger in touched]
-    saved_secrets = logconfig._secrets
-    logging.root.addHandler(handler)
-    for logger in touched:
-        logger.setLevel(logging.DEBUG)
-        logger.disabled = False
-    try:
-        yield lines
-    finally:
-        logging.root.removeHandler(handler)
-        for logger, level, disabled in saved:
-            logger.setLevel(level)
-            logger.disabled = disabled
-        logconfig.set_secrets(saved_secrets)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def every_text_in_the_database() -> Iterator[tuple[str, str, str]]:
     """(table, column, value) of every text-like value in every table of the database."""
     with connection.cursor() as cursor:
@@ -295,7 +245,7 @@ def _quoted(identifier: str) -> str:
 
 @pytest.mark.django_db(transaction=True)  # the sync's threads need committed data
 def test_api_keys_never_reach_logs_errors_the_database_or_pages(
-    simulator, settings, every_log_line, alice
+    simulator, settings, every_log_line, user, account
 ):
     keys = (STEAM_KEY, OPENDOTA_KEY, WRONG_STEAM_KEY)
     simulator.state.configure(api_key=STEAM_KEY, accounts={str(MINE): {"matches": 40}})
@@ -304,7 +254,6 @@ def test_api_keys_never_reach_logs_errors_the_database_or_pages(
     settings.UPSTREAM_READ_TIMEOUT = 0.3
     settings.SYNC_BREAKER_THRESHOLD = 1
     apps.get_app_config("matches").ready()  # what start-up does with the configured keys
-    account = make_account(MINE, owner=alice)
     ids = sorted(
         e["match_id"]
         for e in simulator.state.world.opendota_player_matches(
@@ -320,7 +269,7 @@ def test_api_keys_never_reach_logs_errors_the_database_or_pages(
 
     jobs = [engine.run_job(engine.create_job(account, JobType.FULL).pk)]
     # Steam unreachable (connection refused): the errors carry URLs with the key.
-    settings.STEAM_API_BASE_URL = f"http://127.0.0.1:{closed_port()}"
+    settings.STEAM_API_BASE_URL = f"http://127.0.0.1:{free_port()}"
     jobs.append(engine.run_job(engine.create_job(account, JobType.FULL).pk))
     # A wrong Steam key: Valve's 403 page asks to "verify your key=" parameter.
     settings.STEAM_API_BASE_URL = simulator.base_url
@@ -342,8 +291,8 @@ def test_api_keys_never_reach_logs_errors_the_database_or_pages(
         texts[f"{table}.{column}"] = texts.get(f"{table}.{column}", "") + "\n" + text
     assert "matches_match.fetch_error" in texts
     web = Client()
-    web.force_login(alice)
-    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    web.force_login(user)
+    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     failed = Match.objects.exclude(fetch_error="").values_list("pk", flat=True)
     for path in [
         "/",
@@ -415,7 +364,7 @@ def test_cookies_and_hsts_are_secure_by_default_without_debug():
 # --- sign-in throttling ----------------------------------------------------------------------
 
 
-def test_guessing_passwords_locks_the_sign_in_even_for_the_right_one(alice, settings):
+def test_guessing_passwords_locks_the_sign_in_even_for_the_right_one(user, settings):
     from django.core.cache import cache
 
     cache.clear()

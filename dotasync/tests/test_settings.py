@@ -174,6 +174,17 @@ def test_sqlite_by_default_with_busy_timeout_immediate_transactions_and_wal(
             connection.close()
 
 
+def test_a_sqlite_test_database_is_a_file_beside_the_database(clean_env, tmp_path):
+    """The processes a test starts must see its data, which an in-memory database hides."""
+    clean_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'sync.sqlite3'}")
+    assert load_settings()["DATABASES"]["default"]["TEST"] == {
+        "NAME": str(tmp_path / "test_sync.sqlite3")
+    }
+
+    clean_env.setenv("DATABASE_URL", "sqlite://:memory:")
+    assert "TEST" not in load_settings()["DATABASES"]["default"]
+
+
 # --- the readers on their own -----------------------------------------------------------------
 
 

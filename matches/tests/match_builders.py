@@ -1,10 +1,17 @@
-"""Build accounts and matches with the ORM, as the sync would have stored them."""
+"""Build accounts and matches with the ORM, as the sync would have stored them.
+
+The shared fixtures (conftest.py at the root) build alice, her account ACCOUNT_ID and her
+password PASSWORD, and bob with OTHERS_ACCOUNT_ID; tests that name them use these constants.
+"""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 
+ACCOUNT_ID = 86745912
+OTHERS_ACCOUNT_ID = 5555
+PASSWORD = "correct-horse-battery-1"
 DEFAULT_START = datetime(2025, 3, 14, 18, 0, tzinfo=UTC)
 
 

@@ -13,35 +13,9 @@ from social_django.utils import load_backend, load_strategy
 from matches.forms import TOO_MANY_ATTEMPTS
 from matches.models import STEAM_ID64_OFFSET, SteamAccount
 from matches.social import SignUpClosed, link_steam_account, refuse_new_user_unless_signup_allowed
+from matches.tests.match_builders import ACCOUNT_ID, PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "correct-horse-battery"
-ACCOUNT_ID = 86745912
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The default hasher is slow on purpose; these tests check views, not hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def user():
-    return get_user_model().objects.create_user("alice", password=PASSWORD)
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def sign_in(client: Client, username: str, password: str, address: str = "10.0.0.1"):
@@ -99,9 +73,8 @@ def test_the_tenth_failure_locks_out_that_username_from_that_address(client, use
     assert client.get("/").status_code == 302  # even the right password did not sign in
 
 
-def test_a_lockout_is_per_username_and_address(client, user, settings):
+def test_a_lockout_is_per_username_and_address(client, user, other_user, settings):
     settings.SIGNIN_MAX_FAILURES = 3
-    get_user_model().objects.create_user("bob", password=PASSWORD)
     for _ in range(3):
         sign_in(client, "alice", "guess")
 
@@ -215,13 +188,12 @@ def test_steam_sign_in_links_the_steam_account_to_the_user(steam_backend, user):
     assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == user
 
 
-def test_steam_sign_in_does_not_take_over_another_users_account(steam_backend, user):
-    bob = get_user_model().objects.create_user("bob")
-    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=bob)
+def test_steam_sign_in_does_not_take_over_another_users_account(steam_backend, user, other_user):
+    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=other_user)
 
     link_steam_account(steam_backend, str(ACCOUNT_ID + STEAM_ID64_OFFSET), user=user)
 
-    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == bob
+    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == other_user
     notes = [str(m) for m in get_messages(steam_backend.strategy.request)]
     assert any("linked to another DotaSync user" in note for note in notes)
 
@@ -312,20 +284,18 @@ def test_bad_references_are_form_errors(signed_in, reference, error):
     assert not SteamAccount.objects.exists()
 
 
-def test_an_account_linked_to_another_user_is_refused(signed_in, user):
-    bob = get_user_model().objects.create_user("bob")
-    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=bob)
+def test_an_account_linked_to_another_user_is_refused(signed_in, other_user):
+    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=other_user)
 
     response = signed_in.post("/accounts/", {"reference": str(ACCOUNT_ID)})
 
     assert "linked to another user" in response.text
-    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == bob
+    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == other_user
 
 
-def test_the_page_lists_only_the_users_own_accounts(signed_in, user):
+def test_the_page_lists_only_the_users_own_accounts(signed_in, user, other_user):
     SteamAccount.objects.create(account_id=111, persona_name="Mine", owner=user)
-    bob = get_user_model().objects.create_user("bob")
-    SteamAccount.objects.create(account_id=222, persona_name="Bobs", owner=bob)
+    SteamAccount.objects.create(account_id=222, persona_name="Bobs", owner=other_user)
 
     html = signed_in.get("/accounts/").text
 

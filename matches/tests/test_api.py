@@ -2,58 +2,25 @@ from datetime import UTC, datetime
 
 import pytest
 import responses
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from dotasync.api import MAX_PAGE_SIZE
 from matches.models import STEAM_ID64_OFFSET, AccountMatch, Match, SteamAccount
-from matches.tests.match_builders import complete_match, failed_match, make_account, stub_match
+from matches.tests.match_builders import (
+    ACCOUNT_ID,
+    OTHERS_ACCOUNT_ID,
+    complete_match,
+    failed_match,
+    make_account,
+    stub_match,
+)
 
 pytestmark = pytest.mark.django_db
 
-MINE = 86745912
 FRIEND = 2002
-OTHERS = 5555
 RESOLVE_VANITY_URL = "https://steam.example/ISteamUser/ResolveVanityURL/v1/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
-    cache.clear()
-
-
-@pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("alice", password="alice-password-1")
-
-
-@pytest.fixture
-def other_user(django_user_model):
-    return django_user_model.objects.create_user("bob", password="bob-password-1")
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def api(user) -> APIClient:
-    return token_client(user)
-
-
-@pytest.fixture
-def account(user) -> SteamAccount:
-    return make_account(MINE, owner=user, persona_name="Alice")
-
-
-@pytest.fixture
-def others_account(other_user) -> SteamAccount:
-    return make_account(OTHERS, owner=other_user)
 
 
 def match_ids(response) -> list[int]:
@@ -77,8 +44,8 @@ def test_accounts_lists_only_the_users_accounts_with_their_details_counts(
 
     assert response.status_code == 200
     [row] = response.json()
-    assert row["account_id"] == MINE
-    assert row["steam_id64"] == MINE + STEAM_ID64_OFFSET
+    assert row["account_id"] == ACCOUNT_ID
+    assert row["steam_id64"] == ACCOUNT_ID + STEAM_ID64_OFFSET
     assert row["persona_name"] == "Alice"
     assert row["details"] == {
         "matches": 4,
@@ -92,9 +59,9 @@ def test_accounts_lists_only_the_users_accounts_with_their_details_counts(
 @pytest.mark.parametrize(
     ("reference", "expected_account_id"),
     [
-        (str(MINE), MINE),
-        (str(MINE + STEAM_ID64_OFFSET), MINE),
-        (f"https://steamcommunity.com/profiles/{MINE + STEAM_ID64_OFFSET}/", MINE),
+        (str(ACCOUNT_ID), ACCOUNT_ID),
+        (str(ACCOUNT_ID + STEAM_ID64_OFFSET), ACCOUNT_ID),
+        (f"https://steamcommunity.com/profiles/{ACCOUNT_ID + STEAM_ID64_OFFSET}/", ACCOUNT_ID),
     ],
 )
 def test_linking_an_account_by_any_id_form_gives_it_to_the_user(
@@ -114,7 +81,7 @@ def test_linking_resolves_a_custom_url_through_steam_when_a_key_is_configured(ap
     with responses.RequestsMock() as steam:
         steam.get(
             RESOLVE_VANITY_URL,
-            json={"response": {"success": 1, "steamid": str(MINE + STEAM_ID64_OFFSET)}},
+            json={"response": {"success": 1, "steamid": str(ACCOUNT_ID + STEAM_ID64_OFFSET)}},
         )
 
         response = api.post(
@@ -123,7 +90,7 @@ def test_linking_resolves_a_custom_url_through_steam_when_a_key_is_configured(ap
         asked = steam.calls[0].request.url
 
     assert response.status_code == 201, response.json()
-    assert response.json()["account_id"] == MINE
+    assert response.json()["account_id"] == ACCOUNT_ID
     assert "vanityurl=alice" in asked
 
 
@@ -149,7 +116,7 @@ def test_linking_something_that_names_no_account_is_a_400_with_the_reason(api, r
 
 
 def test_linking_another_users_account_is_refused(api, others_account, other_user):
-    response = api.post("/api/accounts/", {"account": str(OTHERS)}, format="json")
+    response = api.post("/api/accounts/", {"account": str(OTHERS_ACCOUNT_ID)}, format="json")
 
     assert response.status_code == 400
     assert "another user" in response.json()["detail"]
@@ -252,7 +219,7 @@ def test_match_list_orders_by_duration_with_unknown_durations_last(api, account)
 def test_match_list_of_another_users_account_is_404(api, account, others_account):
     complete_match(20, others_account, won=True)
 
-    response = api.get("/api/matches/", {"account": OTHERS})
+    response = api.get("/api/matches/", {"account": OTHERS_ACCOUNT_ID})
 
     assert response.status_code == 404
     assert "detail" in response.json()
@@ -266,7 +233,7 @@ def test_match_list_needs_an_account_when_the_user_has_several(api, account, use
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["account"]
-    assert match_ids(api.get("/api/matches/", {"account": MINE})) == [10]
+    assert match_ids(api.get("/api/matches/", {"account": ACCOUNT_ID})) == [10]
 
 
 def test_match_list_without_any_linked_account_is_400(api):
@@ -330,7 +297,7 @@ def test_match_detail_has_all_ten_players_in_slot_order(api, account):
     assert body["details_status"] == "complete"
     assert [p["player_slot"] for p in body["players"]] == [0, 1, 2, 3, 4, 128, 129, 130, 131, 132]
     me = body["players"][0]
-    assert (me["account_id"], me["hero_id"], me["won"]) == (MINE, 44, True)
+    assert (me["account_id"], me["hero_id"], me["won"]) == (ACCOUNT_ID, 44, True)
     assert body["players"][5]["won"] is False
     assert len(me["items"]) == 6
     assert len(me["backpack"]) == 3
@@ -368,7 +335,7 @@ def test_teammates_aggregate_the_accounts_team_mates(api, account):
     complete_match(12, account, won=True, opponents=[FRIEND])
     make_account(FRIEND, persona_name="Friend")
 
-    response = api.get("/api/teammates/", {"account": MINE})
+    response = api.get("/api/teammates/", {"account": ACCOUNT_ID})
 
     assert response.status_code == 200
     [mate] = response.json()["results"]
@@ -378,7 +345,7 @@ def test_teammates_aggregate_the_accounts_team_mates(api, account):
 
 
 def test_teammates_of_another_users_account_is_404(api, account, others_account):
-    assert api.get("/api/teammates/", {"account": OTHERS}).status_code == 404
+    assert api.get("/api/teammates/", {"account": OTHERS_ACCOUNT_ID}).status_code == 404
 
 
 # --- authentication -----------------------------------------------------------------------------

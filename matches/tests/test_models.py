@@ -3,20 +3,15 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def account() -> SteamAccount:
-    return SteamAccount.objects.create(account_id=86745912, persona_name="Demo Player")
 
 
 def violates_constraint(create) -> bool:
@@ -43,7 +38,7 @@ def test_account_id_must_be_32_bit_and_not_anonymous(account_id, allowed):
 
 def test_account_steam_id64_and_name(account):
     assert account.steam_id64 == 76561198047011640
-    assert str(account) == "Demo Player"
+    assert str(account) == "Alice"
     assert str(SteamAccount(account_id=5)) == "5"
 
 
@@ -243,14 +238,11 @@ def test_details_done_cannot_exceed_total(account):
     assert violates_constraint(lambda: new_job(account, details_total=3, details_done=4))
 
 
-def test_jobs_for_user(account):
-    owner = get_user_model().objects.create_user("owner")
-    account.owner = owner
-    account.save()
+def test_jobs_for_user(account, user):
     job = new_job(account)
     new_job(SteamAccount.objects.create(account_id=1))
 
-    assert list(SyncJob.objects.for_user(owner)) == [job]
+    assert list(SyncJob.objects.for_user(user)) == [job]
 
 
 @pytest.mark.parametrize(
@@ -319,7 +311,7 @@ def test_as_dict_reports_progress(account):
 
     data = job.as_dict()
 
-    assert data["account_id"] == 86745912
+    assert data["account_id"] == ACCOUNT_ID
     assert (data["status"], data["percent"], data["progress_text"]) == (
         "running",
         50,

@@ -3,13 +3,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from matches.models import MatchPlayer
 from matches.stats import HeroRecord, MonthRecord
 from matches.templatetags.charts import hero_bars_geometry, winrate_geometry
 from matches.tests.match_builders import (
+    ACCOUNT_ID,
     complete_match,
     failed_match,
     make_account,
@@ -18,31 +18,9 @@ from matches.tests.match_builders import (
 
 pytestmark = pytest.mark.django_db
 
-ME = 1001
 FRIEND = 2002
 FOE = 4004
 PAGE_URLS = ["match_list", "teammates", "stats"]
-
-
-@pytest.fixture
-def user():
-    return get_user_model().objects.create_user("alice", password="pw-not-used")
-
-
-@pytest.fixture
-def other_user():
-    return get_user_model().objects.create_user("bob", password="pw-not-used")
-
-
-@pytest.fixture
-def account(user):
-    return make_account(ME, owner=user, persona_name="Alice")
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def _rows(response) -> list[str]:
@@ -150,12 +128,12 @@ def test_match_list_pages_by_fifty_newest_first(signed_in, account):
 
 
 def test_match_list_picks_the_requested_account(signed_in, user, account):
-    second = make_account(ME + 1, owner=user, persona_name="Smurf")
+    second = make_account(ACCOUNT_ID + 1, owner=user, persona_name="Smurf")
     complete_match(401, account, won=True)
     complete_match(402, second, won=True)
 
     default = [row.split()[0] for row in _rows(signed_in.get(reverse("match_list")))]
-    chosen = signed_in.get(reverse("match_list"), {"account": ME + 1})
+    chosen = signed_in.get(reverse("match_list"), {"account": ACCOUNT_ID + 1})
 
     assert default == ["401"]
     assert [row.split()[0] for row in _rows(chosen)] == ["402"]

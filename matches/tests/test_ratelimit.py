@@ -2,21 +2,21 @@
 
 import itertools
 import json
-import os
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
+from dotasync.processes import ROOT
 from matches import ratelimit
 from matches.models import RateLimitSlot
+from syncjobs.tests.processes import child_env
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.sqlite
+
 TOLERANCE = 0.001
 
 # Runs in each child: waits for the parent's "go <start time>", then takes turns until the
@@ -41,28 +41,14 @@ print(json.dumps(turns), flush=True)
 """
 
 
-def child_env() -> dict[str, str]:
-    """The children use the test database this test runs against."""
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    url = f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dotasync.settings",
-        "DATABASE_URL": url,
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or "test-only",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
 def hammer_in_two_processes(
     bucket: str, interval: float, duration: float
 ) -> list[list[list[float]]]:
     children = [
         subprocess.Popen(
             [sys.executable, "-c", HAMMER, bucket, str(interval), str(duration)],
-            cwd=REPO_ROOT,
-            env=child_env(),
+            cwd=ROOT,
+            env=child_env(DJANGO_SETTINGS_MODULE="dotasync.settings", LOG_LEVEL="WARNING"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -100,9 +86,11 @@ def test_two_processes_together_never_call_faster_than_the_interval():
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert min(gaps) >= interval - TOLERANCE
     assert all(began >= reserved - TOLERANCE for reserved, began in merged)
-    began_times = sorted(began for _, began in merged)
-    achieved_rate = (len(began_times) - 1) / (began_times[-1] - began_times[0])
-    assert achieved_rate == pytest.approx(1 / interval, rel=0.1)
+    # The limit is used, not just kept: while both wait, the slots follow each other back to
+    # back. A late wake-up (a loaded machine) leaves a longer gap now and then; a limiter that
+    # wastes slots leaves them everywhere.
+    back_to_back = sum(1 for gap in gaps if gap <= interval + TOLERANCE)
+    assert back_to_back >= len(gaps) / 2, gaps
 
 
 # --- one process ------------------------------------------------------------------------------

@@ -35,11 +35,6 @@ def fixture(name: str) -> dict:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
 def upstream(settings, sleeps) -> UpstreamClient:
     settings.STEAM_API_MIN_INTERVAL = 0
     settings.STEAM_SEQUENCE_MIN_INTERVAL = 0

@@ -1,21 +1,149 @@
-"""Fixtures of the browser tests: Debian's chromium, and a real task worker on the test database."""
+"""Fixtures of the sync tests: running jobs against the simulator, real task clusters, knowing
+a killed worker's job for dead, and Debian's chromium for the browser tests.
 
-import subprocess
-import sys
-from collections.abc import Iterator
+The account, the users and the simulator are in the root conftest.py.
+"""
+
+import signal
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+from django.db import connection
 from django.db.models.functions import Now
+from django.utils import timezone
 from django_q.models import Schedule
 
-from matches.simulator import SimulatorHandle
-from syncjobs import locks
-from syncjobs.models import SyncJob
-from syncjobs.tests.processes import child_env, stop
+from dotasync.processes import Child, start_manage, stop, wait_for
+from matches.simulator import SEQ_OFFSET, SimulatorHandle
+from matches.tests.match_builders import ACCOUNT_ID
+from syncjobs import engine, locks
+from syncjobs.models import JobStatus, JobType, SyncJob
+from syncjobs.tests.processes import child_env, lock_holder
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def set_matches(simulator: SimulatorHandle) -> Callable[..., None]:
+    """set_matches(count, private=False, **config): the account ACCOUNT_ID has `count` matches
+    in the simulator (its profile private, if asked); `config` configures the simulator too."""
+
+    def configure(count: int, *, private: bool = False, **config: object) -> None:
+        account = {"matches": count, **({"private": True} if private else {})}
+        simulator.state.configure(accounts={str(ACCOUNT_ID): account}, **config)
+
+    return configure
+
+
+@pytest.fixture
+def sync() -> Callable[..., SyncJob]:
+    """sync(account, job_type=FULL, **options): a new job, run to its end in this process."""
+
+    def run(account, job_type: str = JobType.FULL, **options: object) -> SyncJob:
+        return engine.run_job(engine.create_job(account, job_type, **options).pk)
+
+    return run
+
+
+@pytest.fixture
+def fetches_per_match(simulator: SimulatorHandle) -> Callable[[], Counter]:
+    """fetches_per_match(): how often the simulator was asked for each match's details, by
+    whichever detail source (the sequence endpoint's sequence number counts as its match)."""
+
+    def count() -> Counter:
+        fetches: Counter = Counter()
+        for entry in simulator.state.log:
+            if entry["endpoint"] in ("details", "opendota_match"):
+                fetches[int(entry["params"]["match_id"])] += 1
+            elif entry["endpoint"] == "sequence":
+                fetches[int(entry["params"]["start_at_match_seq_num"]) + SEQ_OFFSET] += 1
+        return fetches
+
+    return count
+
+
+# --- workers that die ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def worker_gone(settings) -> Callable[[SyncJob], None]:
+    """worker_gone(job): the job reads as running, but no worker runs it any more.
+
+    PostgreSQL knows a worker is gone when nobody holds the account's advisory lock, which is
+    the case without anything to do. SQLite only knows it from a heartbeat older than
+    SYNC_STALE_AFTER: there the job's heartbeat is set that far back.
+    """
+
+    def mark(job: SyncJob) -> None:
+        fields: dict[str, object] = {"status": JobStatus.RUNNING}
+        if connection.vendor != "postgresql":
+            stale = timedelta(seconds=settings.SYNC_STALE_AFTER + 1)
+            fields["heartbeat_at"] = timezone.now() - stale
+        SyncJob.objects.filter(pk=job.pk).update(**fields)
+
+    return mark
+
+
+@pytest.fixture
+def wait_until_seen_dead(settings) -> Callable[[SyncJob], None]:
+    """wait_until_seen_dead(job), after its worker was killed: returns once this process can
+    tell that the worker is gone, as the next start of a sync must.
+
+    PostgreSQL tells once the server has noticed the closed connection and dropped its advisory
+    lock. SQLite tells by a heartbeat older than SYNC_STALE_AFTER, lowered here to a second in
+    this process (the children keep theirs, so a live job of theirs is never taken for dead).
+    """
+    if connection.vendor != "postgresql":
+        settings.SYNC_STALE_AFTER = 1.0
+
+    def wait(job: SyncJob) -> None:
+        if connection.vendor == "postgresql":
+            account_id = job.account.account_id
+            wait_for(lambda: lock_holder(account_id) is None, 10, "the dead worker's lock to go")
+            return
+        stale = timedelta(seconds=settings.SYNC_STALE_AFTER)
+        wait_for(
+            lambda: SyncJob.objects.filter(
+                pk=job.pk, heartbeat_at__lt=timezone.now() - stale
+            ).exists(),
+            10 + settings.SYNC_STALE_AFTER,
+            "the dead worker's heartbeat to go stale",
+        )
+
+    return wait
+
+
+# --- real task clusters -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def start_cluster(
+    transactional_db, simulator: SimulatorHandle, tmp_path: Path
+) -> Iterator[Callable[..., Child]]:
+    """start_cluster(**env): `manage.py qcluster` with one worker on the test database and the
+    simulator, logging to tmp_path. Every cluster a test starts is killed at its end."""
+    # The post-migrate schedules would start syncs of their own the moment a cluster starts.
+    Schedule.objects.all().delete()
+    started: list[Child] = []
+
+    def start(**env: object) -> Child:
+        cluster = start_manage(
+            "qcluster",
+            env=child_env(simulator, **{"Q_WORKERS": 1, "LOG_DIR": tmp_path, **env}),
+            log=tmp_path / f"cluster-{len(started)}.log",
+        )
+        started.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in started:
+        stop(cluster, signal.SIGKILL)  # nothing is left to save, and the simulator goes next
+
+
+# --- the browser tests ----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -36,37 +164,19 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 @pytest.fixture
-def sync_worker(transactional_db, simulator: SimulatorHandle, tmp_path: Path) -> Iterator[None]:
-    """`manage.py qcluster` in its own process group, on the test database and the simulator.
+def sync_worker(start_cluster: Callable[..., Child]) -> None:
+    """A task cluster on the test database and the simulator, for the browser tests.
 
     Steam is paced at one call a second so phase 1 lasts a few seconds and can be watched;
     details come from the (fast-paced) sequence endpoint and OpenDota, so phase 2 takes seconds.
     """
-    # The post-migrate schedule would start syncs of its own the moment the cluster starts.
-    Schedule.objects.all().delete()
-    env = child_env(
-        simulator,
+    start_cluster(
         DEMO_MODE="false",
         STEAM_API_MIN_INTERVAL="1.0",
         STEAM_SEQUENCE_MIN_INTERVAL="0.02",
         OPENDOTA_MIN_INTERVAL="0.02",
         SYNC_DETAIL_SOURCES="steam_sequence,opendota",
-        Q_WORKERS="1",
-        LOG_DIR=str(tmp_path),
     )
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=(tmp_path / "worker.out").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        yield
-    finally:
-        stop(worker)
 
 
 @pytest.fixture

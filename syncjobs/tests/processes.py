@@ -1,16 +1,16 @@
-"""Run real DotaSync processes (commands, the task cluster) against the test database."""
+"""Real DotaSync processes (commands, the task cluster, gunicorn) on the test database.
+
+The tests' side of dotasync.processes, which starts, waits for and stops the children: here
+their environment points at the database and the simulator of the running test.
+"""
 
 import atexit
-import contextlib
 import functools
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,14 +18,17 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from dotasync import processes
+from matches.simulator import SimulatorHandle
 
 
 def test_database_url() -> str:
     """DATABASE_URL of the test database, for processes the test starts."""
     db = connection.settings_dict
-    if connection.vendor != "postgresql":
-        pytest.skip("child processes need the PostgreSQL test database")
+    if connection.vendor == "sqlite":
+        if connection.is_in_memory_db():
+            pytest.skip("child processes cannot share an in-memory SQLite test database")
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
     credentials = quote(db["USER"] or "postgres", safe="")
     if db["PASSWORD"]:
         credentials += ":" + quote(db["PASSWORD"], safe="")
@@ -44,67 +47,57 @@ def collected_static_root() -> str:
     root = tempfile.mkdtemp(prefix="dotasync-static-")
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
+        [
+            sys.executable,
+            str(processes.ROOT / "manage.py"),
+            "collectstatic",
+            "--noinput",
+            "-v",
+            "0",
+        ],
+        cwd=processes.ROOT,
         env={**os.environ, "STATIC_ROOT": root, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY},
         check=True,
     )
     return root
 
 
-def child_env(simulator=None, **overrides: object) -> dict[str, str]:
-    """The environment of a child process that shares this test's database and simulator."""
-    env = dict(os.environ)
-    env.update(
+def child_env(simulator: SimulatorHandle | None = None, **overrides: object) -> dict[str, str]:
+    """The environment of a child that shares this test's database and simulator."""
+    env = processes.child_env(
         DATABASE_URL=test_database_url(),
         SECRET_KEY=settings.SECRET_KEY,  # django-q signs queued tasks with it
         STATIC_ROOT=collected_static_root(),
-        SYNC_SCHEDULE_INTERVAL_MINUTES="0",
-        STEAM_API_MIN_INTERVAL="0",
-        STEAM_SEQUENCE_MIN_INTERVAL="0",
-        OPENDOTA_MIN_INTERVAL="0",
-        PYTHONUNBUFFERED="1",
     )
+    # Only the test process needs it (Playwright's event loop runs in the test's thread).
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     if simulator is not None:
         env.update(
-            STEAM_API_KEY=simulator.state.config["api_key"],
-            STEAM_API_BASE_URL=simulator.base_url,
-            OPENDOTA_API_BASE_URL=simulator.opendota_url,
+            processes.upstream_env(
+                simulator.base_url, simulator.opendota_url, simulator.state.config["api_key"]
+            )
         )
     env.update({key: str(value) for key, value in overrides.items()})
     return env
 
 
-def manage(*args: str, env: dict[str, str], **popen: object) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        **popen,
-    )
+# The advisory lock key of an account's running sync (syncjobs.locks): namespace, account.
+LOCK_NAMESPACE = 0x44534E43
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+def lock_holder(account_id: int) -> int | None:
+    """The PostgreSQL backend holding the account's sync lock: the connection of the worker
+    running its job.
 
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    """Stop a child and everything it started."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+    Advisory locks belong to a database, but pg_locks lists the whole server's: the test runs
+    of other work trees on the same server sync the same account ids in their own databases.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid = %s AND objid = %s",
+            [LOCK_NAMESPACE, account_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None

@@ -4,13 +4,9 @@ import pytest
 from django.urls import reverse
 
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
-
-
-@pytest.fixture
-def account(db):
-    return SteamAccount.objects.create(account_id=86745912, persona_name="Ana")
 
 
 @pytest.fixture
@@ -21,7 +17,7 @@ def matches(account):
         )
         AccountMatch.objects.create(account=account, match=match)
     MatchPlayer.objects.create(
-        match_id=102, player_slot=0, is_radiant=True, account_id=86745912, hero_id=1, kills=7
+        match_id=102, player_slot=0, is_radiant=True, account_id=ACCOUNT_ID, hero_id=1, kills=7
     )
 
 
@@ -46,14 +42,14 @@ def test_matches_search_by_id_and_show_players_inline(admin_client, matches):
     page = admin_client.get(reverse("admin:matches_match_change", args=[102]))
 
     assert page.status_code == 200
-    assert "86745912" in page.content.decode()
+    assert str(ACCOUNT_ID) in page.content.decode()
     assert "Match players" in page.content.decode()
 
 
 def test_accounts_page_lists_and_searches(admin_client, account):
-    response = changelist(admin_client, "matches_steamaccount", q="86745912")
+    response = changelist(admin_client, "matches_steamaccount", q=str(ACCOUNT_ID))
 
-    assert [a.account_id for a in response.context["cl"].result_list] == [86745912]
+    assert [a.account_id for a in response.context["cl"].result_list] == [ACCOUNT_ID]
     assert "76561198047011640" in response.content.decode()  # the SteamID64
 
 

@@ -1,53 +1,17 @@
 from datetime import datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from matches.models import Match, SteamAccount
-from matches.tests.match_builders import make_account
+from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID, make_account
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 
 pytestmark = pytest.mark.django_db
 
-MINE = 86745912
 SECOND = 1234
-OTHERS = 5555
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
-    cache.clear()
-
-
-@pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("alice", password="alice-password-1")
-
-
-@pytest.fixture
-def other_user(django_user_model):
-    return django_user_model.objects.create_user("bob", password="bob-password-1")
-
-
-@pytest.fixture
-def api(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def account(user) -> SteamAccount:
-    return make_account(MINE, owner=user)
-
-
-@pytest.fixture
-def others_account(other_user) -> SteamAccount:
-    return make_account(OTHERS, owner=other_user)
 
 
 def make_job(account: SteamAccount, status: str = JobStatus.PENDING, **fields) -> SyncJob:
@@ -110,7 +74,7 @@ def test_trigger_while_a_job_is_pending_is_409_with_that_job(api, account):
 
     assert response.status_code == 409
     body = response.json()
-    assert str(MINE) in body["detail"]
+    assert str(ACCOUNT_ID) in body["detail"]
     assert body["job"]["id"] == pending.pk
     assert SyncJob.objects.count() == 1
 
@@ -133,7 +97,9 @@ def test_trigger_without_a_linked_account_is_400(api):
 
 def test_trigger_for_another_users_account_is_404(api, account, others_account):
     response = api.post(
-        "/api/sync/trigger", {"job_type": "full_sync", "account_id": OTHERS}, format="json"
+        "/api/sync/trigger",
+        {"job_type": "full_sync", "account_id": OTHERS_ACCOUNT_ID},
+        format="json",
     )
 
     assert response.status_code == 404
@@ -149,7 +115,7 @@ def test_malformed_json_is_a_400_with_detail(api, account):
 
 def test_starting_syncs_is_throttled_per_user(api, account, other_user, monkeypatch):
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "sync", "2/minute")
-    make_account(OTHERS, owner=other_user)
+    make_account(OTHERS_ACCOUNT_ID, owner=other_user)
     bob = APIClient()
     bob.force_authenticate(other_user)
 
@@ -180,14 +146,14 @@ def test_backfill_creates_a_backfill_job(api, account, force):
 def test_backfill_while_busy_is_409(api, account):
     make_job(account)
 
-    response = api.post("/api/sync/backfill", {"account_id": MINE}, format="json")
+    response = api.post("/api/sync/backfill", {"account_id": ACCOUNT_ID}, format="json")
 
     assert response.status_code == 409
     assert SyncJob.objects.count() == 1
 
 
 def test_backfill_of_another_users_account_is_404(api, account, others_account):
-    response = api.post("/api/sync/backfill", {"account_id": OTHERS}, format="json")
+    response = api.post("/api/sync/backfill", {"account_id": OTHERS_ACCOUNT_ID}, format="json")
 
     assert response.status_code == 404
 
@@ -261,9 +227,9 @@ def test_job_list_is_the_users_jobs_newest_first(api, account, user, others_acco
 
     assert response.status_code == 200
     assert [job["id"] for job in response.json()["results"]] == [on_second.pk, newer.pk, old.pk]
-    filtered = api.get("/api/sync/jobs/", {"account": MINE}).json()["results"]
+    filtered = api.get("/api/sync/jobs/", {"account": ACCOUNT_ID}).json()["results"]
     assert [job["id"] for job in filtered] == [newer.pk, old.pk]
-    assert api.get("/api/sync/jobs/", {"account": OTHERS}).status_code == 404
+    assert api.get("/api/sync/jobs/", {"account": OTHERS_ACCOUNT_ID}).status_code == 404
 
 
 def test_job_detail_has_the_fields_of_as_dict(api, account, live_worker):

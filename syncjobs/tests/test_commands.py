@@ -1,20 +1,23 @@
 """The sync management commands, through call_command and as real processes (exit codes)."""
 
 import json
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from dotasync.processes import ROOT
 from matches.models import STEAM_ID64_OFFSET, Match, SteamAccount
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env, manage
+from syncjobs.tests.processes import child_env
 
-ACCOUNT_ID = 86745912
 # Phase 2 runs on threads with their own connections: the data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
+
 JOB_FIELDS = {
     "id",
     "job_type",
@@ -45,8 +48,8 @@ def last_json_line(output):
 
 
 @pytest.fixture
-def few_matches(simulator):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 30}})
+def few_matches(simulator, set_matches):
+    set_matches(30)
     return simulator
 
 
@@ -70,11 +73,8 @@ def test_sync_matches_without_full_is_incremental(few_matches, db):
     assert sum(few_matches.state.calls().values()) == 1
 
 
-def test_accounts_are_named_by_id_steamid64_or_username(few_matches, db):
-    user = get_user_model().objects.create_user("ana")
-    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=user)
-
-    for name in (str(ACCOUNT_ID), str(ACCOUNT_ID + STEAM_ID64_OFFSET), "ana"):
+def test_accounts_are_named_by_id_steamid64_or_username(few_matches, account, user):
+    for name in (str(ACCOUNT_ID), str(ACCOUNT_ID + STEAM_ID64_OFFSET), user.username):
         report = last_json_line(command("sync_matches", name, "--json"))
         assert report["status"] == "completed"
     assert SteamAccount.objects.count() == 1
@@ -146,8 +146,7 @@ def test_sync_status_json(few_matches, db):
     assert report["jobs"][0] == report["latest_job"]
 
 
-def test_cancel_sync(db):
-    account = SteamAccount.objects.create(account_id=ACCOUNT_ID)
+def test_cancel_sync(account):
     job = engine.create_job(account, JobType.FULL)
 
     assert "cancelled" in command("cancel_sync", str(job.pk))
@@ -164,19 +163,25 @@ def test_cancel_sync(db):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    ("args", "config", "exit_code"),
+    ("args", "private", "exit_code"),
     [
-        (["--full"], {}, 0),
-        (["--full"], {"private": True}, 1),
-        (["--no-such-flag"], {}, 2),
+        (["--full"], False, 0),
+        (["--full"], True, 1),
+        (["--no-such-flag"], False, 2),
     ],
 )
-def test_exit_codes_of_a_real_process(simulator, args, config, exit_code):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 10, **config}})
+def test_exit_codes_of_a_real_process(simulator, set_matches, args, private, exit_code):
+    set_matches(10, private=private)
 
-    process = manage("sync_matches", str(ACCOUNT_ID), *args, "--json", env=child_env(simulator))
-    out, err = process.communicate(timeout=60)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "sync_matches", str(ACCOUNT_ID), *args, "--json"],
+        cwd=ROOT,
+        env=child_env(simulator),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
-    assert process.returncode == exit_code, err
+    assert done.returncode == exit_code, done.stderr
     if exit_code != 2:
-        assert json.loads(out.strip().splitlines()[-1])["status"] in {"completed", "failed"}
+        assert json.loads(done.stdout.strip().splitlines()[-1])["status"] in {"completed", "failed"}

@@ -10,18 +10,15 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from matches.models import Match, SteamAccount
+from matches.models import Match
 from syncjobs import engine
 from syncjobs.models import ACTIVE_STATUSES, JobStatus, JobType, SyncJob
-from syncjobs.tests.calls import fetches_per_match
 
-ACCOUNT_ID = 86745912
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 STARTERS = 20
 RACES = 20
@@ -50,19 +47,8 @@ def at_once(count: int, target: Callable[[int], object]) -> list[object]:
     return results
 
 
-@pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_user("alice", password="alice-password-1")
-
-
-@pytest.fixture
-def account(owner) -> SteamAccount:
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=owner)
-
-
-def test_twenty_simultaneous_triggers_create_exactly_one_job(owner, account):
-    cache.clear()  # the per-user start throttle (30/minute) must not be what refuses them
-    token = Token.objects.create(user=owner).key
+def test_twenty_simultaneous_triggers_create_exactly_one_job(user, account):
+    token = Token.objects.create(user=user).key
 
     def trigger(_: int) -> int:
         client = APIClient()
@@ -89,9 +75,11 @@ def test_twenty_simultaneous_engine_starts_create_exactly_one_job(account):
     assert {r.job.pk for r in refused} == {created[0].pk}
 
 
-def test_two_runners_on_one_job_fetch_nothing_twice(simulator, account):
+def test_two_runners_on_one_job_fetch_nothing_twice(
+    simulator, account, set_matches, fetches_per_match
+):
     matches = 120
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": matches}}, latency_ms=1)
+    set_matches(matches, latency_ms=1)
     job = engine.create_job(account, JobType.FULL)
 
     results = at_once(2, lambda _: engine.run_job(job.pk))
@@ -103,13 +91,15 @@ def test_two_runners_on_one_job_fetch_nothing_twice(simulator, account):
     # Exactly the calls of one run: phase 1 was listed once, each match fetched once.
     assert simulator.state.calls("history") == 2
     assert simulator.state.calls("opendota_player_matches") == 1
-    per_match = fetches_per_match(simulator)
+    per_match = fetches_per_match()
     assert len(per_match) == matches
     assert set(per_match.values()) == {1}
 
 
-def test_a_cancel_racing_the_end_of_the_job_leaves_one_consistent_state(simulator, account):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 6}}, latency_ms=2)
+def test_a_cancel_racing_the_end_of_the_job_leaves_one_consistent_state(
+    simulator, account, set_matches
+):
+    set_matches(6, latency_ms=2)
     began = time.monotonic()
     engine.run_job(engine.create_job(account, JobType.FULL).pk)
     duration = time.monotonic() - began  # of a run nobody cancels, on this machine today

@@ -6,7 +6,6 @@ Jobs are built as rows where a test needs a job in a given state; the worker is 
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,33 +18,12 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The default hasher is slow on purpose; these tests check views, not hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
-def user():
-    return get_user_model().objects.create_user("alice", password="pw-alice-123")
-
-
-@pytest.fixture
-def account(user):
-    return SteamAccount.objects.create(account_id=86745912, persona_name="Alice", owner=user)
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def other_job():
-    bob = get_user_model().objects.create_user("bob", password="pw-bob-123")
-    bobs = SteamAccount.objects.create(account_id=1234, persona_name="Bob", owner=bob)
-    return make_job(bobs, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=7)
+def other_job(others_account) -> SyncJob:
+    """bob's running job."""
+    return make_job(
+        others_account, status=JobStatus.RUNNING, phase=JobPhase.COLLECTING_IDS, ids_found=7
+    )
 
 
 def make_job(account: SteamAccount, **fields) -> SyncJob:

@@ -7,27 +7,12 @@ from django.utils import timezone
 
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.stats import teammates
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobPhase, JobStatus, JobType
 
-ACCOUNT_ID = 86745912
 # Phase 2 runs on threads with their own connections: the data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def account(db):
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-def sync(account, job_type=JobType.FULL, **kwargs):
-    """Create the job and run it to its end in this process."""
-    job = engine.create_job(account, job_type, **kwargs)
-    return engine.run_job(job.pk)
-
-
-def set_matches(simulator, count, **extra):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": count, **extra}})
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 
 def newest_ids(account, count):
@@ -54,8 +39,8 @@ def detail_calls_for(simulator, match_id):
 # --- phase 1 and the happy path ----------------------------------------------------------
 
 
-def test_full_sync_stores_every_match_with_ten_players(simulator, account):
-    set_matches(simulator, 120)
+def test_full_sync_stores_every_match_with_ten_players(simulator, account, set_matches, sync):
+    set_matches(120)
 
     job = sync(account)
 
@@ -73,8 +58,8 @@ def test_full_sync_stores_every_match_with_ten_players(simulator, account):
     assert Match.objects.filter(match_seq_num__isnull=True).count() == 0
 
 
-def test_full_sync_makes_the_minimum_number_of_calls(simulator, account):
-    set_matches(simulator, 120)
+def test_full_sync_makes_the_minimum_number_of_calls(simulator, account, set_matches, sync):
+    set_matches(120)
 
     sync(account)
 
@@ -86,8 +71,8 @@ def test_full_sync_makes_the_minimum_number_of_calls(simulator, account):
     assert sum(calls.values()) == 123
 
 
-def test_incremental_with_nothing_new_costs_exactly_one_call(simulator, account):
-    set_matches(simulator, 120)
+def test_incremental_with_nothing_new_costs_exactly_one_call(simulator, account, set_matches, sync):
+    set_matches(120)
     sync(account)
     simulator.state.reset()
 
@@ -99,10 +84,10 @@ def test_incremental_with_nothing_new_costs_exactly_one_call(simulator, account)
     assert job.details_total == 0
 
 
-def test_incremental_fetches_only_new_matches(simulator, account):
-    set_matches(simulator, 120)
+def test_incremental_fetches_only_new_matches(simulator, account, set_matches, sync):
+    set_matches(120)
     sync(account)
-    set_matches(simulator, 127)
+    set_matches(127)
     simulator.state.reset()
 
     job = sync(account, JobType.INCREMENTAL)
@@ -115,8 +100,8 @@ def test_incremental_fetches_only_new_matches(simulator, account):
     assert Match.objects.for_account(account).complete().count() == 127
 
 
-def test_first_incremental_sync_walks_the_whole_history(simulator, account):
-    set_matches(simulator, 230)
+def test_first_incremental_sync_walks_the_whole_history(simulator, account, set_matches, sync):
+    set_matches(230)
 
     job = sync(account, JobType.INCREMENTAL)
 
@@ -125,9 +110,9 @@ def test_first_incremental_sync_walks_the_whole_history(simulator, account):
     assert Match.objects.for_account(account).complete().count() == 230
 
 
-def test_short_pages_with_results_remaining_keep_paging(simulator, account):
+def test_short_pages_with_results_remaining_keep_paging(simulator, account, set_matches, sync):
     """Valve hides high-MMR matches: pages come back short while results_remaining > 0."""
-    set_matches(simulator, 300)
+    set_matches(300)
     simulator.state.configure(hidden_fraction=0.3)
 
     job = sync(account)
@@ -144,8 +129,8 @@ def test_short_pages_with_results_remaining_keep_paging(simulator, account):
     assert job.ids_found == 300
 
 
-def test_private_profile_fails_at_once_with_instructions(simulator, account):
-    set_matches(simulator, 50, private=True)
+def test_private_profile_fails_at_once_with_instructions(simulator, account, set_matches, sync):
+    set_matches(50, private=True)
 
     job = sync(account)
 
@@ -155,7 +140,7 @@ def test_private_profile_fails_at_once_with_instructions(simulator, account):
 
 
 def test_a_wrong_steam_key_switches_steam_off_and_opendota_does_the_sync(
-    simulator, account, settings
+    simulator, account, settings, sync
 ):
     settings.STEAM_API_KEY = "not-the-key"
 
@@ -170,7 +155,9 @@ def test_a_wrong_steam_key_switches_steam_off_and_opendota_does_the_sync(
     assert not Match.objects.filter(retry_count__gt=0).exists()
 
 
-def test_a_wrong_steam_key_fails_the_job_when_no_other_source_is_left(simulator, account, settings):
+def test_a_wrong_steam_key_fails_the_job_when_no_other_source_is_left(
+    simulator, account, settings, sync
+):
     settings.STEAM_API_KEY = "not-the-key"
     settings.SYNC_ID_SOURCES = ["steam_history"]
 
@@ -222,8 +209,8 @@ def snapshot(account):
     return matches, players, [(t.account_id, t.games, t.wins) for t in teammates(account)]
 
 
-def test_full_sync_twice_is_idempotent(simulator, account):
-    set_matches(simulator, 80)
+def test_full_sync_twice_is_idempotent(simulator, account, set_matches, sync):
+    set_matches(80)
     sync(account)
     first = snapshot(account)
 
@@ -235,7 +222,7 @@ def test_full_sync_twice_is_idempotent(simulator, account):
     assert AccountMatch.objects.count() == 80
 
 
-def test_match_already_complete_for_another_account_costs_no_call(simulator, account):
+def test_match_already_complete_for_another_account_costs_no_call(simulator, account, sync):
     """Party members share matches; details fetched for one serve the other."""
     friend = SteamAccount.objects.create(account_id=ACCOUNT_ID + 1)  # same party of five
     simulator.state.configure(default_matches=40)
@@ -256,8 +243,10 @@ def test_match_already_complete_for_another_account_costs_no_call(simulator, acc
 # --- phase 2 faults ---------------------------------------------------------------------
 
 
-def test_server_errors_defer_matches_without_counting_a_retry(simulator, account):
-    set_matches(simulator, 60)
+def test_server_errors_defer_matches_without_counting_a_retry(
+    simulator, account, set_matches, sync
+):
+    set_matches(60)
     simulator.state.configure(details_broken=True, sequence_broken=True, opendota_broken=False)
     simulator.state.configure(opendota_broken=True)
 
@@ -279,8 +268,8 @@ def test_server_errors_defer_matches_without_counting_a_retry(simulator, account
     assert calls["opendota_match"] <= 10
 
 
-def test_not_found_everywhere_is_one_failed_attempt(simulator, account):
-    set_matches(simulator, 30)
+def test_not_found_everywhere_is_one_failed_attempt(simulator, account, set_matches, sync):
+    set_matches(30)
     missing = 0
     # Learn an id first, then make every source deny it.
     sync(account, JobType.FULL)
@@ -302,8 +291,8 @@ def test_not_found_everywhere_is_one_failed_attempt(simulator, account):
     assert simulator.state.calls("opendota_match") == 1
 
 
-def test_malformed_and_wrong_types_fail_the_attempt(simulator, account):
-    set_matches(simulator, 30)
+def test_malformed_and_wrong_types_fail_the_attempt(simulator, account, set_matches, sync):
+    set_matches(30)
     sync(account)
     bad_json, bad_types = newest_ids(account, 2)
     Match.objects.filter(pk__in=[bad_json, bad_types]).update(has_details=None)
@@ -321,8 +310,10 @@ def test_malformed_and_wrong_types_fail_the_attempt(simulator, account):
         assert match.fetch_error
 
 
-def test_a_failing_match_is_retried_at_most_three_times_in_its_life(simulator, account):
-    set_matches(simulator, 20)
+def test_a_failing_match_is_retried_at_most_three_times_in_its_life(
+    simulator, account, set_matches, sync
+):
+    set_matches(20)
     sync(account)
     doomed = newest_ids(account, 1)[0]
     Match.objects.filter(pk=doomed).update(has_details=None)
@@ -342,9 +333,11 @@ def test_a_failing_match_is_retried_at_most_three_times_in_its_life(simulator, a
     assert calls["opendota_match"] == 3
 
 
-def test_backfill_waits_for_the_backoff_unless_forced(simulator, account, settings):
+def test_backfill_waits_for_the_backoff_unless_forced(
+    simulator, account, settings, set_matches, sync
+):
     settings.SYNC_RETRY_BACKOFF_BASE = 60
-    set_matches(simulator, 20)
+    set_matches(20)
     sync(account)
     flaky = newest_ids(account, 1)[0]
     Match.objects.filter(pk=flaky).update(has_details=None)
@@ -371,8 +364,8 @@ def test_backfill_waits_for_the_backoff_unless_forced(simulator, account, settin
     assert Match.objects.get(pk=flaky).fetch_error == ""
 
 
-def test_forced_backfill_ignores_the_backoff(simulator, account):
-    set_matches(simulator, 20)
+def test_forced_backfill_ignores_the_backoff(simulator, account, set_matches, sync):
+    set_matches(20)
     sync(account)
     flaky = newest_ids(account, 1)[0]
     Match.objects.filter(pk=flaky).update(has_details=None)
@@ -386,9 +379,11 @@ def test_forced_backfill_ignores_the_backoff(simulator, account):
     assert Match.objects.get(pk=flaky).has_details is True
 
 
-def test_rate_limited_calls_wait_and_retry_the_same_match(simulator, account, settings):
+def test_rate_limited_calls_wait_and_retry_the_same_match(
+    simulator, account, set_matches, sync, settings
+):
     settings.SYNC_DETAIL_SOURCES = ["steam_details"]
-    set_matches(simulator, 30)
+    set_matches(30)
     simulator.state.configure(
         rate_limit={
             "details": {"burst": 3, "retry_after": 0.2},
@@ -405,8 +400,8 @@ def test_rate_limited_calls_wait_and_retry_the_same_match(simulator, account, se
     assert Match.objects.filter(retry_count__gt=0).count() == 0
 
 
-def test_a_full_sync_never_downgrades_complete_matches(simulator, account):
-    set_matches(simulator, 20)
+def test_a_full_sync_never_downgrades_complete_matches(simulator, account, set_matches, sync):
+    set_matches(20)
     sync(account)
     simulator.state.configure(details_broken=True, sequence_broken=True, opendota_broken=True)
 
@@ -419,24 +414,31 @@ def test_a_full_sync_never_downgrades_complete_matches(simulator, account):
 # --- retries as the seeds meant them ---------------------------------------------------------
 
 
-def fail_once(simulator, account, match_id):
-    """The match failed one attempt just now (a refusal)."""
-    Match.objects.filter(pk=match_id).update(has_details=None)
-    simulator.state.configure(match_faults={str(match_id): {"*": "not_found"}})
-    sync(account, JobType.BACKFILL, force=True)
-    simulator.state.configure(match_faults={})
-    simulator.state.reset()
+@pytest.fixture
+def fail_once(simulator, sync):
+    """fail_once(account, match_id): the match failed one attempt just now (a refusal)."""
+
+    def fail(account, match_id):
+        Match.objects.filter(pk=match_id).update(has_details=None)
+        simulator.state.configure(match_faults={str(match_id): {"*": "not_found"}})
+        sync(account, JobType.BACKFILL, force=True)
+        simulator.state.configure(match_faults={})
+        simulator.state.reset()
+
+    return fail
 
 
 @pytest.mark.parametrize(
     ("job_type", "force"),
     [(JobType.INCREMENTAL, False), (JobType.FULL, False), (JobType.BACKFILL, False)],
 )
-def test_every_sync_waits_for_a_failed_matchs_backoff(simulator, account, job_type, force):
-    set_matches(simulator, 20)
+def test_every_sync_waits_for_a_failed_matchs_backoff(
+    simulator, account, job_type, force, set_matches, sync, fail_once
+):
+    set_matches(20)
     sync(account)
     flaky = newest_ids(account, 1)[0]
-    fail_once(simulator, account, flaky)
+    fail_once(account, flaky)
 
     sync(account, job_type, force=force)
 
@@ -444,11 +446,13 @@ def test_every_sync_waits_for_a_failed_matchs_backoff(simulator, account, job_ty
     assert Match.objects.get(pk=flaky).retry_count == 1
 
 
-def test_only_a_forced_backfill_ignores_the_backoff(simulator, account):
-    set_matches(simulator, 20)
+def test_only_a_forced_backfill_ignores_the_backoff(
+    simulator, account, set_matches, sync, fail_once
+):
+    set_matches(20)
     sync(account)
     flaky = newest_ids(account, 1)[0]
-    fail_once(simulator, account, flaky)
+    fail_once(account, flaky)
 
     sync(account, JobType.BACKFILL, force=True)
 
@@ -462,11 +466,13 @@ def test_the_default_ladder_spreads_the_attempts_over_hours(settings):
     assert settings.SYNC_RETRY_BACKOFF_BASE * 2**2 == 7200
 
 
-def test_a_server_error_on_a_failed_match_keeps_its_attempts_and_backoff_clock(simulator, account):
-    set_matches(simulator, 20)
+def test_a_server_error_on_a_failed_match_keeps_its_attempts_and_backoff_clock(
+    simulator, account, set_matches, sync, fail_once
+):
+    set_matches(20)
     sync(account)
     flaky = newest_ids(account, 1)[0]
-    fail_once(simulator, account, flaky)
+    fail_once(account, flaky)
     failed_at = timezone.now() - timedelta(hours=3)
     Match.objects.filter(pk=flaky).update(last_fetch_attempt=failed_at, fetch_error="not found")
     simulator.state.configure(match_faults={str(flaky): {"*": "503"}})
@@ -486,9 +492,9 @@ VALID_OPENDOTA_KEY = "5e1f2a77-0c1b-4bd6-9a3e-7f1d2c3b4a59"
 
 
 def test_a_wrong_opendota_key_counts_no_attempt_and_fixing_it_completes_every_match(
-    simulator, account, settings
+    simulator, account, settings, set_matches, sync
 ):
-    set_matches(simulator, 30)
+    set_matches(30)
     simulator.state.configure(opendota_api_key=VALID_OPENDOTA_KEY, details_broken=True)
     settings.SYNC_DETAIL_SOURCES = ["steam_details", "opendota"]
     settings.OPENDOTA_API_KEY = "my-key-with-a-typo"
@@ -516,9 +522,9 @@ def test_a_wrong_opendota_key_counts_no_attempt_and_fixing_it_completes_every_ma
 
 
 def test_a_wrong_opendota_key_fails_the_job_when_no_detail_source_is_left(
-    simulator, account, settings
+    simulator, account, settings, set_matches, sync
 ):
-    set_matches(simulator, 10)
+    set_matches(10)
     simulator.state.configure(opendota_api_key=VALID_OPENDOTA_KEY)
     settings.SYNC_DETAIL_SOURCES = ["opendota"]
     settings.OPENDOTA_API_KEY = "0e1f2a77-0c1b-4bd6-9a3e-7f1d2c3b4a59"  # well-formed, unknown
@@ -534,8 +540,10 @@ def test_a_wrong_opendota_key_fails_the_job_when_no_detail_source_is_left(
     assert not Match.objects.filter(retry_count__gt=0).exists()
 
 
-def test_backfill_reset_failed_gives_exhausted_matches_their_attempts_back(simulator, account):
-    set_matches(simulator, 10)
+def test_backfill_reset_failed_gives_exhausted_matches_their_attempts_back(
+    simulator, account, set_matches, sync
+):
+    set_matches(10)
     sync(account)
     exhausted = newest_ids(account, 3)
     Match.objects.filter(pk__in=exhausted).update(
@@ -554,8 +562,8 @@ def test_backfill_reset_failed_gives_exhausted_matches_their_attempts_back(simul
 # --- progress that means what it says ---------------------------------------------------------
 
 
-def test_a_completed_job_reads_100_percent(simulator, account):
-    set_matches(simulator, 40)
+def test_a_completed_job_reads_100_percent(simulator, account, set_matches, sync):
+    set_matches(40)
 
     job = sync(account)
 
@@ -563,8 +571,10 @@ def test_a_completed_job_reads_100_percent(simulator, account):
     assert job.message == ""
 
 
-def test_a_job_that_stopped_early_says_what_is_left_and_why(simulator, account, settings):
-    set_matches(simulator, 40)
+def test_a_job_that_stopped_early_says_what_is_left_and_why(
+    simulator, account, settings, set_matches, sync
+):
+    set_matches(40)
     simulator.state.configure(details_broken=True, sequence_broken=True, opendota_broken=True)
     settings.SYNC_ID_SOURCES = ["steam_history"]
 

@@ -3,29 +3,20 @@
 import signal
 import threading
 import time
-from collections import Counter
 
 import pytest
 from django.db import connection
 
-from matches.models import Match, SteamAccount
+from dotasync.processes import start_manage, stop, wait_for
+from matches.models import Match
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine, locks
 from syncjobs.concurrency import BATCH_SIZE
 from syncjobs.liveness import INTERRUPTED
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env, manage, stop, wait_for
+from syncjobs.tests.processes import child_env
 
-ACCOUNT_ID = 86745912
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def account():
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-def set_matches(simulator, count, **config):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": count}}, **config)
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 
 def job_where(job, **conditions):
@@ -44,19 +35,13 @@ def in_thread(target):
     return thread
 
 
-def detail_calls_per_match(simulator):
-    return Counter(
-        entry["params"].get("match_id")
-        for entry in simulator.state.log
-        if entry["endpoint"] in {"details", "opendota_match"}
-    )
-
-
 # --- cancellation --------------------------------------------------------------------------
 
 
-def test_cancelling_a_running_job_stops_upstream_calls_within_a_second(simulator, account):
-    set_matches(simulator, 400, latency_ms=10)
+def test_cancelling_a_running_job_stops_upstream_calls_within_a_second(
+    simulator, account, set_matches
+):
+    set_matches(400, latency_ms=10)
     job = engine.create_job(account, JobType.FULL)
     worker = in_thread(lambda: engine.run_job(job.pk))
     wait_for(lambda: job_where(job, details_done__gte=25), 60, "phase 2 to start")
@@ -75,10 +60,10 @@ def test_cancelling_a_running_job_stops_upstream_calls_within_a_second(simulator
 
 
 def test_a_cancel_mid_batch_keeps_every_answer_and_the_next_sync_fetches_nothing_twice(
-    simulator, account, settings
+    simulator, account, settings, set_matches
 ):
     settings.SYNC_DETAIL_SOURCES = ["steam_sequence"]
-    set_matches(simulator, 100, latency_ms=40)
+    set_matches(100, latency_ms=40)
     job = engine.create_job(account, JobType.FULL)
     worker = in_thread(lambda: engine.run_job(job.pk))
     wait_for(lambda: simulator.state.calls("sequence") >= 10, 60, "ten answers of a batch")
@@ -105,8 +90,8 @@ def test_a_cancel_mid_batch_keeps_every_answer_and_the_next_sync_fetches_nothing
     assert len(fetched) == len(set(fetched)) == 100
 
 
-def test_cancel_interrupts_a_long_rate_limit_wait(simulator, account):
-    set_matches(simulator, 50, rate_limit={"details": {"burst": 1, "retry_after": 30}})
+def test_cancel_interrupts_a_long_rate_limit_wait(simulator, account, set_matches):
+    set_matches(50, rate_limit={"details": {"burst": 1, "retry_after": 30}})
     job = engine.create_job(account, JobType.FULL)
     worker = in_thread(lambda: engine.run_job(job.pk))
     wait_for(lambda: simulator.state.calls("details") == 1, 30, "the 429")
@@ -132,17 +117,17 @@ def test_a_pending_job_is_cancelled_at_once_and_never_runs(simulator, account):
         engine.request_cancel(job)
 
 
-def test_finished_jobs_cannot_be_cancelled(simulator, account):
-    set_matches(simulator, 5)
+def test_finished_jobs_cannot_be_cancelled(simulator, account, set_matches):
+    set_matches(5)
     job = engine.run_job(engine.create_job(account, JobType.FULL).pk)
 
     with pytest.raises(engine.NotCancellable, match="completed"):
         engine.request_cancel(job)
 
 
-def test_sigint_cancels_a_foreground_sync_and_exits_130(simulator, account):
-    set_matches(simulator, 400, latency_ms=10)
-    process = manage("sync_matches", str(ACCOUNT_ID), "--full", env=child_env(simulator))
+def test_sigint_cancels_a_foreground_sync_and_exits_130(simulator, account, set_matches):
+    set_matches(400, latency_ms=10)
+    process = start_manage("sync_matches", str(ACCOUNT_ID), "--full", env=child_env(simulator))
     job = wait_for(
         lambda: SyncJob.objects.filter(account=account, details_done__gte=25).first(),
         60,
@@ -162,7 +147,9 @@ def test_sigint_cancels_a_foreground_sync_and_exits_130(simulator, account):
 
 
 def kill_foreground_sync_when(simulator, account, condition, **env):
-    process = manage("sync_matches", str(ACCOUNT_ID), "--full", env=child_env(simulator, **env))
+    process = start_manage(
+        "sync_matches", str(ACCOUNT_ID), "--full", env=child_env(simulator, **env)
+    )
     try:
         job = wait_for(
             lambda: SyncJob.objects.filter(account=account, **condition).first(), 60, condition
@@ -172,8 +159,10 @@ def kill_foreground_sync_when(simulator, account, condition, **env):
     return job
 
 
-def test_kill_9_in_phase_1_then_a_new_sync_completes_everything(simulator, account):
-    set_matches(simulator, 1200)
+def test_kill_9_in_phase_1_then_a_new_sync_completes_everything(
+    simulator, account, set_matches, fetches_per_match, wait_until_seen_dead
+):
+    set_matches(1200)
     dead = kill_foreground_sync_when(
         simulator,
         account,
@@ -182,6 +171,7 @@ def test_kill_9_in_phase_1_then_a_new_sync_completes_everything(simulator, accou
     )
     stored_before = Match.objects.for_account(account).count()
     assert stored_before >= 100  # every answered page was committed
+    wait_until_seen_dead(dead)
 
     job = engine.run_job(engine.create_job(account, JobType.FULL).pk)  # not blocked
 
@@ -190,11 +180,13 @@ def test_kill_9_in_phase_1_then_a_new_sync_completes_everything(simulator, accou
     assert "Interrupted" in dead.error_message
     assert job.status == JobStatus.COMPLETED
     assert Match.objects.for_account(account).complete().count() == 1200
-    assert max(detail_calls_per_match(simulator).values()) == 1
+    assert max(fetches_per_match().values()) == 1
 
 
-def test_kill_9_in_phase_2_then_a_new_sync_resumes_without_refetching(simulator, account):
-    set_matches(simulator, 300)
+def test_kill_9_in_phase_2_then_a_new_sync_resumes_without_refetching(
+    simulator, account, set_matches, fetches_per_match, wait_until_seen_dead
+):
+    set_matches(300)
     dead = kill_foreground_sync_when(
         simulator,
         account,
@@ -203,13 +195,14 @@ def test_kill_9_in_phase_2_then_a_new_sync_resumes_without_refetching(simulator,
     )
     stored = set(Match.objects.for_account(account).complete().values_list("pk", flat=True))
     assert len(stored) >= 60
-    calls_before = detail_calls_per_match(simulator)
+    calls_before = fetches_per_match()
+    wait_until_seen_dead(dead)
 
     job = engine.run_job(engine.create_job(account, JobType.FULL).pk)
 
     assert job.status == JobStatus.COMPLETED
     assert Match.objects.for_account(account).complete().count() == 300
-    calls = detail_calls_per_match(simulator)
+    calls = fetches_per_match()
     refetched = {int(m) for m, n in calls.items() if n > calls_before.get(m, 0) and n > 1}
     assert not refetched & stored  # nothing stored before the kill is fetched again
     # Only what was in flight is lost: the batch being written (writes overlap the next
@@ -219,9 +212,9 @@ def test_kill_9_in_phase_2_then_a_new_sync_resumes_without_refetching(simulator,
     assert dead.status == JobStatus.FAILED
 
 
-def test_a_job_whose_worker_died_is_reaped_by_the_next_start(account):
+def test_a_job_whose_worker_died_is_reaped_by_the_next_start(account, worker_gone):
     dead = engine.create_job(account, JobType.FULL)
-    SyncJob.objects.filter(pk=dead.pk).update(status=JobStatus.RUNNING)  # nobody holds the lock
+    worker_gone(dead)
 
     fresh = engine.create_job(account, JobType.INCREMENTAL)
 
@@ -253,8 +246,8 @@ def test_a_live_running_job_blocks_a_second_start(account):
         holder.join()
 
 
-def test_a_redelivered_task_for_a_finished_job_does_nothing(simulator, account):
-    set_matches(simulator, 10)
+def test_a_redelivered_task_for_a_finished_job_does_nothing(simulator, account, set_matches):
+    set_matches(10)
     job = engine.run_job(engine.create_job(account, JobType.FULL).pk)
     simulator.state.reset()
 
@@ -266,21 +259,17 @@ def test_a_redelivered_task_for_a_finished_job_does_nothing(simulator, account):
 
 
 @pytest.mark.slow
-def test_a_running_task_cluster_picks_up_an_enqueued_job(simulator, account):
-    set_matches(simulator, 60)
-    cluster = manage("qcluster", env=child_env(simulator))
-    try:
-        job = engine.start_sync(account, JobType.FULL)
-        wait_for(
-            lambda: (
-                job_where(job, status=JobStatus.COMPLETED)
-                or job_where(job, status=JobStatus.FAILED)
-            ),
-            90,
-            "the cluster to finish the job",
-        )
-    finally:
-        stop(cluster)
+def test_a_running_task_cluster_picks_up_an_enqueued_job(account, set_matches, start_cluster):
+    set_matches(60)
+    start_cluster()
+    job = engine.start_sync(account, JobType.FULL)
+    wait_for(
+        lambda: (
+            job_where(job, status=JobStatus.COMPLETED) or job_where(job, status=JobStatus.FAILED)
+        ),
+        90,
+        "the cluster to finish the job",
+    )
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED, job.error_message
     assert job.task_id

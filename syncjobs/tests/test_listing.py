@@ -8,27 +8,14 @@ import signal
 
 import pytest
 
-from matches.models import AccountMatch, SteamAccount
-from syncjobs import engine
+from dotasync.processes import start_manage, wait_for
+from matches.models import AccountMatch
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs.models import JobStatus, JobType, ListingFrontier, SyncJob
-from syncjobs.tests.processes import child_env, manage, wait_for
+from syncjobs.tests.processes import child_env
 
-ACCOUNT_ID = 86745912
 # Phase 2 runs on threads with their own connections: the data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def account(db):
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-def sync(account, job_type=JobType.INCREMENTAL):
-    return engine.run_job(engine.create_job(account, job_type).pk)
-
-
-def set_matches(simulator, count):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": count}})
 
 
 def listed_by_the_simulator(simulator) -> set[int]:
@@ -42,8 +29,10 @@ def linked(account) -> set[int]:
     return set(AccountMatch.objects.filter(account=account).values_list("match_id", flat=True))
 
 
-def test_a_first_new_matches_only_sync_lists_past_steams_500_through_opendota(simulator, account):
-    set_matches(simulator, 1300)
+def test_a_first_new_matches_only_sync_lists_past_steams_500_through_opendota(
+    simulator, account, set_matches, sync
+):
+    set_matches(1300)
 
     job = sync(account, JobType.INCREMENTAL)
 
@@ -59,16 +48,16 @@ def test_a_first_new_matches_only_sync_lists_past_steams_500_through_opendota(si
 
 
 def test_an_incremental_sync_cut_by_a_5xx_on_page_2_is_continued_by_the_next(
-    simulator, account, settings
+    simulator, account, settings, set_matches, sync
 ):
     settings.SYNC_ID_SOURCES = ["steam_history"]
-    set_matches(simulator, 300)
-    sync(account)  # the whole history: the frontier is the newest match
-    set_matches(simulator, 550)  # 250 new: three Steam pages down to the frontier
+    set_matches(300)
+    sync(account, JobType.INCREMENTAL)  # the whole history: the frontier is the newest match
+    set_matches(550)  # 250 new: three Steam pages down to the frontier
     simulator.state.reset()
     simulator.state.configure(call_faults={"history": {2: "503"}})
 
-    cut = sync(account)
+    cut = sync(account, JobType.INCREMENTAL)
 
     assert cut.status == JobStatus.COMPLETED
     assert (
@@ -81,7 +70,7 @@ def test_an_incremental_sync_cut_by_a_5xx_on_page_2_is_continued_by_the_next(
     simulator.state.reset()
     simulator.state.configure(call_faults={})
 
-    healed = sync(account)
+    healed = sync(account, JobType.INCREMENTAL)
 
     assert healed.status == JobStatus.COMPLETED
     assert healed.ids_new == 150
@@ -99,41 +88,45 @@ def test_an_incremental_sync_cut_by_a_5xx_on_page_2_is_continued_by_the_next(
 
 
 def test_when_steams_listing_is_cut_opendota_lists_the_new_matches_in_the_same_job(
-    simulator, account
+    simulator, account, set_matches, sync
 ):
-    set_matches(simulator, 300)
-    sync(account)
-    set_matches(simulator, 550)
+    set_matches(300)
+    sync(account, JobType.INCREMENTAL)
+    set_matches(550)
     simulator.state.configure(call_faults={"history": {2 + 3: "503"}})  # page 2 of this job
 
-    job = sync(account)
+    job = sync(account, JobType.INCREMENTAL)
 
     assert "listing stopped at page 2" in job.message
     assert job.ids_new == 250
     assert linked(account) == listed_by_the_simulator(simulator)
 
 
-def test_a_listing_that_stopped_early_is_never_taken_for_complete(simulator, account):
-    set_matches(simulator, 300)
-    sync(account)
-    set_matches(simulator, 700)  # 400 new
+def test_a_listing_that_stopped_early_is_never_taken_for_complete(
+    simulator, account, set_matches, sync
+):
+    set_matches(300)
+    sync(account, JobType.INCREMENTAL)
+    set_matches(700)  # 400 new
     simulator.state.configure(call_faults={"history": {7: "500"}})  # page 2 of this sync
-    sync(account)
+    sync(account, JobType.INCREMENTAL)
     simulator.state.configure(call_faults={})
 
     for _ in range(2):  # whatever happens next, nothing stays missing
-        sync(account)
+        sync(account, JobType.INCREMENTAL)
 
     assert linked(account) == listed_by_the_simulator(simulator)
 
 
-def test_more_new_matches_than_steam_can_list_are_listed_through_opendota(simulator, account):
-    set_matches(simulator, 200)
-    sync(account)
-    set_matches(simulator, 900)  # 700 new: Steam reaches only the newest 500
+def test_more_new_matches_than_steam_can_list_are_listed_through_opendota(
+    simulator, account, set_matches, sync
+):
+    set_matches(200)
+    sync(account, JobType.INCREMENTAL)
+    set_matches(900)  # 700 new: Steam reaches only the newest 500
     simulator.state.reset()
 
-    job = sync(account)
+    job = sync(account, JobType.INCREMENTAL)
 
     assert job.ids_new == 700
     assert linked(account) == listed_by_the_simulator(simulator)
@@ -141,32 +134,34 @@ def test_more_new_matches_than_steam_can_list_are_listed_through_opendota(simula
     assert simulator.state.calls("opendota_player_matches") == 8  # 100 a page to its frontier
 
 
-def test_an_incremental_with_nothing_new_is_one_call(simulator, account):
-    set_matches(simulator, 120)
-    sync(account)
+def test_an_incremental_with_nothing_new_is_one_call(simulator, account, set_matches, sync):
+    set_matches(120)
+    sync(account, JobType.INCREMENTAL)
     simulator.state.reset()
 
-    job = sync(account)
+    job = sync(account, JobType.INCREMENTAL)
 
     assert (job.ids_found, job.ids_new) == (100, 0)
     assert sum(simulator.state.calls().values()) == 1
     assert job.progress_text == "Completed"
 
 
-def test_an_opendota_listing_cut_short_resumes_at_the_right_offset(simulator, account, settings):
+def test_an_opendota_listing_cut_short_resumes_at_the_right_offset(
+    simulator, account, settings, set_matches, sync
+):
     settings.SYNC_ID_SOURCES = ["opendota"]
-    set_matches(simulator, 1200)
+    set_matches(1200)
     simulator.state.configure(call_faults={"opendota_player_matches": {2: "503"}})
 
     first = sync(account, JobType.FULL)
 
     assert first.ids_found == 1000
     assert "OpenDota: listing stopped at page 2" in first.message
-    set_matches(simulator, 1230)  # 30 new on top shift every offset by 30
+    set_matches(1230)  # 30 new on top shift every offset by 30
     simulator.state.reset()
     simulator.state.configure(call_faults={})
 
-    second = sync(account)
+    second = sync(account, JobType.INCREMENTAL)
 
     assert linked(account) == listed_by_the_simulator(simulator)
     offsets = [
@@ -181,12 +176,14 @@ def test_an_opendota_listing_cut_short_resumes_at_the_right_offset(simulator, ac
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_listing_cut_by_ctrl_c_is_continued_by_the_next_sync(simulator, account):
-    set_matches(simulator, 300)
-    sync(account)
-    set_matches(simulator, 550)
+def test_a_listing_cut_by_ctrl_c_is_continued_by_the_next_sync(
+    simulator, account, set_matches, sync
+):
+    set_matches(300)
+    sync(account, JobType.INCREMENTAL)
+    set_matches(550)
     env = child_env(simulator, STEAM_API_MIN_INTERVAL=2, SYNC_ID_SOURCES="steam_history")
-    process = manage("sync_matches", str(ACCOUNT_ID), env=env)
+    process = start_manage("sync_matches", str(ACCOUNT_ID), env=env)
     wait_for(
         lambda: SyncJob.objects.filter(
             account=account, status=JobStatus.RUNNING, ids_found__gte=100
@@ -202,7 +199,7 @@ def test_a_listing_cut_by_ctrl_c_is_continued_by_the_next_sync(simulator, accoun
     assert cancelled.ids_new < 250
     simulator.state.reset()
 
-    healed = sync(account)
+    healed = sync(account, JobType.INCREMENTAL)
 
     assert healed.ids_new == 250 - cancelled.ids_new
     assert linked(account) == listed_by_the_simulator(simulator)

@@ -10,41 +10,20 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.timeout import TimeoutHandler
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
+from dotasync.processes import start_manage
 from matches import dbclock, ratelimit
-from matches.models import Match, SteamAccount
+from matches.models import Match
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import claims, engine, liveness, locks, supervisor
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env, manage
-
-ACCOUNT_ID = 86745912
-
-
-@pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("alice", password="alice-password-1")
-
-
-@pytest.fixture
-def account(user):
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=user)
-
-
-@pytest.fixture
-def api(user) -> APIClient:
-    cache.clear()  # the per-user start throttle
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+from syncjobs.tests.processes import child_env
 
 
 def dead_running_job(account, **fields) -> SyncJob:
@@ -274,10 +253,10 @@ def test_broker_down_shows_a_message_on_the_dashboard(client, user, account, bro
 @pytest.mark.django_db(transaction=True)
 def test_broker_down_makes_enqueue_exit_non_zero(account):
     env = child_env(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0")
-    process = manage("sync_matches", str(ACCOUNT_ID), "--enqueue", env=env)
+    process = start_manage("sync_matches", str(ACCOUNT_ID), "--enqueue", env=env)
 
     assert process.wait(timeout=60) == 1
-    assert "task queue did not accept the job" in process.stderr.read()
+    assert "task queue did not accept the job" in process.output()
     assert not SyncJob.objects.active().exists()
 
 

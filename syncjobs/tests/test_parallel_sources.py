@@ -16,30 +16,22 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from matches import ratelimit
-from matches.models import Match, SteamAccount
+from matches.models import Match
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine, quota
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 from syncjobs.sources import DETAIL_SOURCES
-from syncjobs.tests.calls import fetches_per_match
 
-ACCOUNT_ID = 86745912
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def account():
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-def sync(account, job_type=JobType.FULL, **kwargs):
-    return engine.run_job(engine.create_job(account, job_type, **kwargs).pk)
 
 
 def arrivals(simulator, endpoint):
     return sorted(e["t"] for e in simulator.state.log if e["endpoint"] == endpoint)
 
 
-def test_two_sources_at_different_paces_serve_matches_at_once(simulator, account, settings):
+def test_two_sources_at_different_paces_serve_matches_at_once(
+    simulator, account, settings, fetches_per_match, sync
+):
     settings.SYNC_DETAIL_SOURCES = ["steam_sequence", "opendota"]
     settings.STEAM_SEQUENCE_MIN_INTERVAL = 0.2  # 5 a second
     settings.OPENDOTA_MIN_INTERVAL = 0.05  # 20 a second
@@ -62,11 +54,11 @@ def test_two_sources_at_different_paces_serve_matches_at_once(simulator, account
     # calls its pace allowed over its busy span.
     possible = (opendota[-1] - opendota[0]) / 0.05
     assert len(opendota) >= 0.5 * possible
-    assert set(fetches_per_match(simulator).values()) == {1}
+    assert set(fetches_per_match().values()) == {1}
 
 
 def test_a_match_without_seq_num_never_waits_for_the_sequence_endpoint(
-    simulator, account, settings
+    simulator, account, settings, sync
 ):
     settings.SYNC_DETAIL_SOURCES = ["steam_sequence", "opendota"]
     settings.STEAM_SEQUENCE_MIN_INTERVAL = 1.0
@@ -134,7 +126,7 @@ def test_a_dead_endpoint_costs_the_breaker_threshold_per_job_across_helper_tasks
     assert "GetMatchDetails is failing" in job.message
 
 
-def make_mostly_complete(simulator, account, settings) -> list[int]:
+def make_mostly_complete(simulator, account, settings, sync) -> list[int]:
     """60 complete matches, then 10 of them back to stubs; returns the stubs."""
     settings.SYNC_ID_SOURCES = ["steam_history"]
     settings.SYNC_DETAIL_SOURCES = ["steam_sequence"]
@@ -147,8 +139,10 @@ def make_mostly_complete(simulator, account, settings) -> list[int]:
     return stubs
 
 
-def test_a_small_daily_quota_goes_to_the_stubs_before_any_re_fetch(simulator, account, settings):
-    stubs = make_mostly_complete(simulator, account, settings)
+def test_a_small_daily_quota_goes_to_the_stubs_before_any_re_fetch(
+    simulator, account, settings, sync
+):
+    stubs = make_mostly_complete(simulator, account, settings, sync)
     settings.SYNC_DETAIL_SOURCES = ["opendota"]  # no other source to re-fetch with
 
     job = sync(account)  # a full sync: every complete match is due again too
@@ -164,8 +158,10 @@ def test_a_small_daily_quota_goes_to_the_stubs_before_any_re_fetch(simulator, ac
     assert "daily API limit is used up" in job.message
 
 
-def test_re_fetches_go_to_an_unmetered_source_not_the_daily_quota(simulator, account, settings):
-    stubs = make_mostly_complete(simulator, account, settings)
+def test_re_fetches_go_to_an_unmetered_source_not_the_daily_quota(
+    simulator, account, settings, sync
+):
+    stubs = make_mostly_complete(simulator, account, settings, sync)
     settings.SYNC_DETAIL_SOURCES = ["steam_sequence", "opendota"]
     settings.STEAM_SEQUENCE_MIN_INTERVAL = 0.02
 
@@ -183,7 +179,7 @@ def test_re_fetches_go_to_an_unmetered_source_not_the_daily_quota(simulator, acc
 
 
 def test_when_the_quota_runs_out_the_job_says_what_waits_and_a_sync_follows_the_reset(
-    simulator, account, settings
+    simulator, account, settings, sync
 ):
     settings.SYNC_ID_SOURCES = ["opendota"]  # no seq nums: only OpenDota can serve them
     settings.SYNC_DETAIL_SOURCES = ["steam_sequence", "opendota"]
@@ -245,11 +241,7 @@ def test_the_estimate_says_what_waits_for_the_daily_limit(settings, db):
     assert guess.seconds == 1000
 
 
-def test_the_estimate_shows_on_the_dashboard_and_in_json(
-    client, django_user_model, live_worker, account
-):
-    user = django_user_model.objects.create_user("ana", password="pw-ana-123")
-    SteamAccount.objects.filter(pk=account.pk).update(owner=user)
+def test_the_estimate_shows_on_the_dashboard_and_in_json(signed_in, live_worker, account):
     job = engine.create_job(account, JobType.FULL)
     SyncJob.objects.filter(pk=job.pk).update(
         status=JobStatus.RUNNING,
@@ -262,9 +254,8 @@ def test_the_estimate_shows_on_the_dashboard_and_in_json(
         eta_resets_at=ratelimit.next_utc_midnight(),
     )
     live_worker(job)
-    client.force_login(user)
 
-    page = unescape(client.get(f"/jobs/{job.pk}/", HTTP_HX_REQUEST="true").content.decode())
+    page = unescape(signed_in.get(f"/jobs/{job.pk}/", HTTP_HX_REQUEST="true").content.decode())
     out = io.StringIO()
     call_command("sync_status", str(ACCOUNT_ID), "--json", stdout=out)
 

@@ -14,80 +14,37 @@ import json
 import os
 import re
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
+from django.conf import global_settings
 from django.core.management import call_command
 from django.db import connection
-from django_q.models import Schedule
 
+from dotasync.processes import Child, free_port, stop, wait_for
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.normalize import match_details
 from matches.simulator import SimulatorHandle
+from matches.tests.match_builders import ACCOUNT_ID, PASSWORD
 from syncjobs import engine, liveness
 from syncjobs.concurrency import BATCH_SIZE
 from syncjobs.models import ACTIVE_STATUSES, JobPhase, JobStatus, JobType, SyncJob
-from syncjobs.tests.calls import fetches_per_match
-from syncjobs.tests.processes import ROOT, child_env, stop, wait_for
+from syncjobs.tests.processes import child_env, lock_holder
 
-ACCOUNT_ID = 86745912
-PASSWORD = "alice-password-1"
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-# The advisory lock key of an account's running sync (syncjobs.locks): namespace, account.
-LOCK_NAMESPACE = 0x44534E43
+pytestmark = [pytest.mark.sqlite, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-class Cluster:
-    """`manage.py qcluster` in its own process group, its log in a file we can read."""
-
-    def __init__(self, simulator: SimulatorHandle, log: Path, **env: object) -> None:
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
-            cwd=ROOT,
-            env=child_env(simulator, Q_WORKERS=1, LOG_LEVEL="DEBUG", LOG_DIR=log.parent, **env),
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def upstream_caller(self) -> int:
-        """The pid of the process making upstream calls: the worker running the job."""
-        found = re.findall(r" DEBUG matches\.upstream (\d+) ", self.log.read_text())
-        assert found, "no upstream call logged yet"
-        return int(found[-1])
-
-    def kill_everything(self) -> None:
-        stop(self.process, signal.SIGKILL)
-
-
-@pytest.fixture
-def account() -> SteamAccount:
-    # The post-migrate schedule would start syncs of its own the moment a cluster starts.
-    Schedule.objects.all().delete()
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-@pytest.fixture
-def clusters(simulator) -> Iterator[list[Cluster]]:
-    """The clusters a test starts; they go before the simulator they call does."""
-    started: list[Cluster] = []
-    yield started
-    for cluster in started:
-        cluster.kill_everything()  # a graceful stop takes seconds, and nothing is left to save
-
-
-def start_cluster(clusters: list[Cluster], simulator, tmp_path: Path, **env) -> Cluster:
-    cluster = Cluster(simulator, tmp_path / f"cluster-{len(clusters)}.log", **env)
-    clusters.append(cluster)
-    return cluster
+def upstream_caller(cluster: Child) -> int:
+    """The pid of the process making upstream calls: the cluster's worker running the job."""
+    found = re.findall(r" DEBUG matches\.upstream (\d+) ", cluster.output())
+    assert found, "no upstream call logged yet"
+    return int(found[-1])
 
 
 def job_is(job: SyncJob, **conditions) -> bool:
@@ -101,7 +58,7 @@ def wait_until_ended(job: SyncJob, timeout: float = 120) -> SyncJob:
 
 
 def read_ended_then_finish(
-    simulator: SimulatorHandle, account: SteamAccount, dead: SyncJob
+    account: SteamAccount, dead: SyncJob, fetches_per_match: Callable[[], Counter]
 ) -> SyncJob:
     """The dead job reads as ended on the next read of its status, before any new sync; the
     next sync then fetches nothing stored before the kill, and at most what was in flight."""
@@ -114,12 +71,12 @@ def read_ended_then_finish(
     assert read["error_message"] == liveness.INTERRUPTED
     assert SyncJob.objects.count() == 1  # no new sync was needed to end it
     stored = set(Match.objects.for_account(account).complete().values_list("pk", flat=True))
-    before = fetches_per_match(simulator)
+    before = fetches_per_match()
 
     fresh = wait_until_ended(engine.start_sync(account, JobType.FULL))
 
     assert fresh.status == JobStatus.COMPLETED, fresh.error_message
-    after = fetches_per_match(simulator)
+    after = fetches_per_match()
     assert not {m for m in stored if after[m] > before[m]}  # nothing stored is fetched again
     listed = Match.objects.for_account(account).count()
     # Only answers that were in flight are fetched twice: the writer holds at most two batches.
@@ -160,12 +117,12 @@ PHASES = {
     # Steam's history paced so phase 1 lasts a few seconds; 600 matches pass the 500 cap. The
     # details come from unpaced sources, so the same cluster then finishes the next job quickly.
     "phase 1": (
-        {"accounts": {str(ACCOUNT_ID): {"matches": 600}}},
+        {"count": 600},
         {"STEAM_API_MIN_INTERVAL": 0.4, "SYNC_DETAIL_SOURCES": "steam_sequence,opendota"},
         {"phase": JobPhase.COLLECTING_IDS, "ids_found__gte": 100},
     ),
     "phase 2": (
-        {"accounts": {str(ACCOUNT_ID): {"matches": 300}}, "latency_ms": 10},
+        {"count": 300, "latency_ms": 10},
         {},
         {"phase": JobPhase.FETCHING_DETAILS, "details_done__gte": 50},
     ),
@@ -174,57 +131,57 @@ PHASES = {
 
 @pytest.mark.parametrize("phase", PHASES)
 @pytest.mark.parametrize("victim", ["the whole cluster", "its worker"])
-def test_kill_9(simulator, account, clusters, tmp_path, phase, victim):
-    config, env, under_way = PHASES[phase]
-    simulator.state.configure(**config)
-    cluster = start_cluster(clusters, simulator, tmp_path, **env)
+def test_kill_9(
+    simulator,
+    account,
+    set_matches,
+    start_cluster,
+    wait_until_seen_dead,
+    fetches_per_match,
+    phase,
+    victim,
+):
+    matches, env, under_way = PHASES[phase]
+    set_matches(**matches)
+    cluster = start_cluster(LOG_LEVEL="DEBUG", **env)
     dead = engine.start_sync(account, JobType.FULL)
     wait_for(lambda: job_is(dead, **under_way), 60, f"{phase} to store a batch")
 
     if victim == "the whole cluster":
-        cluster.kill_everything()
-        start_cluster(clusters, simulator, tmp_path)
+        stop(cluster, signal.SIGKILL)
+        start_cluster()
     else:
-        worker = cluster.upstream_caller()
-        assert worker != cluster.process.pid  # a child of the cluster, not the cluster itself
+        worker = upstream_caller(cluster)
+        assert worker != cluster.pid  # a child of the cluster, not the cluster itself
         os.kill(worker, signal.SIGKILL)
-    # The kill is asynchronous: the server drops the lock once the dead worker's socket closes.
-    wait_for(lambda: lock_holder() is None, 10, "the dead worker's lock to go")
+    # The kill is asynchronous: the database must first see that the worker is gone.
+    wait_until_seen_dead(dead)
     assert Match.objects.for_account(account).exists()  # what was answered stays stored
 
-    read_ended_then_finish(simulator, account, dead)
+    read_ended_then_finish(account, dead, fetches_per_match)
     if victim == "its worker":
-        assert cluster.process.poll() is None  # the cluster replaced its worker and ran the job
+        assert cluster.poll() is None  # the cluster replaced its worker and ran the job
     assert_data_equals_the_simulators(simulator, account)
 
 
 # --- the database goes away ------------------------------------------------------------------
 
 
-def lock_holder() -> int | None:
-    """The database backend holding the account's sync lock, i.e. the job's worker connection."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = %s AND objid = %s "
-            # other databases of the server (other test runs) lock the same account ids
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            [LOCK_NAMESPACE, ACCOUNT_ID],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
-def test_database_connections_cut_mid_sync(simulator, account, clusters, tmp_path):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 300}}, latency_ms=10)
-    cluster = start_cluster(clusters, simulator, tmp_path)
+@pytest.mark.postgresql_only(
+    reason="cuts the worker's connections with pg_terminate_backend; a SQLite file has none"
+)
+def test_database_connections_cut_mid_sync(
+    simulator, account, set_matches, start_cluster, fetches_per_match
+):
+    set_matches(300, latency_ms=10)
+    cluster = start_cluster()
     dead = engine.start_sync(account, JobType.FULL)
     wait_for(
         lambda: job_is(dead, phase=JobPhase.FETCHING_DETAILS, details_done__gte=50),
         60,
         "phase 2 to store a batch",
     )
-    assert lock_holder() is not None
+    assert lock_holder(ACCOUNT_ID) is not None
 
     # What a server restart does to the clients: every connection but ours is cut.
     with connection.cursor() as cursor:
@@ -233,24 +190,18 @@ def test_database_connections_cut_mid_sync(simulator, account, clusters, tmp_pat
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         assert cursor.fetchone()[0] >= 1
-    wait_for(lambda: lock_holder() is None, 10, "the lock to go with the connection")
+    wait_for(lambda: lock_holder(ACCOUNT_ID) is None, 10, "the lock to go with the connection")
     assert job_is(dead, status=JobStatus.RUNNING)  # nobody could write its end
 
-    read_ended_then_finish(simulator, account, dead)
-    assert cluster.process.poll() is None  # the cluster reconnected by itself
+    read_ended_then_finish(account, dead, fetches_per_match)
+    assert cluster.poll() is None  # the cluster reconnected by itself
     assert_data_equals_the_simulators(simulator, account)
 
 
 # --- the web server restarts while a client polls -----------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_web(simulator, port: int, log: Path) -> subprocess.Popen:
+def start_web(simulator, port: int, log: Path) -> Child:
     env = child_env(
         simulator,
         ALLOWED_HOSTS="127.0.0.1",
@@ -260,22 +211,17 @@ def start_web(simulator, port: int, log: Path) -> subprocess.Popen:
         LOG_DIR=log.parent,
     )
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    return subprocess.Popen(
-        [gunicorn, "dotasync.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    return Child(
+        gunicorn, "dotasync.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}", env=env, log=log
     )
 
 
-def sign_in(session: requests.Session, base: str) -> None:
+def sign_in(session: requests.Session, base: str, username: str) -> None:
     session.get(f"{base}/login/", timeout=5)
     answer = session.post(
         f"{base}/login/",
         data={
-            "username": "alice",
+            "username": username,
             "password": PASSWORD,
             "csrfmiddlewaretoken": session.cookies["csrftoken"],
         },
@@ -287,19 +233,21 @@ def sign_in(session: requests.Session, base: str) -> None:
 
 
 def test_web_server_restart_while_polling_progress(
-    simulator, account, clusters, tmp_path, django_user_model
+    simulator, user, account, set_matches, start_cluster, tmp_path, settings
 ):
-    user = django_user_model.objects.create_user("alice", password=PASSWORD)
-    SteamAccount.objects.filter(pk=account.pk).update(owner=user)
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 300}}, latency_ms=10)
+    # gunicorn checks the password with the production hashers, which the tests replace.
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    user.set_password(PASSWORD)
+    user.save()
+    set_matches(300, latency_ms=10)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     web = start_web(simulator, port, tmp_path / "web.log")
     session = requests.Session()
     try:
         wait_for(lambda: _answers(session, f"{base}/login/"), 30, "the web server")
-        sign_in(session, base)
-        start_cluster(clusters, simulator, tmp_path)
+        sign_in(session, base, user.username)
+        start_cluster()
         job = engine.start_sync(account, JobType.FULL, user)
 
         polls: list[int | None] = []

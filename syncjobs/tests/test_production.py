@@ -18,9 +18,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, Response, expect
 
+from dotasync.processes import stop, wait_for
 from matches.simulator import SimulatorHandle
 from syncjobs.models import JobStatus, SupervisorRun, SyncJob
-from syncjobs.tests.processes import child_env, stop, wait_for
+from syncjobs.tests.processes import child_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -10,6 +10,8 @@ from syncjobs.models import JobStatus, JobType, SyncJob
 from syncjobs.schedule import SCHEDULE_NAME, SUPERVISOR_SCHEDULE_NAME, ensure_schedule
 from syncjobs.tasks import supervise, sync_all_accounts
 
+pytestmark = pytest.mark.sqlite
+
 
 def test_migrate_creates_the_hourly_schedule(db):
     schedule = Schedule.objects.get(name=SCHEDULE_NAME)
@@ -77,10 +79,9 @@ def test_migrate_creates_the_supervisor_running_every_minute(db, settings):
     )
 
 
-def test_the_supervisor_ends_a_running_job_whose_worker_is_gone(db):
-    account = SteamAccount.objects.create(account_id=1003)
+def test_the_supervisor_ends_a_running_job_whose_worker_is_gone(account, worker_gone):
     job = engine.create_job(account, JobType.FULL)
-    SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)  # its worker was killed
+    worker_gone(job)
 
     assert supervise()["ended"] == 1
 

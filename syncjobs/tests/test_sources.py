@@ -1,35 +1,24 @@
 """Sources that work in 2026: OpenDota past Steam's 500 cap, fallbacks, breakers, limits."""
 
-from itertools import combinations
+from collections import defaultdict
+from itertools import pairwise
 
 import pytest
 
-from matches.models import Match, RateLimitSlot, SteamAccount
-from syncjobs import engine
+from matches import ratelimit
+from matches.models import Match, RateLimitSlot
+from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE
 from syncjobs.models import JobStatus, JobType
 
-ACCOUNT_ID = 86745912
 # Phase 2 runs on threads with their own connections: the data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
-JITTER = 0.015
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
+# Slots and arrivals are both read from this machine's clock; this covers float rounding.
+CLOCK_TOLERANCE = 0.001
 
 
-@pytest.fixture
-def account(db):
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-def sync(account, job_type=JobType.FULL, **kwargs):
-    return engine.run_job(engine.create_job(account, job_type, **kwargs).pk)
-
-
-def set_matches(simulator, count):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": count}})
-
-
-def test_full_sync_finds_every_match_past_steams_500_cap(simulator, account):
+def test_full_sync_finds_every_match_past_steams_500_cap(simulator, account, set_matches, sync):
     """1,300 matches: Steam lists the newest 500, OpenDota all of them; all complete."""
-    set_matches(simulator, 1300)
+    set_matches(1300)
     simulator.state.configure(details_broken=True)  # today's GetMatchDetails
 
     job = sync(account)
@@ -49,9 +38,11 @@ def test_full_sync_finds_every_match_past_steams_500_cap(simulator, account):
     assert job.sources["opendota"] >= 800
 
 
-def test_broken_get_match_details_costs_only_the_breaker_threshold(simulator, account, settings):
+def test_broken_get_match_details_costs_only_the_breaker_threshold(
+    simulator, account, settings, set_matches, sync
+):
     settings.SYNC_BREAKER_THRESHOLD = 5
-    set_matches(simulator, 200)
+    set_matches(200)
     simulator.state.configure(details_broken=True)
 
     job = sync(account)
@@ -61,12 +52,14 @@ def test_broken_get_match_details_costs_only_the_breaker_threshold(simulator, ac
     assert "GetMatchDetails is failing" in job.message
 
 
-def test_a_tripped_breaker_is_probed_once_by_the_next_job(simulator, account, settings):
+def test_a_tripped_breaker_is_probed_once_by_the_next_job(
+    simulator, account, settings, set_matches, sync
+):
     settings.SYNC_BREAKER_THRESHOLD = 3
-    set_matches(simulator, 50)
+    set_matches(50)
     simulator.state.configure(details_broken=True)
     sync(account)
-    set_matches(simulator, 60)
+    set_matches(60)
     simulator.state.reset()
 
     sync(account, JobType.INCREMENTAL)
@@ -75,13 +68,15 @@ def test_a_tripped_breaker_is_probed_once_by_the_next_job(simulator, account, se
     assert simulator.state.calls("details") == 1
 
 
-def test_a_source_that_answers_again_is_used_fully_by_the_next_job(simulator, account, settings):
+def test_a_source_that_answers_again_is_used_fully_by_the_next_job(
+    simulator, account, settings, set_matches, sync
+):
     settings.SYNC_BREAKER_THRESHOLD = 3
     settings.SYNC_DETAIL_SOURCES = ["steam_details", "opendota"]
-    set_matches(simulator, 50)
+    set_matches(50)
     simulator.state.configure(details_broken=True)
     sync(account)
-    set_matches(simulator, 90)
+    set_matches(90)
     simulator.state.configure(details_broken=False, latency_ms=2)
     simulator.state.reset()
 
@@ -91,8 +86,10 @@ def test_a_source_that_answers_again_is_used_fully_by_the_next_job(simulator, ac
     assert job.sources["steam_details"] >= 10  # Valve fixed it: the probe answered
 
 
-def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(simulator, account):
-    set_matches(simulator, 30)
+def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(
+    simulator, account, set_matches, sync
+):
+    set_matches(30)
     simulator.state.configure(details_broken=True)
     sync(account)
     odd_one = Match.objects.for_account(account).order_by("-pk").first().pk
@@ -107,9 +104,11 @@ def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(simulator, ac
     assert job.sources["opendota"] == 1
 
 
-def test_without_a_steam_key_a_full_sync_works_on_opendota_alone(simulator, account, settings):
+def test_without_a_steam_key_a_full_sync_works_on_opendota_alone(
+    simulator, account, settings, set_matches, sync
+):
     settings.STEAM_API_KEY = ""
-    set_matches(simulator, 700)
+    set_matches(700)
 
     job = sync(account)
 
@@ -121,9 +120,11 @@ def test_without_a_steam_key_a_full_sync_works_on_opendota_alone(simulator, acco
     assert job.sources == {"opendota": 700}
 
 
-def test_incremental_without_a_key_makes_one_opendota_call(simulator, account, settings):
+def test_incremental_without_a_key_makes_one_opendota_call(
+    simulator, account, settings, set_matches, sync
+):
     settings.STEAM_API_KEY = ""
-    set_matches(simulator, 150)
+    set_matches(150)
     sync(account)
     simulator.state.reset()
 
@@ -134,9 +135,11 @@ def test_incremental_without_a_key_makes_one_opendota_call(simulator, account, s
     }
 
 
-def test_only_the_configured_detail_sources_are_asked(simulator, account, settings):
+def test_only_the_configured_detail_sources_are_asked(
+    simulator, account, settings, set_matches, sync
+):
     settings.SYNC_DETAIL_SOURCES = ["opendota"]
-    set_matches(simulator, 40)
+    set_matches(40)
 
     job = sync(account)
 
@@ -144,8 +147,8 @@ def test_only_the_configured_detail_sources_are_asked(simulator, account, settin
     assert simulator.state.calls("details") == simulator.state.calls("sequence") == 0
 
 
-def test_a_match_is_deferred_only_when_every_source_is_down(simulator, account):
-    set_matches(simulator, 20)
+def test_a_match_is_deferred_only_when_every_source_is_down(simulator, account, set_matches, sync):
+    set_matches(20)
     sync(account)
     down_everywhere, mixed = Match.objects.order_by("-pk").values_list("pk", flat=True)[:2]
     Match.objects.filter(pk__in=[down_everywhere, mixed]).update(has_details=None)
@@ -166,11 +169,36 @@ def test_a_match_is_deferred_only_when_every_source_is_down(simulator, account):
     assert (failed.has_details, failed.retry_count) == (False, 1)
 
 
-def test_each_source_keeps_its_own_minimum_interval(simulator, account, settings):
-    settings.STEAM_API_MIN_INTERVAL = 0.03
-    settings.STEAM_SEQUENCE_MIN_INTERVAL = 0.08
-    settings.OPENDOTA_MIN_INTERVAL = 0.05
-    set_matches(simulator, 12)
+# The source each simulator endpoint is paced as.
+PACED_AS = {
+    "history": STEAM,
+    "details": STEAM,
+    "vanity": STEAM,
+    "summaries": STEAM,
+    "sequence": STEAM_SEQUENCE,
+    "opendota_player_matches": OPENDOTA,
+    "opendota_match": OPENDOTA,
+}
+
+
+def test_each_source_keeps_its_own_minimum_interval(
+    simulator, account, settings, set_matches, sync, monkeypatch
+):
+    intervals = {STEAM: 0.03, STEAM_SEQUENCE: 0.08, OPENDOTA: 0.05}
+    settings.STEAM_API_MIN_INTERVAL = intervals[STEAM]
+    settings.STEAM_SEQUENCE_MIN_INTERVAL = intervals[STEAM_SEQUENCE]
+    settings.OPENDOTA_MIN_INTERVAL = intervals[OPENDOTA]
+    # The start of each slot the limiter hands out (the limiter itself is left as it is).
+    slots: dict[str, list[float]] = defaultdict(list)
+    wait_turn = ratelimit.wait_turn
+
+    def recorded_wait_turn(bucket: str, interval: float, sleep) -> float:
+        start = wait_turn(bucket, interval, sleep)
+        slots[bucket].append(start)
+        return start
+
+    monkeypatch.setattr(ratelimit, "wait_turn", recorded_wait_turn)
+    set_matches(12)
     simulator.state.configure(details_broken=True)
     sync(account)
     # Half of the matches lose their seq num so OpenDota answers them.
@@ -179,23 +207,29 @@ def test_each_source_keeps_its_own_minimum_interval(simulator, account, settings
     )
     sync(account, JobType.BACKFILL)
 
-    buckets = {
-        "steam": ({"history", "details"}, 0.03),
-        "sequence": ({"sequence"}, 0.08),
-        "opendota": ({"opendota_player_matches", "opendota_match"}, 0.05),
-    }
-    for name, (endpoints, interval) in buckets.items():
-        times = sorted(e["t"] for e in simulator.state.log if e["endpoint"] in endpoints)
-        assert len(times) >= 3, name
-        # Calls start on reserved slots; their arrival jitters by a few ms on a loaded
-        # machine, so allow that once per span rather than once per gap.
-        for i, j in combinations(range(len(times)), 2):
-            assert times[j] - times[i] >= (j - i) * interval - JITTER, (name, i, j)
+    arrivals: dict[str, list[float]] = defaultdict(list)
+    for entry in simulator.state.log:
+        arrivals[PACED_AS[entry["endpoint"]]].append(entry["t"])
+    for source, interval in intervals.items():
+        reserved, arrived = sorted(slots[source]), sorted(arrivals[source])
+        assert len(arrived) >= 3, source
+        # Every call took a slot of its own source (a lane whose match another lane took
+        # first leaves its slot unused), and the slots lie an interval apart...
+        assert len(reserved) >= len(arrived), source
+        gaps = [later - earlier for earlier, later in pairwise(reserved)]
+        assert min(gaps) >= interval - CLOCK_TOLERANCE, (source, gaps)
+        # ...and none reached the upstream before its slot began: the k-th call to arrive came
+        # no earlier than the k-th slot. (How much later depends on the machine's load.)
+        assert all(
+            call >= slot - CLOCK_TOLERANCE for slot, call in zip(reserved, arrived, strict=False)
+        ), source
 
 
-def test_opendota_minute_limit_waits_and_counts_nothing(simulator, account, settings):
+def test_opendota_minute_limit_waits_and_counts_nothing(
+    simulator, account, settings, set_matches, sync
+):
     settings.STEAM_API_KEY = ""
-    set_matches(simulator, 20)
+    set_matches(20)
     simulator.state.configure(rate_limit={"opendota_match": {"burst": 2, "retry_after": 0.2}})
 
     job = sync(account)
@@ -204,8 +238,8 @@ def test_opendota_minute_limit_waits_and_counts_nothing(simulator, account, sett
     assert simulator.state.calls("opendota_match") == 22
 
 
-def test_opendota_daily_limit_switches_it_off_for_the_day(simulator, account):
-    set_matches(simulator, 30)
+def test_opendota_daily_limit_switches_it_off_for_the_day(simulator, account, set_matches, sync):
+    set_matches(30)
     simulator.state.configure(opendota_daily_limit=True, details_broken=True)
 
     job = sync(account)
@@ -225,7 +259,9 @@ def test_opendota_daily_limit_switches_it_off_for_the_day(simulator, account):
     assert "daily API limit" in second.message
 
 
-def test_opendota_daily_limit_without_another_source_fails_clearly(simulator, account, settings):
+def test_opendota_daily_limit_without_another_source_fails_clearly(
+    simulator, account, settings, sync
+):
     settings.STEAM_API_KEY = ""
     simulator.state.configure(opendota_daily_limit=True)
 
