@@ -154,15 +154,20 @@ class Pulse:
         self.beat()
 
     def _run(self) -> None:
-        last_beat = time.monotonic()
+        last_beat = last_renewal = time.monotonic()
+        # A claim is renewed well within its lease, even a lease shorter than a beat.
+        renew_every = min(BEAT_SECONDS, settings.SYNC_CLAIM_LEASE / 4)
         try:
-            while not self._stop.wait(CANCEL_CHECK_SECONDS):
+            while not self._stop.wait(min(CANCEL_CHECK_SECONDS, renew_every)):
                 try:
                     if not self.cancel_event.is_set() and cancel_requested(self.job.pk):
                         self.cancel_event.set()
                     if time.monotonic() - last_beat >= BEAT_SECONDS:
                         self.beat()
-                        last_beat = time.monotonic()
+                        last_beat = last_renewal = time.monotonic()
+                    elif time.monotonic() - last_renewal >= renew_every:
+                        self.renew_claims()
+                        last_renewal = time.monotonic()
                 except Exception:
                     # A lost connection must not kill the beat: the next one reconnects.
                     logger.exception("job %s: heartbeat failed", self.job.pk)
@@ -194,6 +199,12 @@ class Pulse:
             self.cancel_event.set()
         if self.on_progress:
             self.on_progress(row)
+
+    def renew_claims(self) -> None:
+        with self._lock:
+            held = list(self.claimed)
+        if held:
+            claims.renew(self.job, held)
 
     def _write(self, counts: Counter, notes: list[str]) -> SyncJob:
         with transaction.atomic():
