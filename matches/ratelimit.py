@@ -73,6 +73,35 @@ def push_back(bucket: str, seconds: float) -> None:
         slot.save(update_fields=["next_at"])
 
 
+def heed_remaining(bucket: str, *, minute: int | None, day: int | None) -> None:
+    """Pace by what the source says is left (OpenDota's X-Rate-Limit-Remaining-* headers):
+    nothing left this minute waits for the next; nothing left today switches the source
+    off until the end of the UTC day, before it has to answer 429."""
+    if minute is not None and minute <= 0:
+        push_back(bucket, 60 - dbclock.epoch() % 60 + 0.5)
+    if day is None:
+        return
+    _ensure_row(bucket)
+    RateLimitSlot.objects.filter(bucket=bucket).update(remaining_today=day, remaining_at=Now())
+    if day <= 0:
+        until = next_utc_midnight()
+        disable_until(
+            bucket,
+            until,
+            f"OpenDota's daily API limit is used up; it is skipped until {until:%H:%M} UTC.",
+        )
+
+
+def remaining_today(bucket: str) -> int | None:
+    """What is left of `bucket`'s daily allowance today, if the source told us (else None)."""
+    slot = RateLimitSlot.objects.filter(bucket=bucket).first()
+    if slot is None or slot.remaining_today is None or slot.remaining_at is None:
+        return None
+    if slot.remaining_at < next_utc_midnight() - timedelta(days=1):
+        return None  # told yesterday: the allowance has been renewed since
+    return slot.remaining_today
+
+
 def disable_until(bucket: str, until: datetime, reason: str) -> None:
     _ensure_row(bucket)
     RateLimitSlot.objects.filter(bucket=bucket).update(disabled_until=until, disabled_reason=reason)

@@ -9,8 +9,10 @@ classified and left to the caller's rules.
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +85,8 @@ class PlayerSummary:
     profile_url: str = ""
 
 
-def _interval(bucket: str) -> float:
+def interval_of(bucket: str) -> float:
+    """Seconds between two calls to `bucket`, across every worker (0: not paced)."""
     return {
         STEAM: settings.STEAM_API_MIN_INTERVAL,
         STEAM_SEQUENCE: settings.STEAM_SEQUENCE_MIN_INTERVAL,
@@ -131,6 +134,7 @@ class UpstreamClient:
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.timeout = (settings.UPSTREAM_CONNECT_TIMEOUT, settings.UPSTREAM_READ_TIMEOUT)
+        self._slot = threading.local()
 
     @classmethod
     def from_settings(
@@ -153,6 +157,16 @@ class UpstreamClient:
 
     def close(self) -> None:
         self.session.close()
+
+    @contextmanager
+    def slot_taken(self, bucket: str) -> Iterator[None]:
+        """The caller waited for `bucket`'s rate-limit slot itself (to pick the match only
+        once its turn had come): the next call from this thread does not wait again."""
+        self._slot.bucket = bucket
+        try:
+            yield
+        finally:
+            self._slot.bucket = None
 
     # --- Steam -----------------------------------------------------------------------------
 
@@ -328,7 +342,10 @@ class UpstreamClient:
 
     def _send(self, bucket: str, url: str, params: dict[str, Any]) -> requests.Response:
         self.checkpoint()
-        ratelimit.wait_turn(bucket, _interval(bucket), self.sleep)
+        if getattr(self._slot, "bucket", None) == bucket:
+            self._slot.bucket = None  # a retry waits for a slot of its own
+        else:
+            ratelimit.wait_turn(bucket, interval_of(bucket), self.sleep)
         started = time.monotonic()
         response = self.session.get(url, params=params, timeout=self.timeout)
         logger.debug(
@@ -341,6 +358,12 @@ class UpstreamClient:
         return response
 
     def _parse(self, bucket: str, response: requests.Response) -> Any:
+        if bucket == OPENDOTA:
+            ratelimit.heed_remaining(
+                bucket,
+                minute=_header_int(response, "X-Rate-Limit-Remaining-Minute"),
+                day=_header_int(response, "X-Rate-Limit-Remaining-Day"),
+            )
         status = response.status_code
         if status == 429:
             raise self._rate_limited(bucket, response)
@@ -398,6 +421,13 @@ class UpstreamClient:
             daily=daily,
             source=bucket,
         )
+
+
+def _header_int(response: requests.Response, name: str) -> int | None:
+    try:
+        return int(response.headers[name])
+    except (KeyError, ValueError):
+        return None
 
 
 def _error_text(response: requests.Response) -> str:

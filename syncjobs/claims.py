@@ -16,19 +16,20 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Now
 
 from matches import dbclock
-from matches.models import Match, due_for_retry
+from matches.models import Match, SteamAccount, due_for_retry
 from syncjobs.models import JobStatus, JobType, SyncJob
 
 
 class Stub(NamedTuple):
-    """A claimed match waiting for its details."""
+    """A claimed match waiting for its details; `refetch` when it has them already."""
 
     match_id: int
     match_seq_num: int | None
+    refetch: bool = False
 
 
 def lease() -> timedelta:
@@ -36,21 +37,31 @@ def lease() -> timedelta:
 
 
 def detail_candidates(job: SyncJob) -> QuerySet[Match]:
-    """The account's matches this job fetches details for, as a lazy queryset.
+    """The account's matches this job fetches details for, as a lazy queryset: those of
+    `wanted_details` that the job has not attempted yet."""
+    return wanted_details(
+        job.account, job.job_type, force=job.force, refresh_since=job.refresh_since
+    ).exclude(last_attempt_job=job)
+
+
+def wanted_details(
+    account: SteamAccount, job_type: str, *, force: bool = False, refresh_since=None
+) -> QuerySet[Match]:
+    """The matches a sync of `job_type` fetches details for.
 
     Every sync retries a failed match only once its backoff has passed; only a
     forced backfill ignores the backoff, and nothing goes past SYNC_MAX_ATTEMPTS. A
-    full sync also re-fetches what was complete before it began (or before the
-    interrupted full sync it resumes). What the job attempted already is left out.
+    full sync also re-fetches what was complete before `refresh_since` (its start, or
+    that of the interrupted full sync it resumes).
     """
-    matches = Match.objects.for_account(job.account)
+    matches = Match.objects.for_account(account)
     max_attempts = settings.SYNC_MAX_ATTEMPTS
-    if job.job_type == JobType.BACKFILL and job.force:
-        return matches.pending_details(max_attempts).exclude(last_attempt_job=job)
+    if job_type == JobType.BACKFILL and force:
+        return matches.pending_details(max_attempts)
     wanted = due_for_retry(max_attempts, settings.SYNC_RETRY_BACKOFF_BASE, dbclock.now())
-    if job.job_type == JobType.FULL and job.refresh_since is not None:
-        wanted |= Q(has_details=True, details_fetched_at__lt=job.refresh_since)
-    return matches.filter(wanted).exclude(last_attempt_job=job)
+    if job_type == JobType.FULL and refresh_since is not None:
+        wanted |= Q(has_details=True, details_fetched_at__lt=refresh_since)
+    return matches.filter(wanted)
 
 
 def _is_free() -> Q:
@@ -58,20 +69,28 @@ def _is_free() -> Q:
     return Q(claimed_by__isnull=True) | Q(claimed_until__lt=Now()) | ~Q(Exists(running_claimer))
 
 
-def claim_batch(job: SyncJob, size: int) -> list[Stub]:
-    """Claim up to `size` of the job's free candidates, newest first, for this worker."""
+def claim_batch(job: SyncJob, size: int, only: Q | None = None) -> list[Stub]:
+    """Claim up to `size` of the job's free candidates (those matching `only`) for this
+    worker: matches without details first (a full sync's re-fetches come last, so a daily
+    quota goes to what has nothing yet), newest first."""
     if not SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists():
         return []
     with transaction.atomic():
         rows = list(
             detail_candidates(job)
             .filter(_is_free())
-            .order_by("-match_id")
+            .filter(only or Q())
+            .annotate(
+                refetch=Case(
+                    When(has_details=True, then=True), default=False, output_field=BooleanField()
+                )
+            )
+            .order_by("refetch", "-match_id")
             .select_for_update(skip_locked=True, of=("self",))
-            .values_list("match_id", "match_seq_num")[:size]
+            .values_list("match_id", "match_seq_num", "refetch")[:size]
         )
         if rows:
-            Match.objects.filter(pk__in=[match_id for match_id, _ in rows]).update(
+            Match.objects.filter(pk__in=[row[0] for row in rows]).update(
                 claimed_by=job, claimed_until=Now() + lease()
             )
     return [Stub(*row) for row in rows]

@@ -123,7 +123,8 @@ class ProgressPrinter:
                 f" (ok {job.details_ok}, failed {job.details_failed}, "
                 f"deferred {job.details_deferred})"
             )
-            return bar + job.progress_text + counts
+            eta = f"; {job.eta_text}" if job.eta_text else ""
+            return bar + job.progress_text + counts + eta
         if job.is_active:
             return job.progress_text
         text = f"Job #{job.pk} {job.get_status_display().lower()}: {job.ids_found} match IDs "

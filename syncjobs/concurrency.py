@@ -1,4 +1,4 @@
-"""Threads of phase 2: fetches that overlap their round trips, and the writer that stores them.
+"""The writer of phase 2: it stores outcomes while the sources' lanes keep fetching.
 
 Every outcome goes to the `Writer` the moment it is known; the writer stores
 them a batch per short transaction on its own thread (with its own database
@@ -6,10 +6,9 @@ connection), so fetching never waits for the database, and a cancel stores
 everything already answered before the job ends.
 """
 
-import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from django.db import connection
 
@@ -27,20 +26,16 @@ class Writer:
     than one batch of them: at most two batches are ever answered but not stored
     (the one being written and the one waiting), which bounds what a kill -9 throws
     away. A storing error surfaces in the thread that submits or flushes next.
-    Inside a caller's transaction (tests) the writes must stay on its connection:
-    `inline` stores on the submitting thread instead.
     """
 
     def __init__(
         self,
         store: Callable[[list[Outcome]], None],
         *,
-        inline: bool,
         batch_size: int = BATCH_SIZE,
         max_wait: float = MAX_WAIT_SECONDS,
     ) -> None:
         self.store = store
-        self.inline = inline
         self.batch_size = batch_size
         self.max_wait = max_wait
         self.error: BaseException | None = None
@@ -49,17 +44,10 @@ class Writer:
         self._busy = False
         self._closing = False
         self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        if not inline:
-            self._thread = threading.Thread(target=self._run, name="writer", daemon=True)
-            self._thread.start()
+        self._thread = threading.Thread(target=self._run, name="writer", daemon=True)
+        self._thread.start()
 
     def submit(self, outcome: Outcome) -> None:
-        if self.inline:
-            self._pending.append(outcome)
-            if len(self._pending) >= self.batch_size:
-                self._store_inline()
-            return
         with self._cond:
             while len(self._pending) >= self.batch_size and self.error is None:
                 self._cond.wait()
@@ -71,9 +59,6 @@ class Writer:
 
     def flush(self) -> None:
         """Return once everything submitted so far is stored."""
-        if self.inline:
-            self._store_inline()
-            return
         with self._cond:
             self._first_pending_at = 0.0  # due now
             self._cond.notify_all()
@@ -83,19 +68,11 @@ class Writer:
 
     def close(self) -> None:
         """Store what is left and stop the thread."""
-        if self.inline:
-            self._store_inline()
-            return
         with self._cond:
             self._closing = True
             self._cond.notify_all()
         self._thread.join()
         self._raise_error()
-
-    def _store_inline(self) -> None:
-        batch, self._pending = self._pending, []
-        if batch:
-            self.store(batch)
 
     def _due(self) -> bool:
         if not self._pending:
@@ -130,47 +107,3 @@ class Writer:
     def _raise_error(self) -> None:
         if self.error is not None:
             raise self.error
-
-
-class FetchPool:
-    """Threads that overlap phase-2 round trips; each fetch hands its outcome on itself."""
-
-    def __init__(self, fetch: Callable[[object], None], size: int) -> None:
-        self.fetch = fetch
-        self.todo: queue.Queue = queue.Queue()
-        self.threads = [
-            threading.Thread(target=self._work, name=f"fetch-{n}", daemon=True) for n in range(size)
-        ]
-        self._failure: BaseException | None = None
-        self._failure_lock = threading.Lock()
-        for thread in self.threads:
-            thread.start()
-
-    def _work(self) -> None:
-        try:
-            while (item := self.todo.get()) is not None:
-                try:
-                    self.fetch(item)
-                except BaseException as exc:  # handed to the caller, which re-raises it
-                    with self._failure_lock:
-                        self._failure = self._failure or exc
-                finally:
-                    self.todo.task_done()
-        finally:
-            connection.close()
-
-    def run(self, items: Iterable[object]) -> None:
-        """Fetch every item; once all are done, re-raise the first failure (e.g. Cancelled)."""
-        for item in items:
-            self.todo.put(item)
-        self.todo.join()
-        with self._failure_lock:
-            failure, self._failure = self._failure, None
-        if failure is not None:
-            raise failure
-
-    def close(self) -> None:
-        for _ in self.threads:
-            self.todo.put(None)
-        for thread in self.threads:
-            thread.join(timeout=5)

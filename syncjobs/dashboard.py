@@ -18,8 +18,9 @@ from django.template.defaultfilters import pluralize
 
 from matches.missing import fetch_waiting_label, waiting_count
 from matches.models import Match, SteamAccount
-from syncjobs import liveness
-from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
+from syncjobs import liveness, quota
+from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob, duration_words
+from syncjobs.quota import Estimate
 from syncjobs.sources import LABELS
 
 RECENT_JOBS = 10
@@ -184,15 +185,25 @@ class FullSyncPreview:
     """What a full sync of the account does, said before it starts."""
 
     matches: int
+    estimate: Estimate | None = None
 
     def __str__(self) -> str:
         if not self.matches:
             return "Lists the account's whole history and fetches every match's details."
-        return (
+        text = (
             "Lists the whole history again and re-fetches the details of "
             f"{'the one match' if self.matches == 1 else f'all {self.matches} matches'} "
-            "already stored."
+            "already stored"
         )
+        guess = self.estimate
+        if guess is not None and guess.seconds:
+            text += f": about {duration_words(guess.seconds)}"
+        if guess is not None and guess.waiting and guess.resets_at:
+            text += (
+                f", and {guess.waiting:,} wait for OpenDota's daily limit "
+                f"(reset {guess.resets_at:%H:%M} UTC)"
+            )
+        return text + "."
 
 
 @dataclass(frozen=True)
@@ -261,7 +272,10 @@ class SyncPanel:
 
     @property
     def full_sync_preview(self) -> FullSyncPreview:
-        return FullSyncPreview(matches=self.summary["matches"])
+        return FullSyncPreview(
+            matches=self.summary["matches"],
+            estimate=quota.estimate_sync(self.account, JobType.FULL),
+        )
 
     @property
     def bar_class(self) -> str:

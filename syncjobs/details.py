@@ -1,8 +1,16 @@
-"""Phase 2: fetch the details of the job's stubs, and record every outcome.
+"""Phase 2: fetch the details of the job's stubs, every detail source at once.
 
-Work is claimed from the database a batch at a time (syncjobs.claims); each match
-is tried at the detail sources in the configured order until one answers, and
-its outcome (matches.store.Outcome) goes straight to the writer:
+The worker claims its work from the database a batch at a time (syncjobs.claims)
+into a queue. Each usable detail source has its own lane (SYNC_CONCURRENCY
+threads), which waits for the source's next rate-limit slot and only then takes
+the first queued match it can serve: so a match goes to whichever source is free
+to serve it, each source runs at its own pace, and the slow sequence endpoint
+never holds up a match OpenDota could answer now. A match without match_seq_num
+is never offered to the sequence endpoint; a re-fetch of a complete match goes
+to a metered source (OpenDota's daily quota) only when no other source can take
+it. A source that cannot answer a match (5xx, not found) hands it back for the
+next able source; when none is left, the match's outcome (matches.store.Outcome)
+goes to the writer:
 
 - completed: an answer, stored with all players;
 - failed: a source refused the match (not found, malformed): one attempt counted;
@@ -10,26 +18,32 @@ its outcome (matches.store.Outcome) goes straight to the writer:
   nothing counted, the match waits for a later sync.
 
 A source that refuses us whatever the match (a wrong key) is switched off for
-the job; a source that keeps failing is skipped by its circuit breaker; when
-every source is down, phase 2 stops early and says so.
+the job; a source that keeps failing is skipped by its circuit breaker
+(syncjobs.breakers, shared by the job's workers); when no source is left,
+phase 2 stops early and says so.
 """
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 
-from matches import dbclock, store
+from matches import dbclock, ratelimit, store
 from matches.errors import BadResponse, NotFound, RateLimited, ServerError, SourceRefused
 from matches.models import Match
 from matches.store import Outcome, OutcomeKind
-from syncjobs import claims, dispatch
+from matches.upstream import interval_of
+from syncjobs import claims, dispatch, quota
+from syncjobs.breakers import JobBreaker
 from syncjobs.claims import Stub
-from syncjobs.concurrency import BATCH_SIZE, FetchPool, Writer
+from syncjobs.concurrency import BATCH_SIZE, Writer
 from syncjobs.models import JobPhase
-from syncjobs.sources import DETAIL_SOURCES, LABELS, Breaker, DetailSource
+from syncjobs.sources import DETAIL_SOURCES, LABELS, DetailSource
 
 if TYPE_CHECKING:
     from syncjobs.runner import JobRunner
@@ -47,17 +61,103 @@ class EndPhase(Exception):
     """Phase 2 stops early without failing the job (every detail source is down)."""
 
 
+@dataclass
+class Item:
+    """A claimed match on its way through the sources."""
+
+    stub: Stub
+    tried: set[str] = field(default_factory=set)
+    down: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+class WorkQueue:
+    """The matches this worker claimed, waiting for a source that can serve them."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._items: list[Item] = []
+        self._in_flight = 0
+        self.closed = False
+
+    def add(self, stubs: Iterable[Stub]) -> None:
+        with self._cond:
+            self._items.extend(Item(stub) for stub in stubs)
+            self._cond.notify_all()
+
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+    def idle(self) -> bool:
+        with self._cond:
+            return not self._items and not self._in_flight
+
+    def wait_for(self, accepts: Callable[[Item], bool], timeout: float) -> bool:
+        """Whether an item `accepts` takes is queued, waiting up to `timeout` for one."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self.closed or any(accepts(item) for item in self._items), timeout
+            ) and any(accepts(item) for item in self._items)
+
+    def take(self, accepts: Callable[[Item], bool]) -> Item | None:
+        with self._cond:
+            for index, item in enumerate(self._items):
+                if accepts(item):
+                    self._in_flight += 1
+                    return self._items.pop(index)
+            return None
+
+    def put_back(self, item: Item) -> None:
+        """An item another source may still answer keeps its place in line."""
+        with self._cond:
+            self._in_flight -= 1
+            position = next(
+                (i for i, queued in enumerate(self._items) if queued.stub < item.stub),
+                len(self._items),
+            )
+            self._items.insert(position, item)
+            self._cond.notify_all()
+
+    def done(self, item: Item) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify_all()
+
+    def remove(self, unwanted: Callable[[Item], bool]) -> list[Item]:
+        with self._cond:
+            removed = [item for item in self._items if unwanted(item)]
+            self._items = [item for item in self._items if not unwanted(item)]
+            self._in_flight += len(removed)
+            return removed
+
+    def close(self) -> list[Item]:
+        """No more work: the lanes stop; returns what was left unserved."""
+        with self._cond:
+            self.closed = True
+            left, self._items = self._items, []
+            self._cond.notify_all()
+            return left
+
+    def wait_change(self, timeout: float) -> None:
+        with self._cond:
+            self._cond.wait(timeout)
+
+
 class DetailPhase:
     def __init__(self, runner: "JobRunner") -> None:
         self.runner = runner
         self.job = runner.job
         self.pulse = runner.pulse
         self.sources: list[DetailSource] = []
-        self.breakers: dict[str, Breaker] = {}
+        self.breakers: dict[str, JobBreaker] = {}
+        self.dead: dict[str, str] = {}  # sources this worker stopped using, and why
+        self.queue = WorkQueue()
         self.attempted = 0
-        self._streak_lock = threading.Lock()
+        self.stopped_early = ""
+        self._lock = threading.Lock()
         self._deferred_streak = 0
-        self.stopped_early = False
+        self._lane_failure: BaseException | None = None
 
     # --- the coordinator and the helper tasks
 
@@ -68,6 +168,7 @@ class DetailPhase:
         state.details_started_at = dbclock.now()
         state.details_total = claims.detail_candidates(self.job).count()
         self.prepare_sources()
+        self.pulse.estimate = lambda: quota.estimate_job(self.job, self.sources, self.dead)
         self.pulse.beat()  # helper tasks start from the row: phase and total first
         for _ in range(settings.SYNC_DETAIL_TASKS - 1):
             dispatch.enqueue_part(self.job)
@@ -88,41 +189,95 @@ class DetailPhase:
         ]
         if not self.sources:
             raise self.runner.no_source_left("match details")
-        self.breakers = {s.name: Breaker(settings.SYNC_BREAKER_THRESHOLD) for s in self.sources}
+        self.breakers = {s.name: JobBreaker(self.job, s.name) for s in self.sources}
         for source in self.sources:
             self.pulse.count(f"source:{source.name}", 0)  # listed even when it answers nothing
 
     def work(self, *, wait_for_parts: bool) -> None:
-        concurrency = max(1, settings.SYNC_CONCURRENCY)
-        size = BATCH_SIZE if concurrency == 1 else 4 * concurrency
-        # Outcomes are stored on a thread with its own connection while fetching goes on;
-        # inside a caller's transaction (tests) the writes must stay on its connection.
-        self.writer = Writer(self.store, inline=connection.in_atomic_block)
-        pool = FetchPool(self.fetch, concurrency) if concurrency > 1 else None
+        # Outcomes are stored on a thread with its own connection while fetching goes on.
+        self.writer = Writer(self.store)
+        lanes = [
+            threading.Thread(target=self.lane, args=(source,), name=f"lane-{source.name}-{n}")
+            for source in self.sources
+            for n in range(max(1, settings.SYNC_CONCURRENCY))
+        ]
+        for lane in lanes:
+            lane.start()
         try:
-            while True:
-                self.pulse.checkpoint()
-                batch = claims.claim_batch(self.job, size)
-                if batch:
-                    self.pulse.hold(stub.match_id for stub in batch)
-                    if pool is None:
-                        for stub in batch:
-                            self.fetch(stub)
-                    else:
-                        pool.run(batch)
-                elif wait_for_parts and claims.held_by_others(self.job, self.pulse.claimed):
-                    self.pulse.sleep(CLAIM_POLL_SECONDS)
-                else:
-                    return
+            self.feed(wait_for_parts=wait_for_parts)
         except EndPhase as stop:
-            self.stopped_early = True
+            self.stopped_early = str(stop)
             self.runner.note(str(stop))
         finally:
-            if pool is not None:
-                pool.close()
+            self.queue.close()  # what no lane took is released below, unattempted
+            for lane in lanes:
+                lane.join()
             self.writer.close()  # what was answered is stored, also on a cancel
             claims.release(self.job, self.pulse.claimed)
             self.pulse.let_go(list(self.pulse.claimed))
+
+    def feed(self, *, wait_for_parts: bool) -> None:
+        """Keep the queue stocked from the database until the job's work is done."""
+        size = max(BATCH_SIZE, 4 * len(self.sources) * max(1, settings.SYNC_CONCURRENCY))
+        exhausted = False
+        while True:
+            self.pulse.checkpoint()
+            self.raise_lane_failure()
+            self.settle_unservable()
+            claimable = self.claimable()
+            if claimable is None:
+                raise EndPhase(self.why_no_source())
+            if not exhausted and self.queue.waiting() < size:
+                batch = claims.claim_batch(self.job, size, only=claimable)
+                if batch:
+                    self.pulse.hold(stub.match_id for stub in batch)
+                    self.queue.add(batch)
+                else:
+                    exhausted = True
+            if exhausted and self.queue.idle():
+                if not (wait_for_parts and claims.held_by_others(self.job, self.pulse.claimed)):
+                    return
+                self.pulse.sleep(CLAIM_POLL_SECONDS)
+                exhausted = False  # a helper may have let some go: claim again
+                continue
+            self.queue.wait_change(CLAIM_POLL_SECONDS)
+
+    def claimable(self) -> Q | None:
+        """Which candidates a source still in use can serve; None when no source is left."""
+        alive = [source for source in self.sources if source.name not in self.dead]
+        if any(not source.needs_seq_num for source in alive):
+            return Q()
+        if alive:
+            return Q(match_seq_num__isnull=False)
+        return None
+
+    def settle_unservable(self) -> None:
+        """Queued matches no source still in use can serve: one a source tried gets its
+        outcome; one no source tried goes back to the database for a later sync."""
+        unservable = self.queue.remove(lambda item: not self.servable(item))
+        untried = [item for item in unservable if not item.tried]
+        for item in unservable:
+            if item.tried:
+                self.finish(item)
+            self.queue.done(item)
+        if untried:
+            ids = [item.stub.match_id for item in untried]
+            claims.release(self.job, ids)
+            self.pulse.let_go(ids)
+
+    def raise_lane_failure(self) -> None:
+        with self._lock:
+            failure = self._lane_failure
+        if failure is not None:
+            raise failure
+
+    def why_no_source(self) -> str:
+        if any("daily" in why for why in self.dead.values()):
+            return (
+                "Stopped fetching details: no detail source is left for today "
+                f"({'; '.join(self.dead.values())}); the remaining matches wait for a later sync."
+            )
+        return STOPPED_EARLY
 
     def settle_total(self) -> None:
         """The job's total becomes what it attempted plus what is left, with the reason."""
@@ -133,96 +288,162 @@ class DetailPhase:
         self.pulse.state.details_total = attempted + left
         if not left:
             return
+        waiting_for_quota = quota.waiting_for_reset(self.job)
+        if waiting_for_quota:
+            self.runner.note(waiting_for_quota.sentence)
+            quota.continue_after_reset(self.job.account, waiting_for_quota.resets_at)
         if self.stopped_early:
-            return  # STOPPED_EARLY says it
+            return  # its note says why
         elsewhere = claims.held_elsewhere(self.job)
         if elsewhere:
             self.runner.note(
                 f"{elsewhere} matches were being fetched by another account's sync at the same "
                 "time; they are stored once it has them."
             )
-        if left > elsewhere:
-            self.runner.note(f"{left - elsewhere} matches wait for a later sync.")
 
-    # --- one match
+    # --- the lanes
 
-    def fetch(self, stub: Stub) -> None:
-        outcome = self.fetch_one(stub)
-        self.writer.submit(outcome)
-        self.judge(outcome)
+    def accepts(self, source: DetailSource, item: Item) -> bool:
+        """Whether `source` may take `item` now."""
+        if source.name in item.tried or source.name in self.dead:
+            return False
+        if source.needs_seq_num and item.stub.match_seq_num is None:
+            return False
+        if item.stub.refetch and quota.metered(source):
+            # A daily quota goes to matches without details: a re-fetch goes to a metered
+            # source only when no unmetered one can take it.
+            return not any(
+                self.accepts(other, item) for other in self.sources if not quota.metered(other)
+            )
+        return True
 
-    def fetch_one(self, stub: Stub) -> Outcome:
-        """Try each usable detail source in order until one answers with the match."""
-        down: list[str] = []
-        refused: list[str] = []
-        for source in self.sources:
-            if source.needs_seq_num and stub.match_seq_num is None:
+    def servable(self, item: Item) -> bool:
+        return any(self.accepts(source, item) for source in self.sources)
+
+    def lane(self, source: DetailSource) -> None:
+        """Serve `source`: wait for its turn, then take the first match it can serve."""
+        try:
+            self._serve(source)
+        except BaseException as exc:
+            with self._lock:
+                self._lane_failure = self._lane_failure or exc
+        finally:
+            connection.close()
+
+    def _serve(self, source: DetailSource) -> None:
+        breaker = self.breakers[source.name]
+        label = LABELS[source.name]
+        while source.name not in self.dead:
+            if not self.queue.wait_for(lambda it: self.accepts(source, it), CLAIM_POLL_SECONDS):
+                if self.queue.closed:
+                    return
                 continue
-            if self.runner.refused(source.bucket):
-                continue
-            breaker = self.breakers[source.name]
-            if not breaker.acquire():
-                down.append(f"{LABELS[source.name]} is down")
-                continue
-            label = LABELS[source.name]
+            permit = breaker.acquire(self.pulse.sleep)
+            if permit is None:
+                self.mark_dead(source, f"{label} is failing")
+                return
             try:
+                ratelimit.wait_turn(source.bucket, interval_of(source.bucket), self.pulse.sleep)
+            except BaseException:
+                breaker.released(permit)
+                raise
+            item = self.queue.take(lambda it: self.accepts(source, it))
+            if item is None:  # another lane was quicker: the slot goes unused
+                breaker.released(permit)
+                continue
+            try:
+                self.try_source(source, breaker, permit, item)
+            except BaseException:
+                breaker.released(permit)
+                self.queue.done(item)
+                raise
+
+    def try_source(self, source: DetailSource, breaker: JobBreaker, permit, item: Item) -> None:
+        label = LABELS[source.name]
+        stub = item.stub
+        try:
+            with self.runner.client.slot_taken(source.bucket):
                 details = self.runner.call(
                     source.bucket,
                     label,
-                    lambda s=source: s.fetch(self.runner.client, stub.match_id, stub.match_seq_num),
+                    lambda: source.fetch(self.runner.client, stub.match_id, stub.match_seq_num),
                 )
-            except ServerError as exc:
-                if breaker.failed(exc.message):
-                    self.runner.note(
-                        f"{label} is failing ({exc.message}); skipped for the rest of this job."
-                    )
-                down.append(f"{label}: {exc.message}")
-                continue
-            except RateLimited:  # the daily limit
-                breaker.released()
-                self.runner.disable_for_today(source.bucket, label)
-                breaker.open("daily limit")
-                down.append(f"{label}: daily limit")
-                continue
-            except SourceRefused as exc:
-                breaker.released()
-                self.runner.refuse(exc)
-                down.append(f"{label}: {exc.message}")
-                continue
-            except (NotFound, BadResponse) as exc:
-                breaker.answered()
-                refused.append(f"{label}: {exc.message}")
-                continue
-            except BaseException:
-                breaker.released()
-                raise
-            breaker.answered()
-            return Outcome.completed(details, source.name)
-        if refused:
-            return Outcome.failed(stub.match_id, "; ".join(refused))
-        if all(self.runner.refused(source.bucket) for source in self.sources):
-            raise self.runner.no_source_left("match details")
-        reason = "; ".join(down) or "no detail source could serve it"
-        return Outcome.deferred(stub.match_id, reason)
+        except ServerError as exc:
+            if breaker.failed(permit, exc.message):
+                self.runner.note(
+                    f"{label} is failing ({exc.message}); skipped for the rest of this job."
+                )
+                self.mark_dead(source, f"{label} is failing")
+            item.down.append(f"{label}: {exc.message}")
+        except RateLimited:  # the daily limit: 429s within it are waited out
+            breaker.released(permit)
+            self.runner.disable_for_today(source.bucket, label)
+            breaker.open("daily limit")
+            self.mark_dead(source, f"{label}'s daily limit is used up")
+            item.down.append(f"{label}: daily limit")
+        except SourceRefused as exc:
+            breaker.released(permit)
+            self.runner.refuse(exc)
+            self.mark_dead(source, exc.message)
+            item.down.append(f"{label}: {exc.message}")
+        except (NotFound, BadResponse) as exc:
+            breaker.answered(permit)
+            item.refused.append(f"{label}: {exc.message}")
+        else:
+            breaker.answered(permit)
+            self.submit(Outcome.completed(details, source.name))
+            self.queue.done(item)
+            return
+        item.tried.add(source.name)
+        if self.servable(item):
+            self.queue.put_back(item)
+        else:
+            self.finish(item)
+            self.queue.done(item)
+
+    def mark_dead(self, source: DetailSource, why: str) -> None:
+        with self._lock:
+            self.dead.setdefault(source.name, why)
+        if all(self.runner.refused(s.bucket) for s in self.sources):
+            with self._lock:
+                self._lane_failure = self._lane_failure or self.runner.no_source_left(
+                    "match details"
+                )
+
+    # --- outcomes
+
+    def outcome_of(self, item: Item) -> Outcome:
+        if item.refused:
+            return Outcome.failed(item.stub.match_id, "; ".join(item.refused))
+        reason = "; ".join(item.down) or "no detail source could serve it"
+        return Outcome.deferred(item.stub.match_id, reason)
+
+    def finish(self, item: Item) -> None:
+        """No source is left to try for `item`: record why (it is not tried again)."""
+        self.submit(self.outcome_of(item))
+
+    def submit(self, outcome: Outcome) -> None:
+        self.writer.submit(outcome)
+        self.judge(outcome)
 
     def judge(self, outcome: Outcome) -> None:
-        """Stop the phase early once every source is down or nothing gets answered."""
-        with self._streak_lock:
+        """Stop the phase early once nothing gets answered any more."""
+        with self._lock:
             if outcome.kind is OutcomeKind.DEFERRED:
                 self._deferred_streak += 1
             else:
                 self._deferred_streak = 0
             streak = self._deferred_streak
-        if self.breakers and all(b.is_open for b in self.breakers.values()):
-            raise EndPhase(STOPPED_EARLY)
         if streak >= settings.SYNC_MAX_CONSECUTIVE_DEFERRED:
-            raise EndPhase(STOPPED_EARLY)
+            with self._lock:
+                self._lane_failure = self._lane_failure or EndPhase(STOPPED_EARLY)
 
     def store(self, outcomes: list[Outcome]) -> None:
         """The writer's work: store one batch (releasing its claims), then count it."""
         store.save_outcomes(outcomes, self.job.pk, dbclock.now())
         self.pulse.let_go(o.match_id for o in outcomes)
-        self.attempted += len(outcomes)
+        with self._lock:
+            self.attempted += len(outcomes)
         for outcome in outcomes:
             self.pulse.count("done")
             if outcome.kind is OutcomeKind.COMPLETED:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
@@ -225,7 +225,11 @@ def run_job(
 
     A redelivered task for a job that has ended, or that a live worker runs, returns
     without doing anything; one for a job whose worker died ends it as interrupted.
+    A job runs on several threads with connections of their own, so never inside a
+    transaction: they could not see what it holds.
     """
+    if connection.in_atomic_block:
+        raise RuntimeError("run a sync job outside any transaction")
     job = SyncJob.objects.select_related("account").get(pk=job_id)
     if job.status not in ACTIVE_STATUSES:
         logger.info("job %s has already %s; nothing to do", job.pk, job.status)

@@ -32,6 +32,7 @@ from syncjobs.models import JobStatus, SyncJob
 logger = logging.getLogger(__name__)
 
 BEAT_SECONDS = 1.0
+ESTIMATE_SECONDS = 5.0
 CANCEL_CHECK_SECONDS = 0.25
 SLEEP_SLICE_SECONDS = 0.1
 NOTES_MAX = 500
@@ -59,6 +60,9 @@ class JobState:
     ids_new: int = 0
     details_total: int = 0
     details_started_at: object = None
+    eta_seconds: int | None = None
+    eta_waiting: int = 0
+    eta_resets_at: object = None
 
 
 class Pulse:
@@ -83,12 +87,10 @@ class Pulse:
         )
         self.cancel_event = cancel_event or threading.Event()
         self.on_progress = on_progress
+        # The coordinator's phase 2 sets this: how long the work left takes (syncjobs.quota).
+        self.estimate: Callable[[], object] | None = None
+        self._last_estimate = 0.0
         self.claimed: set[int] = set()
-        # Inside a caller's transaction (tests) another connection cannot see the job row:
-        # the beat then runs on the calling thread, at checkpoints and during waits.
-        self.inline = connection.in_atomic_block
-        self._last_beat = 0.0
-        self._last_cancel_check = 0.0
         self._counts: Counter[str] = Counter()
         self._notes: list[str] = []
         self._lock = threading.RLock()
@@ -99,8 +101,6 @@ class Pulse:
 
     def checkpoint(self) -> None:
         """Raise Cancelled once the job's cancel flag is set; called before every call."""
-        if self.inline and threading.current_thread() is threading.main_thread():
-            self._beat_inline()
         if self.cancel_event.is_set():
             raise Cancelled
 
@@ -142,20 +142,8 @@ class Pulse:
     # --- the beat
 
     def start(self) -> None:
-        if self.inline:
-            return
         self._thread = threading.Thread(target=self._run, name=f"pulse-{self.job.pk}", daemon=True)
         self._thread.start()
-
-    def _beat_inline(self) -> None:
-        now = time.monotonic()
-        if now - self._last_cancel_check >= CANCEL_CHECK_SECONDS:
-            self._last_cancel_check = now
-            if cancel_requested(self.job.pk):
-                self.cancel_event.set()
-        if now - self._last_beat >= BEAT_SECONDS:
-            self._last_beat = now
-            self.beat()
 
     def stop(self) -> None:
         """Stop the beat and write what is left (call from the worker's main thread)."""
@@ -166,15 +154,20 @@ class Pulse:
         self.beat()
 
     def _run(self) -> None:
-        last_beat = time.monotonic()
+        last_beat = last_renewal = time.monotonic()
+        # A claim is renewed well within its lease, even a lease shorter than a beat.
+        renew_every = min(BEAT_SECONDS, settings.SYNC_CLAIM_LEASE / 4)
         try:
-            while not self._stop.wait(CANCEL_CHECK_SECONDS):
+            while not self._stop.wait(min(CANCEL_CHECK_SECONDS, renew_every)):
                 try:
                     if not self.cancel_event.is_set() and cancel_requested(self.job.pk):
                         self.cancel_event.set()
                     if time.monotonic() - last_beat >= BEAT_SECONDS:
                         self.beat()
-                        last_beat = time.monotonic()
+                        last_beat = last_renewal = time.monotonic()
+                    elif time.monotonic() - last_renewal >= renew_every:
+                        self.renew_claims()
+                        last_renewal = time.monotonic()
                 except Exception:
                     # A lost connection must not kill the beat: the next one reconnects.
                     logger.exception("job %s: heartbeat failed", self.job.pk)
@@ -184,6 +177,12 @@ class Pulse:
 
     def beat(self) -> None:
         """Add the progress counted since the last beat to the job row; renew held claims."""
+        if self.estimate is not None and time.monotonic() - self._last_estimate >= ESTIMATE_SECONDS:
+            self._last_estimate = time.monotonic()
+            guess = self.estimate()
+            self.state.eta_seconds = guess.seconds
+            self.state.eta_waiting = guess.waiting
+            self.state.eta_resets_at = guess.resets_at
         with self._lock:
             counts, self._counts = self._counts, Counter()
             notes = list(self._notes)
@@ -200,6 +199,12 @@ class Pulse:
             self.cancel_event.set()
         if self.on_progress:
             self.on_progress(row)
+
+    def renew_claims(self) -> None:
+        with self._lock:
+            held = list(self.claimed)
+        if held:
+            claims.renew(self.job, held)
 
     def _write(self, counts: Counter, notes: list[str]) -> SyncJob:
         with transaction.atomic():

@@ -65,6 +65,13 @@ class SyncJob(models.Model):
     details_failed = models.PositiveIntegerField(default=0)
     details_deferred = models.PositiveIntegerField(default=0)
     sources = models.JSONField(default=dict, blank=True, help_text="matches completed per source")
+    eta_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="phase 2: the expected time left, from the sources' paces"
+    )
+    eta_waiting = models.PositiveIntegerField(
+        default=0, help_text="matches that wait for a daily limit's reset"
+    )
+    eta_resets_at = models.DateTimeField(null=True, blank=True)
 
     details_started_at = models.DateTimeField(
         null=True, blank=True, help_text="when phase 2 began; what it attempted since is done"
@@ -132,6 +139,21 @@ class SyncJob(models.Model):
         return f"Collecting match IDs: {self.ids_new} new, {self.ids_found} listed"
 
     @property
+    def eta_text(self) -> str:
+        """The time phase 2 has left, in words ("about 7 min; 1,500 matches wait for …")."""
+        if self.status != JobStatus.RUNNING or self.phase != JobPhase.FETCHING_DETAILS:
+            return ""
+        parts = []
+        if self.eta_seconds is not None and self.details_done < self.details_total:
+            parts.append(f"about {duration_words(self.eta_seconds)}")
+        if self.eta_waiting and self.eta_resets_at:
+            parts.append(
+                f"{self.eta_waiting:,} matches wait for OpenDota's daily limit, reset "
+                f"{self.eta_resets_at:%H:%M} UTC"
+            )
+        return "; ".join(parts)
+
+    @property
     def duration_seconds(self) -> float | None:
         if not self.started_at:
             return None
@@ -157,6 +179,10 @@ class SyncJob(models.Model):
             "cancel_requested": self.cancel_requested,
             "progress_text": self.progress_text,
             "percent": self.percent,
+            "eta_seconds": self.eta_seconds,
+            "eta_text": self.eta_text,
+            "waiting_for_quota": self.eta_waiting,
+            "quota_resets_at": _iso(self.eta_resets_at),
             "message": self.message,
             "error_message": self.error_message,
             "created_at": _iso(self.created_at),
@@ -167,6 +193,19 @@ class SyncJob(models.Model):
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+def duration_words(seconds: int) -> str:
+    """A duration as a person says it: "7 min", "3 h 5 min", "16.5 days"."""
+    if seconds < 90:
+        return "1 min" if seconds > 30 else "less than a minute"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{round(hours / 24, 1):g} days"
 
 
 class ListingFrontier(models.Model):
@@ -236,3 +275,29 @@ class SupervisorRun(models.Model):
     @classmethod
     def last(cls) -> datetime | None:
         return cls.objects.filter(id=1).values_list("last_run_at", flat=True).first()
+
+
+class SourceBreaker(models.Model):
+    """One job's circuit breaker of one detail source, shared by every worker of the job.
+
+    Until the source has answered the job once, and again after every server error,
+    calls to it go one at a time (a worker holds `probe_until`); after `failures`
+    reaches SYNC_BREAKER_THRESHOLD it is open (skipped) for the rest of the job. So a
+    dead endpoint costs the job at most the threshold in calls, however many helper
+    tasks share the job.
+    """
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="breakers")
+    source = models.CharField(max_length=32)
+    answered = models.BooleanField(default=False, help_text="the source answered this job")
+    failures = models.PositiveIntegerField(default=0, help_text="server errors in a row")
+    open_reason = models.CharField(max_length=200, blank=True)
+    probe_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "source"], name="one_breaker_per_job_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} {self.source}: {self.open_reason or 'closed'}"

@@ -25,6 +25,20 @@ class SyncJobSerializer(serializers.ModelSerializer):
     percent = serializers.IntegerField(
         allow_null=True, read_only=True, help_text="Null while the number of matches is unknown."
     )
+    eta_seconds = serializers.IntegerField(
+        allow_null=True,
+        read_only=True,
+        help_text="Phase 2: the expected seconds left, from the sources' paces and quotas.",
+    )
+    eta_text = serializers.CharField(
+        read_only=True, help_text='The same in words, e.g. "about 7 min; 1,500 matches wait …".'
+    )
+    waiting_for_quota = serializers.IntegerField(
+        source="eta_waiting", read_only=True, help_text="Matches waiting for a daily limit's reset."
+    )
+    quota_resets_at = serializers.DateTimeField(
+        source="eta_resets_at", allow_null=True, read_only=True
+    )
 
     class Meta:
         model = SyncJob
@@ -45,6 +59,10 @@ class SyncJobSerializer(serializers.ModelSerializer):
             "cancel_requested",
             "progress_text",
             "percent",
+            "eta_seconds",
+            "eta_text",
+            "waiting_for_quota",
+            "quota_resets_at",
             "message",
             "error_message",
             "created_at",

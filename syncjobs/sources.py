@@ -10,7 +10,6 @@ Detail sources answer one match each, tried in the configured order:
 - opendota: /matches/{id}.
 """
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -103,62 +102,3 @@ DETAIL_SOURCES = {
         OPENDOTA_DETAILS, OPENDOTA, False, lambda c, match_id, seq: c.opendota_match(match_id)
     ),
 }
-
-
-class Breaker:
-    """Per-job circuit breaker of one source.
-
-    After `threshold` consecutive server errors the source is skipped for the rest
-    of the job (the next job probes it again). While a source is failing, calls to
-    it go one at a time, so parallel workers cannot pile more calls onto a dead
-    endpoint than the threshold allows.
-    """
-
-    def __init__(self, threshold: int) -> None:
-        self.threshold = threshold
-        self.failures = 0
-        self.in_flight = 0
-        self.open_reason = ""
-        self._cond = threading.Condition()
-
-    @property
-    def is_open(self) -> bool:
-        return bool(self.open_reason)
-
-    def acquire(self) -> bool:
-        with self._cond:
-            while not self.open_reason:
-                if self.failures == 0 or self.in_flight == 0:
-                    self.in_flight += 1
-                    return True
-                self._cond.wait(0.1)
-            return False
-
-    def answered(self) -> None:
-        """The source gave an answer (even "not found"): it is up."""
-        with self._cond:
-            self.in_flight -= 1
-            self.failures = 0
-            self._cond.notify_all()
-
-    def failed(self, reason: str) -> bool:
-        """A server error; returns True when this failure opened the breaker."""
-        with self._cond:
-            self.in_flight -= 1
-            self.failures += 1
-            opened = not self.open_reason and self.failures >= self.threshold
-            if opened:
-                self.open_reason = reason
-            self._cond.notify_all()
-            return opened
-
-    def released(self) -> None:
-        """The call ended without telling whether the source is up (cancelled, 429)."""
-        with self._cond:
-            self.in_flight -= 1
-            self._cond.notify_all()
-
-    def open(self, reason: str) -> None:
-        with self._cond:
-            self.open_reason = self.open_reason or reason
-            self._cond.notify_all()

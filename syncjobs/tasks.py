@@ -42,6 +42,18 @@ def sync_all_accounts() -> int:
     return started
 
 
+def continue_sync(account_id: int) -> int | None:
+    """After a daily limit's reset: an incremental sync of the account, unless one runs.
+    Returns the new job's id."""
+    account = SteamAccount.objects.filter(account_id=account_id).first()
+    if account is None:
+        return None
+    try:
+        return engine.start_sync(account, JobType.INCREMENTAL).pk
+    except engine.AlreadyRunning:
+        return None
+
+
 def supervise() -> dict[str, int]:
     """The supervisor's periodic run (syncjobs.supervisor)."""
     return supervisor.supervise()

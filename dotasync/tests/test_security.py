@@ -243,6 +243,7 @@ def _quoted(identifier: str) -> str:
     return connection.ops.quote_name(identifier)
 
 
+@pytest.mark.django_db(transaction=True)  # the sync's threads need committed data
 def test_api_keys_never_reach_logs_errors_the_database_or_pages(
     simulator, settings, every_log_line, user, account
 ):

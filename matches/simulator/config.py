@@ -47,6 +47,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # When set, an OpenDota request carrying another api_key is refused with HTTP 400, as
     # OpenDota does; requests without a key are the free tier and always served.
     "opendota_api_key": "",
+    # OpenDota's free tier: calls without a key a day (0: no limit). Answers then carry
+    # X-Rate-Limit-Remaining-Day, and once it is spent a 429 "daily api limit exceeded".
+    "opendota_daily_allowance": 0,
     "hang_seconds": 30.0,
     "slow_seconds": 2.0,
     "fault_retry_after": 1.0,
@@ -75,7 +78,7 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
             "fault_retry_after",
         ):
             out[key] = float(value)
-        elif key in ("seed", "default_matches"):
+        elif key in ("seed", "default_matches", "opendota_daily_allowance"):
             out[key] = int(value)
         elif key == "now":
             out[key] = None if value is None else float(value)

@@ -65,6 +65,7 @@ class SimulatorState:
         self.world: World
         self.log: list[dict[str, Any]] = []
         self._calls: dict[str, int] = dict.fromkeys(ENDPOINTS, 0)
+        self._opendota_today = 0  # keyless OpenDota calls of the simulated day
         self._apply(dict(DEFAULT_CONFIG) | normalized_config(config), rebuild=True)
 
     def _apply(self, config: dict[str, Any], rebuild: bool) -> None:
@@ -88,6 +89,7 @@ class SimulatorState:
         with self._lock:
             self.log = []
             self._calls = dict.fromkeys(ENDPOINTS, 0)
+            self._opendota_today = 0  # a reset is a new day
             if config:
                 self._apply(dict(DEFAULT_CONFIG), rebuild=True)
 
@@ -124,14 +126,35 @@ class SimulatorState:
             config = self.config
             world = self.world
         scripted = config["call_faults"].get(endpoint, {}).get(call_number)
+        remaining = None
         if scripted is None:
+            remaining = self._spend_daily_allowance(endpoint, config, params)
+        if remaining == 0:
+            response = json_response({"error": "daily api limit exceeded"}, 429)
+        elif scripted is None:
             response = self._answer(endpoint, config, world, params | path_params)
         elif scripted == "429":
             response = too_many(endpoint.startswith("opendota"), config["fault_retry_after"])
         else:
             response = server_error(endpoint.startswith("opendota"), int(scripted))
+        if remaining is not None:
+            response.headers["X-Rate-Limit-Remaining-Day"] = str(max(0, remaining - 1))
         response.delay += config["latency_ms"] / 1000
         return response
+
+    def _spend_daily_allowance(
+        self, endpoint: str, config: dict[str, Any], params: dict[str, str]
+    ) -> int | None:
+        """A keyless OpenDota call spends the day's allowance: what was left before this call
+        (0: refused), or None when no allowance applies."""
+        allowance = config["opendota_daily_allowance"]
+        if not allowance or not endpoint.startswith("opendota") or "api_key" in params:
+            return None
+        with self._lock:
+            left = max(0, allowance - self._opendota_today)
+            if left:
+                self._opendota_today += 1
+            return left
 
     def _answer(
         self, endpoint: str, config: dict[str, Any], world: World, params: dict[str, str]

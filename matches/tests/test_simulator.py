@@ -455,7 +455,7 @@ def test_todays_fields_come_with_their_patches():
     assert not [name for name in named if name.startswith("Ability ")]
 
 
-def test_players_have_persona_names_and_a_few_fillers_no_profile(simulator, http, client):
+def test_players_have_persona_names_and_a_few_fillers_no_profile(simulator, http, upstream):
     sim = simulator.state.world
     others = {
         p["account_id"]
@@ -466,7 +466,7 @@ def test_players_have_persona_names_and_a_few_fillers_no_profile(simulator, http
     without_profile = {a for a in others if not sim.has_profile(a)}
     asked = sorted(others)[:100]
 
-    summaries = client.player_summaries(asked)
+    summaries = upstream.player_summaries(asked)
 
     assert 0 < len(without_profile) < len(others) // 10
     assert set(summaries) == {a for a in asked if sim.has_profile(a)}

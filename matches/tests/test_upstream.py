@@ -115,7 +115,7 @@ def test_429_carries_retry_after(upstream, mocked, header, expected):
     assert not caught.value.daily
 
 
-def test_opendota_minute_limit_is_not_daily(upstream, mocked):
+def test_opendota_minute_limit_is_not_daily(upstream, mocked, db):
     mocked.get(
         f"{OPENDOTA_BASE}/matches/1781962623",
         json={"error": "minute rate limit exceeded"},
@@ -481,3 +481,40 @@ def test_unknown_vanity_url_is_not_found(upstream, mocked):
 
     with pytest.raises(NotFound, match="nobody"):
         upstream.resolve_vanity_url("nobody")
+
+
+def test_opendotas_remaining_calls_are_heeded(upstream, mocked, db):
+    from matches import ratelimit
+    from matches.models import RateLimitSlot
+
+    mocked.get(
+        f"{OPENDOTA_BASE}/matches/5",
+        json={"error": "Not Found"},
+        status=404,
+        headers={"X-Rate-Limit-Remaining-Minute": "0", "X-Rate-Limit-Remaining-Day": "1234"},
+    )
+
+    with pytest.raises(NotFound):
+        upstream.opendota_match(5)
+
+    assert ratelimit.remaining_today(OPENDOTA) == 1234
+    slot = RateLimitSlot.objects.get(bucket=OPENDOTA)
+    # Nothing left this minute: the next call waits for the next minute to begin.
+    from matches import dbclock
+
+    now = dbclock.epoch()
+    assert now < slot.next_at <= now - now % 60 + 61
+
+
+def test_a_day_with_nothing_left_switches_opendota_off_before_a_429(upstream, mocked, db):
+    from matches import ratelimit
+
+    mocked.get(
+        f"{OPENDOTA_BASE}/players/7/matches",
+        json=[],
+        headers={"X-Rate-Limit-Remaining-Day": "0"},
+    )
+
+    assert upstream.opendota_player_matches(7, limit=100) == []
+
+    assert "daily API limit is used up" in ratelimit.disabled_reason(OPENDOTA)

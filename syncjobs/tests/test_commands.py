@@ -15,7 +15,8 @@ from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
 from syncjobs.tests.processes import child_env
 
-pytestmark = pytest.mark.sqlite
+# Phase 2 runs on threads with their own connections: the data must be committed.
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 JOB_FIELDS = {
     "id",

@@ -75,7 +75,9 @@ def test_twenty_simultaneous_engine_starts_create_exactly_one_job(account):
     assert {r.job.pk for r in refused} == {created[0].pk}
 
 
-def test_two_runners_on_one_job_fetch_nothing_twice(simulator, account, set_matches):
+def test_two_runners_on_one_job_fetch_nothing_twice(
+    simulator, account, set_matches, fetches_per_match
+):
     matches = 120
     set_matches(matches, latency_ms=1)
     job = engine.create_job(account, JobType.FULL)
@@ -89,11 +91,7 @@ def test_two_runners_on_one_job_fetch_nothing_twice(simulator, account, set_matc
     # Exactly the calls of one run: phase 1 was listed once, each match fetched once.
     assert simulator.state.calls("history") == 2
     assert simulator.state.calls("opendota_player_matches") == 1
-    per_match = Counter(
-        entry["params"]["match_id"]
-        for entry in simulator.state.log
-        if entry["endpoint"] == "details"
-    )
+    per_match = fetches_per_match()
     assert len(per_match) == matches
     assert set(per_match.values()) == {1}
 

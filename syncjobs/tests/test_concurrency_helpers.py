@@ -28,7 +28,7 @@ class BlockingStore:
 
 def test_at_most_two_batches_are_ever_answered_but_not_stored():
     store = BlockingStore()
-    writer = Writer(store, inline=False, batch_size=5, max_wait=60)
+    writer = Writer(store, batch_size=5, max_wait=60)
     submitted = []
 
     def submit_forever():
@@ -52,7 +52,7 @@ def test_at_most_two_batches_are_ever_answered_but_not_stored():
 
 def test_an_outcome_is_stored_within_max_wait_even_when_its_batch_does_not_fill():
     stored = threading.Event()
-    writer = Writer(lambda batch: stored.set(), inline=False, batch_size=25, max_wait=0.2)
+    writer = Writer(lambda batch: stored.set(), batch_size=25, max_wait=0.2)
 
     writer.submit(outcome(1))
 
@@ -64,7 +64,7 @@ def test_a_storing_error_surfaces_in_the_submitting_thread():
     def broken(batch):
         raise RuntimeError("database gone")
 
-    writer = Writer(broken, inline=False, batch_size=1, max_wait=60)
+    writer = Writer(broken, batch_size=1, max_wait=60)
     writer.submit(outcome(1))
 
     with pytest.raises(RuntimeError, match="database gone"):

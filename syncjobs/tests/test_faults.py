@@ -33,7 +33,8 @@ from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
 
-pytestmark = pytest.mark.sqlite
+# Phase 2 runs on threads with their own connections: the data must be committed.
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 MATCHES = 120
 DETAIL_ENDPOINTS = ("details", "sequence", "opendota_match")
@@ -265,32 +266,39 @@ def test_random_server_errors_on_every_detail_source(simulator, account, answers
     assert summary["pending"] == MATCHES - len(ever_complete)
     assert not Match.objects.filter(retry_count__gt=0).exists()
     if rate == 1.0:
-        # Every job probes each dead source SYNC_BREAKER_THRESHOLD times, then stops early.
+        # The first job probes each dead source SYNC_BREAKER_THRESHOLD times, every later job
+        # (within the hour) once; each then stops early.
         assert summary["complete"] == 0
-        per_job = django_settings.SYNC_BREAKER_THRESHOLD * (1 + BACKFILLS)
-        assert simulator.state.calls("details") == per_job
+        probes = django_settings.SYNC_BREAKER_THRESHOLD + BACKFILLS
+        assert simulator.state.calls("details") == probes
         assert "Stopped fetching details early" in SyncJob.objects.latest("pk").message
     else:
         assert summary["complete"] == MATCHES  # the other sources cover a flaky one
 
 
-def test_server_errors_on_one_source_fall_through_to_the_next(simulator, account, answers):
+def test_server_errors_on_one_source_fall_through_to_the_next(
+    simulator, account, answers, settings
+):
+    settings.SYNC_DETAIL_SOURCES = ["steam_details", "steam_sequence"]
     simulator.state.configure(seed=3, error_rate={"details": 0.2})
 
     job, outcome = run_checked(account, simulator, answers, JobType.FULL)
 
     assert set(outcome.values()) == {"complete"}
-    # Exactly the matches Steam's details failed for were asked of the next source.
+    # Every match Steam's details failed for was asked of the other source, which also
+    # served matches of its own at the same time.
     down = {a.match_id for a in answers.answers if a.endpoint == "details" and a.kind == "down"}
     asked_next = {a.match_id for a in answers.answers if a.endpoint == "sequence"}
-    assert asked_next == down
-    assert job.sources["steam_sequence"] == len(down)
+    assert down
+    assert down <= asked_next
+    assert job.sources["steam_sequence"] == len(asked_next)
 
 
 # --- rate limits ------------------------------------------------------------------------------
 
 
-def test_bursts_of_429_are_waited_out_and_cost_nothing(simulator, account, answers):
+def test_bursts_of_429_are_waited_out_and_cost_nothing(simulator, account, answers, settings):
+    settings.SYNC_DETAIL_SOURCES = ["steam_details"]
     retry_after = 0.2
     simulator.state.configure(
         rate_limit={
@@ -380,15 +388,16 @@ def test_a_match_missing_from_the_sequence_is_found_on_opendota(simulator, accou
     job, outcome = run_checked(account, simulator, answers, JobType.FULL)
 
     assert set(outcome.values()) == {"complete"}
-    assert job.sources["opendota"] == len(gaps)
     opendota_asked = {a.match_id for a in answers.answers if a.endpoint == "opendota_match"}
-    assert opendota_asked == set(gaps)
+    assert set(gaps) <= opendota_asked
+    assert job.sources["opendota"] == len(opendota_asked)
 
 
 # --- GetMatchDetails breaking while phase 2 runs -----------------------------------------------
 
 
-def test_get_match_details_breaking_mid_sync(simulator, account, answers):
+def test_get_match_details_breaking_mid_sync(simulator, account, answers, settings):
+    settings.SYNC_DETAIL_SOURCES = ["steam_details", "steam_sequence"]
     simulator.state.configure(latency_ms=2)
     switched_after: list[int] = []
 
@@ -411,5 +420,5 @@ def test_get_match_details_breaking_mid_sync(simulator, account, answers):
     # The breaker opened after exactly SYNC_BREAKER_THRESHOLD server errors.
     assert sum(1 for a in details if a.kind == "down") == django_settings.SYNC_BREAKER_THRESHOLD
     assert job.sources["steam_details"] + job.sources["steam_sequence"] == MATCHES
-    assert job.sources["steam_sequence"] >= MATCHES - switched_after[0]
+    assert job.sources["steam_details"] <= switched_after[0]
     assert "skipped for the rest of this job" in job.message

@@ -14,6 +14,9 @@ from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs.models import JobStatus, JobType, ListingFrontier, SyncJob
 from syncjobs.tests.processes import child_env
 
+# Phase 2 runs on threads with their own connections: the data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def listed_by_the_simulator(simulator) -> set[int]:
     entries = simulator.state.world.opendota_player_matches(

@@ -10,23 +10,12 @@ from django_q.models import OrmQ
 
 from dotasync.processes import wait_for
 from matches.models import MatchPlayer, Player, SteamAccount
+from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine, names, tasks
 from syncjobs.models import JobStatus, JobType, SyncJob
 
-ACCOUNT_ID = 86745912
-
-
-@pytest.fixture
-def account(db):
-    return SteamAccount.objects.create(account_id=ACCOUNT_ID)
-
-
-def set_matches(simulator, count, **config):
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": count}}, **config)
-
-
-def sync(account, job_type=JobType.FULL):
-    return engine.run_job(engine.create_job(account, job_type).pk)
+# A sync's phase 2 runs on threads with their own connections: the data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def queued_name_tasks() -> list[list]:
@@ -41,8 +30,10 @@ def summaries_calls(simulator) -> int:
     return simulator.state.calls("summaries")
 
 
-def test_a_completed_sync_hands_its_names_to_a_task_and_makes_no_summary_call(simulator, account):
-    set_matches(simulator, 30)
+def test_a_completed_sync_hands_its_names_to_a_task_and_makes_no_summary_call(
+    simulator, account, set_matches, sync
+):
+    set_matches(30)
 
     job = sync(account)
 
@@ -65,10 +56,12 @@ def test_a_completed_sync_hands_its_names_to_a_task_and_makes_no_summary_call(si
     assert account.persona_name == Player.objects.get(pk=ACCOUNT_ID).persona_name != ""
 
 
-def test_the_job_ends_before_its_names_are_asked_for(simulator, account, settings):
+def test_the_job_ends_before_its_names_are_asked_for(
+    simulator, account, settings, set_matches, sync
+):
     """Even a name lookup that takes long never delays the job: the job's end is stored
     before the task starts, and the task's calls come after it."""
-    set_matches(simulator, 20)
+    set_matches(20)
     settings.STEAM_API_MIN_INTERVAL = 0.3
     job = sync(account)
     ended = job.finished_at.timestamp()
@@ -81,8 +74,10 @@ def test_the_job_ends_before_its_names_are_asked_for(simulator, account, setting
 
 
 @pytest.mark.parametrize("job_type", [JobType.INCREMENTAL, JobType.BACKFILL])
-def test_every_completed_job_type_enqueues_its_names(simulator, account, job_type):
-    set_matches(simulator, 5)
+def test_every_completed_job_type_enqueues_its_names(
+    simulator, account, job_type, set_matches, sync
+):
+    set_matches(5)
     sync(account)
     OrmQ.objects.all().delete()
 
@@ -91,7 +86,7 @@ def test_every_completed_job_type_enqueues_its_names(simulator, account, job_typ
     assert queued_name_tasks() == [[job.pk]]
 
 
-def test_a_failed_or_cancelled_job_enqueues_nothing(simulator, account):
+def test_a_failed_or_cancelled_job_enqueues_nothing(simulator, account, sync):
     simulator.state.configure(accounts={str(ACCOUNT_ID): {"private": True}})
     job = sync(account)
     assert job.status == JobStatus.FAILED
@@ -103,8 +98,8 @@ def test_a_failed_or_cancelled_job_enqueues_nothing(simulator, account):
     assert tasks.resolve_player_names(job.pk).startswith("skipped")
 
 
-def test_a_failure_is_reported_in_the_jobs_message(simulator, account):
-    set_matches(simulator, 10)
+def test_a_failure_is_reported_in_the_jobs_message(simulator, account, set_matches, sync):
+    set_matches(10)
     job = sync(account)
     simulator.state.configure(error_rate={"summaries": 1.0})
 
@@ -118,10 +113,12 @@ def test_a_failure_is_reported_in_the_jobs_message(simulator, account):
     assert "wait for the next sync" in job.message
 
 
-def test_without_a_steam_key_opendota_names_still_name_the_account(simulator, account, settings):
+def test_without_a_steam_key_opendota_names_still_name_the_account(
+    simulator, account, settings, set_matches, sync
+):
     settings.STEAM_API_KEY = ""
     settings.SYNC_DETAIL_SOURCES = ["opendota"]
-    set_matches(simulator, 5)
+    set_matches(5)
     job = sync(account)
 
     assert tasks.resolve_player_names(job.pk).startswith("skipped: no Steam API key")
@@ -133,9 +130,10 @@ def test_without_a_steam_key_opendota_names_still_name_the_account(simulator, ac
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("stop", ["cancel", "newer job", "another account's sync"])
-def test_the_task_gives_way_to_a_cancel_or_any_sync(simulator, settings, stop):
-    account = SteamAccount.objects.create(account_id=ACCOUNT_ID)
-    set_matches(simulator, 150)
+def test_the_task_gives_way_to_a_cancel_or_any_sync(
+    simulator, settings, stop, set_matches, sync, account
+):
+    set_matches(150)
     job = sync(account)
     settings.STEAM_API_MIN_INTERVAL = 0.5  # ~9 calls of 100 names: about 4 s if left alone
     outcome = []
@@ -168,11 +166,11 @@ def test_the_task_gives_way_to_a_cancel_or_any_sync(simulator, settings, stop):
     assert summaries_calls(simulator) == calls
 
 
-def test_an_unusable_broker_never_fails_the_job(simulator, account, monkeypatch):
+def test_an_unusable_broker_never_fails_the_job(simulator, account, monkeypatch, set_matches, sync):
     def broken(*args, **kwargs):
         raise ConnectionError("the broker is down")
 
     monkeypatch.setattr(names, "async_task", broken)
-    set_matches(simulator, 3)
+    set_matches(3)
 
     assert sync(account).status == JobStatus.COMPLETED

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, Response, expect
 
@@ -119,9 +119,11 @@ def healthz(site: Site) -> tuple[int, dict]:
 
 
 def test_production_mode_serves_hashed_static_files_live_progress_and_health(
-    page: Page, production_site: Site, simulator: SimulatorHandle
+    page: Page, production_site: Site, simulator: SimulatorHandle, settings
 ):
     simulator.state.configure(default_matches=MATCHES)
+    # The server is another process, with the real password hashers: not the tests' fast one.
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
     get_user_model().objects.create_user("alice", password=PASSWORD)
     static: dict[str, Response] = {}
     page.on("response", lambda r: static.update({r.url: r}) if "/static/" in r.url else None)

@@ -88,3 +88,18 @@ def test_the_supervisor_ends_a_running_job_whose_worker_is_gone(account, worker_
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.error_message.startswith("Interrupted")
+
+
+def test_the_sync_after_a_daily_reset_starts_unless_one_runs(
+    db, django_capture_on_commit_callbacks
+):
+    from syncjobs.tasks import continue_sync
+
+    account = SteamAccount.objects.create(account_id=1004)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = continue_sync(1004)
+
+    assert SyncJob.objects.get(pk=started).job_type == JobType.INCREMENTAL
+    assert continue_sync(1004) is None  # the first one is still pending
+    assert continue_sync(999) is None  # an account that is gone
+    assert account.sync_jobs.count() == 1

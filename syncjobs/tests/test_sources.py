@@ -10,7 +10,8 @@ from matches.models import Match, RateLimitSlot
 from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE
 from syncjobs.models import JobStatus, JobType
 
-pytestmark = pytest.mark.sqlite
+# Phase 2 runs on threads with their own connections: the data must be committed.
+pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 # Slots and arrivals are both read from this machine's clock; this covers float rounding.
 CLOCK_TOLERANCE = 0.001
 
@@ -32,7 +33,9 @@ def test_full_sync_finds_every_match_past_steams_500_cap(simulator, account, set
     assert calls["details"] <= 10  # the broken endpoint costs a handful of calls
     assert job.sources["steam_details"] == 0
     assert job.sources["steam_sequence"] + job.sources["opendota"] == 1300
-    assert job.sources["steam_sequence"] >= 500  # every stub Steam listed has a seq num
+    # The 800 that only OpenDota lists have no seq num: the sequence endpoint never gets them.
+    assert simulator.state.calls("sequence") <= 500
+    assert job.sources["opendota"] >= 800
 
 
 def test_broken_get_match_details_costs_only_the_breaker_threshold(
@@ -49,7 +52,7 @@ def test_broken_get_match_details_costs_only_the_breaker_threshold(
     assert "GetMatchDetails is failing" in job.message
 
 
-def test_a_tripped_breaker_is_probed_again_by_the_next_job(
+def test_a_tripped_breaker_is_probed_once_by_the_next_job(
     simulator, account, settings, set_matches, sync
 ):
     settings.SYNC_BREAKER_THRESHOLD = 3
@@ -61,7 +64,26 @@ def test_a_tripped_breaker_is_probed_again_by_the_next_job(
 
     sync(account, JobType.INCREMENTAL)
 
-    assert simulator.state.calls("details") == 3
+    # The next job probes it again, but one failure opens it: it was dead an hour ago.
+    assert simulator.state.calls("details") == 1
+
+
+def test_a_source_that_answers_again_is_used_fully_by_the_next_job(
+    simulator, account, settings, set_matches, sync
+):
+    settings.SYNC_BREAKER_THRESHOLD = 3
+    settings.SYNC_DETAIL_SOURCES = ["steam_details", "opendota"]
+    set_matches(50)
+    simulator.state.configure(details_broken=True)
+    sync(account)
+    set_matches(90)
+    simulator.state.configure(details_broken=False, latency_ms=2)
+    simulator.state.reset()
+
+    job = sync(account, JobType.INCREMENTAL)
+
+    assert job.details_ok == 40
+    assert job.sources["steam_details"] >= 10  # Valve fixed it: the probe answered
 
 
 def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(
@@ -113,14 +135,16 @@ def test_incremental_without_a_key_makes_one_opendota_call(
     }
 
 
-def test_detail_source_order_is_configurable(simulator, account, settings, set_matches, sync):
-    settings.SYNC_DETAIL_SOURCES = ["opendota", "steam_details"]
+def test_only_the_configured_detail_sources_are_asked(
+    simulator, account, settings, set_matches, sync
+):
+    settings.SYNC_DETAIL_SOURCES = ["opendota"]
     set_matches(40)
 
     job = sync(account)
 
-    assert job.sources == {"opendota": 40, "steam_details": 0}
-    assert simulator.state.calls("details") == 0
+    assert job.sources == {"opendota": 40}
+    assert simulator.state.calls("details") == simulator.state.calls("sequence") == 0
 
 
 def test_a_match_is_deferred_only_when_every_source_is_down(simulator, account, set_matches, sync):
@@ -166,14 +190,14 @@ def test_each_source_keeps_its_own_minimum_interval(
     settings.OPENDOTA_MIN_INTERVAL = intervals[OPENDOTA]
     # The start of each slot the limiter hands out (the limiter itself is left as it is).
     slots: dict[str, list[float]] = defaultdict(list)
-    reserve = ratelimit.reserve
+    wait_turn = ratelimit.wait_turn
 
-    def recorded_reserve(bucket: str, interval: float) -> float:
-        start = reserve(bucket, interval)
+    def recorded_wait_turn(bucket: str, interval: float, sleep) -> float:
+        start = wait_turn(bucket, interval, sleep)
         slots[bucket].append(start)
         return start
 
-    monkeypatch.setattr(ratelimit, "reserve", recorded_reserve)
+    monkeypatch.setattr(ratelimit, "wait_turn", recorded_wait_turn)
     set_matches(12)
     simulator.state.configure(details_broken=True)
     sync(account)
@@ -189,14 +213,15 @@ def test_each_source_keeps_its_own_minimum_interval(
     for source, interval in intervals.items():
         reserved, arrived = sorted(slots[source]), sorted(arrivals[source])
         assert len(arrived) >= 3, source
-        # Every call took a slot of its own source, and the slots lie an interval apart...
-        assert len(reserved) == len(arrived), source
+        # Every call took a slot of its own source (a lane whose match another lane took
+        # first leaves its slot unused), and the slots lie an interval apart...
+        assert len(reserved) >= len(arrived), source
         gaps = [later - earlier for earlier, later in pairwise(reserved)]
         assert min(gaps) >= interval - CLOCK_TOLERANCE, (source, gaps)
         # ...and none reached the upstream before its slot began: the k-th call to arrive came
         # no earlier than the k-th slot. (How much later depends on the machine's load.)
         assert all(
-            call >= slot - CLOCK_TOLERANCE for slot, call in zip(reserved, arrived, strict=True)
+            call >= slot - CLOCK_TOLERANCE for slot, call in zip(reserved, arrived, strict=False)
         ), source
 
 

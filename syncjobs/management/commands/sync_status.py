@@ -40,6 +40,8 @@ class Command(SyncCommand):
             line = f"  #{job.pk} {job.created_at:%Y-%m-%d %H:%M} {job.job_type:<16} {job.status:<9}"
             line += f" {job.progress_text}; ok {job.details_ok}, failed {job.details_failed}, "
             line += f"deferred {job.details_deferred}"
+            if job.eta_text:
+                line += f"; {job.eta_text}"
             if job.error_message or job.message:
                 line += f" - {job.error_message or job.message}"
             self.stdout.write(line)
