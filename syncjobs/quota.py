@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django_q.models import Schedule
 
 from matches import dbclock, ratelimit
@@ -90,27 +90,31 @@ def _reset(waiting: int) -> datetime | None:
     return ratelimit.next_utc_midnight() if waiting else None
 
 
-def estimate_job(job: SyncJob, sources: list[DetailSource], dead: dict[str, str]) -> Estimate:
-    """The estimate of a running phase 2, from its work left and its sources still in use."""
-    counts = claims.detail_candidates(job).aggregate(
+def _work_left(matches: QuerySet[Match]) -> tuple[int, int]:
+    """How many of `matches` have a match_seq_num, and how many have none."""
+    counts = matches.aggregate(
         with_seq=Count("pk", filter=Q(match_seq_num__isnull=False)),
         without_seq=Count("pk", filter=Q(match_seq_num__isnull=True)),
     )
+    return counts["with_seq"], counts["without_seq"]
+
+
+def estimate_job(job: SyncJob, sources: list[DetailSource], dead: dict[str, str]) -> Estimate:
+    """The estimate of a running phase 2, from its work left and its sources still in use."""
+    with_seq, without_seq = _work_left(claims.detail_candidates(job))
     observed = None
     if job.details_started_at and job.details_done:
         elapsed = (dbclock.now() - job.details_started_at).total_seconds()
         observed = job.details_done / elapsed if elapsed > 0 else None
     usable = [s for s in sources if s.name not in dead]
-    return estimate(counts["with_seq"], counts["without_seq"], usable, observed)
+    return estimate(with_seq, without_seq, usable, observed)
 
 
 def estimate_sync(account: SteamAccount, job_type: str) -> Estimate:
     """What a sync of `job_type` would take in phase 2 if it started now, for the known
     matches (a listing may add more): what the dashboard says before a Full Sync."""
-    candidates = claims.wanted_details(account, job_type, refresh_since=dbclock.now())
-    counts = candidates.aggregate(
-        with_seq=Count("pk", filter=Q(match_seq_num__isnull=False)),
-        without_seq=Count("pk", filter=Q(match_seq_num__isnull=True)),
+    with_seq, without_seq = _work_left(
+        claims.wanted_details(account, job_type, refresh_since=dbclock.now())
     )
     sources = [
         DETAIL_SOURCES[name]
@@ -118,7 +122,7 @@ def estimate_sync(account: SteamAccount, job_type: str) -> Estimate:
         if ratelimit.disabled_reason(DETAIL_SOURCES[name].bucket) is None
         and (settings.STEAM_API_KEY or not DETAIL_SOURCES[name].needs_key)
     ]
-    return estimate(counts["with_seq"], counts["without_seq"], sources)
+    return estimate(with_seq, without_seq, sources)
 
 
 @dataclass(frozen=True)
