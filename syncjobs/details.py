@@ -100,13 +100,15 @@ class WorkQueue:
                 lambda: self.closed or any(accepts(item) for item in self._items), timeout
             ) and any(accepts(item) for item in self._items)
 
-    def take(self, accepts: Callable[[Item], bool]) -> Item | None:
+    def take(self, accepts: Callable[[Item], bool], prefers: Callable[[Item], bool]) -> Item | None:
+        """The first item `accepts` takes, or better the first of those it `prefers`."""
         with self._cond:
-            for index, item in enumerate(self._items):
-                if accepts(item):
-                    self._in_flight += 1
-                    return self._items.pop(index)
-            return None
+            acceptable = [i for i, item in enumerate(self._items) if accepts(item)]
+            if not acceptable:
+                return None
+            index = next((i for i in acceptable if prefers(self._items[i])), acceptable[0])
+            self._in_flight += 1
+            return self._items.pop(index)
 
     def put_back(self, item: Item) -> None:
         """An item another source may still answer keeps its place in line."""
@@ -228,7 +230,7 @@ class DetailPhase:
             if claimable is None:
                 raise EndPhase(self.why_no_source())
             if not exhausted and self.queue.waiting() < size:
-                batch = claims.claim_batch(self.job, size, only=claimable)
+                batch = self.claim(size, claimable)
                 if batch:
                     self.pulse.hold(stub.match_id for stub in batch)
                     self.queue.add(batch)
@@ -241,6 +243,20 @@ class DetailPhase:
                 exhausted = False  # a helper may have let some go: claim again
                 continue
             self.queue.wait_change(CLAIM_POLL_SECONDS)
+
+    def claim(self, size: int, claimable: Q) -> list[Stub]:
+        """A batch for every source still in use: when only some sources can serve matches
+        without a seq num, half of it are such matches, half others (as far as there are)."""
+        alive = [source for source in self.sources if source.name not in self.dead]
+        if not any(s.needs_seq_num for s in alive) or all(s.needs_seq_num for s in alive):
+            return claims.claim_batch(self.job, size, only=claimable)
+        with_seq = claimable & Q(match_seq_num__isnull=False)
+        without_seq = claimable & Q(match_seq_num__isnull=True)
+        batch = claims.claim_batch(self.job, size // 2, only=without_seq)
+        batch += claims.claim_batch(self.job, size - len(batch), only=with_seq)
+        if len(batch) < size:
+            batch += claims.claim_batch(self.job, size - len(batch), only=without_seq)
+        return batch
 
     def claimable(self) -> Q | None:
         """Which candidates a source still in use can serve; None when no source is left."""
@@ -317,6 +333,12 @@ class DetailPhase:
             )
         return True
 
+    def only_for(self, source: DetailSource, item: Item) -> bool:
+        """Whether no other source could take `item`: a source takes those first, so that
+        every source has work to the end (OpenDota the matches without a seq num while the
+        sequence endpoint does the others)."""
+        return not any(self.accepts(other, item) for other in self.sources if other != source)
+
     def servable(self, item: Item) -> bool:
         return any(self.accepts(source, item) for source in self.sources)
 
@@ -347,7 +369,9 @@ class DetailPhase:
             except BaseException:
                 breaker.released(permit)
                 raise
-            item = self.queue.take(lambda it: self.accepts(source, it))
+            item = self.queue.take(
+                lambda it: self.accepts(source, it), lambda it: self.only_for(source, it)
+            )
             if item is None:  # another lane was quicker: the slot goes unused
                 breaker.released(permit)
                 continue

@@ -92,6 +92,36 @@ def test_a_match_without_seq_num_never_waits_for_the_sequence_endpoint(
     assert max(opendota[m] for m in no_seq) < sequence[2]
 
 
+def test_a_source_takes_first_the_matches_only_it_can_serve(simulator, account, settings, sync):
+    settings.SYNC_DETAIL_SOURCES = ["steam_sequence", "opendota"]
+    settings.STEAM_SEQUENCE_MIN_INTERVAL = 0.02
+    settings.OPENDOTA_MIN_INTERVAL = 0.2
+    settings.SYNC_ID_SOURCES = ["steam_history"]
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 40}})
+    sync(account, JobType.INCREMENTAL)
+    newest = list(Match.objects.order_by("-pk").values_list("pk", flat=True)[:24])
+    # First in line twelve either source can serve; behind them twelve without a seq num,
+    # which only OpenDota can.
+    either, no_seq = newest[:12], newest[12:]
+    Match.objects.filter(pk__in=newest).update(has_details=None)
+    Match.objects.filter(pk__in=no_seq).update(match_seq_num=None)
+    simulator.state.reset()
+
+    job = sync(account, JobType.BACKFILL)
+
+    assert job.details_ok == 24
+    asked = [
+        int(e["params"]["match_id"])
+        for e in sorted(simulator.state.log, key=lambda e: e["t"])
+        if e["endpoint"] == "opendota_match"
+    ]
+    # The slow OpenDota spent its calls on the twelve nobody else could serve, leaving those
+    # in front of them to the sequence endpoint; it never made the sequence endpoint idle
+    # while matches only OpenDota could serve were left.
+    assert set(asked[: len(no_seq)]) == set(no_seq)
+    assert job.sources["steam_sequence"] == len(either)
+
+
 def test_a_dead_endpoint_costs_the_breaker_threshold_per_job_across_helper_tasks(
     simulator, account, settings
 ):
