@@ -194,7 +194,14 @@ def run(sim: Simulator, options: Options) -> Section:
         )
 
     sim.configure(latency_ms=5, accounts={str(SYNC_ACCOUNT): {"matches": 20_000}})
-    syncing = start_manage("sync_matches", str(SYNC_ACCOUNT), "--full", env=sync_env(sim))
+    # One detail source, as before phase 2 used every source at once: three unpaced lanes
+    # would take a CPU of the two from gunicorn, which no real (paced) sync does.
+    syncing = start_manage(
+        "sync_matches",
+        str(SYNC_ACCOUNT),
+        "--full",
+        env=sync_env(sim, SYNC_DETAIL_SOURCES="steam_details"),
+    )
     port = free_port()
     server = Child(
         str(Path(sys.executable).with_name("gunicorn")),
@@ -250,7 +257,8 @@ def run(sim: Simulator, options: Options) -> Section:
         stop(syncing)
         sim.configure(latency_ms=0)
     section.notes.append(
-        f"Web: gunicorn with {WORKERS} sync workers; the sync ran through every load run "
+        f"Web: gunicorn with {WORKERS} sync workers; the sync (unpaced, one detail source, "
+        "5 ms latency) ran through every load run "
         f"({'yes' if still_running else 'NO: it ended early'}) and was cancelled after; "
         f"the 10,000 matches (100,000 player rows) were built in {built:.0f} s. Back-to-back "
         "clients send the next request as soon as an answer arrives (saturation: latency = "

@@ -29,6 +29,18 @@ def arrivals(simulator, endpoint):
     return sorted(e["t"] for e in simulator.state.log if e["endpoint"] == endpoint)
 
 
+def waiting_again(simulator, account, sync, matches, with_seq, without_seq):
+    """Sync `matches`, then make the newest waiting stubs again: first `with_seq` of them,
+    then `without_seq` that lost their seq num (as if only OpenDota had listed them)."""
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": matches}})
+    sync(account, JobType.INCREMENTAL)
+    newest = list(Match.objects.order_by("-pk").values_list("pk", flat=True))
+    first, second = newest[:with_seq], newest[with_seq : with_seq + without_seq]
+    Match.objects.filter(pk__in=first + second).update(has_details=None)
+    Match.objects.filter(pk__in=second).update(match_seq_num=None)
+    return first, second
+
+
 def test_two_sources_at_different_paces_serve_matches_at_once(
     simulator, account, settings, fetches_per_match, sync
 ):
@@ -64,14 +76,9 @@ def test_a_match_without_seq_num_never_waits_for_the_sequence_endpoint(
     settings.STEAM_SEQUENCE_MIN_INTERVAL = 1.0
     settings.OPENDOTA_MIN_INTERVAL = 0.01
     settings.SYNC_ID_SOURCES = ["steam_history"]
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 60}})
-    sync(account, JobType.INCREMENTAL)
-    newest = list(Match.objects.order_by("-pk").values_list("pk", flat=True)[:30])
     # First in line: ten only the slow sequence endpoint can serve (OpenDota lacks them);
     # behind them, twenty only OpenDota listed (no seq num).
-    only_sequence, no_seq = newest[:10], newest[10:]
-    Match.objects.filter(pk__in=newest).update(has_details=None)
-    Match.objects.filter(pk__in=no_seq).update(match_seq_num=None)
+    only_sequence, no_seq = waiting_again(simulator, account, sync, 60, 10, 20)
     simulator.state.configure(
         match_faults={str(m): {"opendota_match": "not_found"} for m in only_sequence}
     )
@@ -97,14 +104,9 @@ def test_a_source_takes_first_the_matches_only_it_can_serve(simulator, account, 
     settings.STEAM_SEQUENCE_MIN_INTERVAL = 0.02
     settings.OPENDOTA_MIN_INTERVAL = 0.2
     settings.SYNC_ID_SOURCES = ["steam_history"]
-    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 40}})
-    sync(account, JobType.INCREMENTAL)
-    newest = list(Match.objects.order_by("-pk").values_list("pk", flat=True)[:24])
     # First in line twelve either source can serve; behind them twelve without a seq num,
     # which only OpenDota can.
-    either, no_seq = newest[:12], newest[12:]
-    Match.objects.filter(pk__in=newest).update(has_details=None)
-    Match.objects.filter(pk__in=no_seq).update(match_seq_num=None)
+    either, no_seq = waiting_again(simulator, account, sync, 40, 12, 12)
     simulator.state.reset()
 
     job = sync(account, JobType.BACKFILL)
