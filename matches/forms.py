@@ -82,7 +82,7 @@ class UserSettingsForm(forms.ModelForm):
 class ExportForm(forms.Form):
     """What the match list's download asks for: which account, which rows, which format."""
 
-    account = forms.IntegerField(min_value=1)
+    account = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     rows = forms.ChoiceField(
         choices=[("matches", "Matches, one row each"), ("players", "All ten players of each")]
     )
