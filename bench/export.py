@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.db import connection
+
 from bench.common import CHILD_TIMEOUT, Options, Section, Simulator, reset_data, verdict
 from dotasync.processes import Child, child_env, stop
 from matches.export import FORMATS, KINDS
@@ -43,6 +45,7 @@ def run(sim: Simulator, options: Options) -> Section:
         for matches in sizes:
             _add_matches(account, first=built, count=matches - built)
             built = matches
+            _analyze()
             for kind, file_format in exports:
                 measured = _export(kind, file_format, output)
                 rows = _rows_written(output, file_format)
@@ -93,6 +96,12 @@ def _export(kind: str, file_format: str, output: Path) -> Measured:
         output = child.output()[-3000:]
         raise RuntimeError(f"export {' '.join(args)} exited {returncode}:\n{output}")
     return Measured(**json.loads(child.output().strip().splitlines()[-1]))
+
+
+def _analyze() -> None:
+    """Fresh planner statistics, as autovacuum keeps them: bulk inserts leave them stale."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE matches_match, matches_accountmatch, matches_matchplayer")
 
 
 def _rows_written(output: Path, file_format: str) -> int:

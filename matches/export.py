@@ -138,7 +138,6 @@ PLAYER_COLUMNS = (
 
 
 class ExportFormat(NamedTuple):
-    extension: str
     content_type: str
     encode: Callable[[tuple[str, ...], Iterable[Row]], Iterator[str]]
 
@@ -160,14 +159,9 @@ def match_rows(account: SteamAccount, chunk_size: int = CHUNK_SIZE) -> Iterator[
         .order_by("match_id")
         .values_list(*_MATCH_QUERY_FIELDS)
     )
-    last_match_id = 0
-    while True:
-        chunk = list(matches.filter(match_id__gt=last_match_id)[:chunk_size])
-        for values in chunk:
+    for match_ids in _match_id_chunks(account, chunk_size):
+        for values in matches.filter(match_id__in=match_ids):
             yield _match_row(dict(zip(_MATCH_QUERY_FIELDS, values, strict=True)))
-        if len(chunk) < chunk_size:
-            return
-        last_match_id = chunk[-1][0]
 
 
 def _match_row(stored: Row) -> Row:
@@ -185,22 +179,33 @@ def _match_row(stored: Row) -> Row:
 def player_rows(account: SteamAccount, chunk_size: int = CHUNK_SIZE) -> Iterator[Row]:
     """Every player row (usually ten) of the account's matches with details, oldest match
     first, then by slot. Stubs have no players yet, so nothing of theirs appears here."""
-    match_ids = (
-        AccountMatch.objects.filter(account=account)
-        .order_by("match_id")
-        .values_list("match_id", flat=True)
-    )
     players = (
         MatchPlayer.objects.annotate(radiant_win=F("match__radiant_win"))
         .order_by("match_id", "player_slot")
         .values_list(*_PLAYER_QUERY_FIELDS)
     )
+    for match_ids in _match_id_chunks(account, chunk_size):
+        for values in players.filter(match_id__in=match_ids):
+            yield _player_row(dict(zip(_PLAYER_QUERY_FIELDS, values, strict=True)), account)
+
+
+def _match_id_chunks(account: SteamAccount, chunk_size: int) -> Iterator[list[int]]:
+    """The account's match ids in ascending order, `chunk_size` at a time.
+
+    Keyset pagination on the account's own links (their unique index on account and match):
+    each chunk costs the same however far into the history it is, where a LIMIT over the
+    joined rows made PostgreSQL walk the history from its start for every chunk.
+    """
+    match_ids = (
+        AccountMatch.objects.filter(account=account)
+        .order_by("match_id")
+        .values_list("match_id", flat=True)
+    )
     last_match_id = 0
     while True:
         chunk = list(match_ids.filter(match_id__gt=last_match_id)[:chunk_size])
         if chunk:
-            for values in players.filter(match_id__in=chunk):
-                yield _player_row(dict(zip(_PLAYER_QUERY_FIELDS, values, strict=True)), account)
+            yield chunk
         if len(chunk) < chunk_size:
             return
         last_match_id = chunk[-1]
@@ -280,8 +285,8 @@ def _iso_utc(value: datetime) -> str:
 
 
 FORMATS = {
-    "csv": ExportFormat("csv", "text/csv; charset=utf-8", csv_pieces),
-    "jsonl": ExportFormat("jsonl", "application/x-ndjson", jsonl_pieces),
+    "csv": ExportFormat("text/csv; charset=utf-8", csv_pieces),
+    "jsonl": ExportFormat("application/x-ndjson", jsonl_pieces),
 }
 KINDS = {
     "matches": ExportKind(MATCH_COLUMNS, match_rows),
@@ -303,4 +308,4 @@ def export(account: SteamAccount, kind: str, file_format: str) -> Iterator[str]:
 
 def file_name(account: SteamAccount, kind: str, file_format: str) -> str:
     """What a download of this export is saved as, e.g. `dotasync-86745912-matches.csv`."""
-    return f"dotasync-{account.account_id}-{kind}.{FORMATS[file_format].extension}"
+    return f"dotasync-{account.account_id}-{kind}.{file_format}"

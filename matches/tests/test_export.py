@@ -329,7 +329,7 @@ def test_rows_are_read_a_chunk_at_a_time(account, rows):
         first_chunk = len(queries)
         everything = [next(generator), *generator]
 
-    assert first_chunk in (1, 2)  # matches in one query; players: the ids, then their rows
+    assert first_chunk == 2  # the chunk's match ids, then its rows
     # Three chunks of at most two matches: 2, 2, 1.
     assert len(queries) == 3 * first_chunk
     assert len(everything) + 1 == (5 if rows is export.match_rows else 50)
