@@ -32,6 +32,8 @@ urlpatterns = [
     path("matches/", matches_api.MatchListView.as_view(), name="api-match-list"),
     path("matches/<int:match_id>/", matches_api.MatchDetailView.as_view(), name="api-match-detail"),
     path("teammates/", matches_api.TeammateListView.as_view(), name="api-teammate-list"),
+    path("export/matches/", matches_api.MatchExportView.as_view(), name="api-export-matches"),
+    path("export/players/", matches_api.PlayerExportView.as_view(), name="api-export-players"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: anything else under /api/ (e.g. /api/matches/abc/) is a JSON 404, not an HTML page.

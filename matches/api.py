@@ -3,8 +3,12 @@ matches.stats."""
 
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, QuerySet
-from drf_spectacular.utils import extend_schema
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +26,7 @@ from matches.models import AccountMatch, Match, SteamAccount
 from matches.serializers import (
     AccountMatchSerializer,
     AccountQuerySerializer,
+    ExportQuerySerializer,
     LinkAccountSerializer,
     MatchDetailSerializer,
     MatchQuerySerializer,
@@ -30,6 +35,7 @@ from matches.serializers import (
 )
 from matches.stats import account_matches, teammates
 from matches.upstream import UpstreamClient
+from matches.views import streamed_export
 
 PAGE_NOT_FOUND = error_response("No such page of results, or no linked account with that id.")
 ACCOUNT_REQUIRED = invalid_response(
@@ -145,3 +151,68 @@ class TeammateListView(generics.ListAPIView):
         query = validated_query(AccountQuerySerializer, self.request)
         account = user_account(self.request.user, query.get("account"), "account")
         return teammates(account)
+
+
+class ExportNegotiation(DefaultContentNegotiation):
+    """`?format=` names the export's file format, not one of DRF's renderers; the export
+    itself is not rendered by DRF, and its errors are always JSON."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
+def _export_schema(kind: str, summary: str, columns: str) -> dict:
+    return {
+        "summary": summary,
+        "description": (
+            f"Streamed as it is read, oldest match first; {columns} The columns are listed in "
+            "the README's Export section. Sent as a download (`Content-Disposition: attachment`)."
+        ),
+        "parameters": [ExportQuerySerializer],
+        "responses": {
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description=f"`format=csv`: the {kind}, a header row first."
+            ),
+            (200, "application/x-ndjson"): OpenApiResponse(
+                OpenApiTypes.STR, description=f"`format=jsonl`: the {kind}, one object a line."
+            ),
+            400: ACCOUNT_REQUIRED,
+            404: error_response("No linked account of yours with that id."),
+            **AUTH_ERRORS,
+        },
+    }
+
+
+class ExportView(APIView):
+    kind: str
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = ExportNegotiation
+
+    def get(self, request: Request) -> StreamingHttpResponse:
+        query = validated_query(ExportQuerySerializer, request)
+        account = user_account(request.user, query.get("account"), field="account")
+        return streamed_export(account, self.kind, query["format"])
+
+
+@extend_schema(
+    **_export_schema(
+        "matches",
+        "Export all of one account's matches, seen from its side",
+        "one row per match, stubs included (`has_details` false, their detail columns empty).",
+    )
+)
+class MatchExportView(ExportView):
+    kind = "matches"
+
+
+@extend_schema(
+    **_export_schema(
+        "player rows",
+        "Export every player row of one account's matches",
+        "one row per player (ten per match with details; stubs have none).",
+    )
+)
+class PlayerExportView(ExportView):
+    kind = "players"

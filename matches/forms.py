@@ -77,3 +77,13 @@ class UserSettingsForm(forms.ModelForm):
             ("", f"The site's time zone ({settings.TIME_ZONE})"),
             *((name, name) for name in available_time_zones()),
         ]
+
+
+class ExportForm(forms.Form):
+    """What the match list's download asks for: which account, which rows, which format."""
+
+    account = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    rows = forms.ChoiceField(
+        choices=[("matches", "Matches, one row each"), ("players", "All ten players of each")]
+    )
+    format = forms.ChoiceField(choices=[("csv", "CSV"), ("jsonl", "JSON Lines")])

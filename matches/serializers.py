@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from dotasync.api import WholeNumberField
 from matches.dota_constants import hero_facet_name
+from matches.export import FORMATS
 from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer, SteamAccount
 from matches.players import label_of, labels_for
 from matches.stats import DETAILS_STATUSES
@@ -244,6 +245,13 @@ class MatchQuerySerializer(AccountQuerySerializer):
     ordering = serializers.ChoiceField(
         choices=[*MATCH_ORDERINGS, *(f"-{field}" for field in MATCH_ORDERINGS)],
         default="-match_id",
+    )
+
+
+class ExportQuerySerializer(AccountQuerySerializer):
+    format = serializers.ChoiceField(
+        choices=sorted(FORMATS),
+        help_text="csv: RFC 4180 with a header row; jsonl: JSON Lines, one object per line.",
     )
 
 

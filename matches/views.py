@@ -4,11 +4,12 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from matches import choice, stats
+from matches import choice, export, stats
 from matches.dota_constants import heroes_by_name
+from matches.forms import ExportForm
 from matches.missing import fetch_waiting_label, waiting_count, why_details_missing
 from matches.models import Match, SteamAccount, UserSettings
 
@@ -183,3 +184,26 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "summary": Match.objects.for_account(account).details_summary(),
         },
     )
+
+
+@login_required
+def export_download(request: HttpRequest) -> HttpResponse:
+    """The match list's download: one of the user's accounts, every match, streamed."""
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(f"Bad export request: {form.errors.as_text()}")
+    account = get_object_or_404(
+        SteamAccount, owner=request.user, account_id=form.cleaned_data["account"]
+    )
+    return streamed_export(account, form.cleaned_data["rows"], form.cleaned_data["format"])
+
+
+def streamed_export(account: SteamAccount, kind: str, file_format: str) -> StreamingHttpResponse:
+    """An export as a download, encoded while it is sent (the page's and the API's)."""
+    response = StreamingHttpResponse(
+        export.export(account, kind, file_format),
+        content_type=export.FORMATS[file_format].content_type,
+    )
+    file_name = export.file_name(account, kind, file_format)
+    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    return response

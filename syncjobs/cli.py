@@ -55,8 +55,12 @@ class SyncCommand(BaseCommand):
         sys.exit(self.exit_code)
 
 
-def resolve_account(text: str) -> SteamAccount:
-    """The account named on the command line; raises CommandError(returncode=2) otherwise."""
+def resolve_account(text: str, add_unknown: bool = True) -> SteamAccount:
+    """The account named on the command line; raises CommandError(returncode=2) otherwise.
+
+    An id not in the database yet is added, unless `add_unknown` is false (a command that only
+    reads an account's data): then it is an error too.
+    """
     user = get_user_model().objects.filter(username=text).first()
     if user is not None and not text.isdigit():
         accounts = list(SteamAccount.objects.filter(owner=user)[:2])
@@ -71,7 +75,15 @@ def resolve_account(text: str) -> SteamAccount:
         account_id = parse_account_reference(text)
     except InvalidAccountReference as exc:
         raise CommandError(str(exc), returncode=EXIT_BAD_ARGUMENTS) from None
-    account, _ = SteamAccount.objects.get_or_create(account_id=account_id)
+    if add_unknown:
+        account, _ = SteamAccount.objects.get_or_create(account_id=account_id)
+        return account
+    account = SteamAccount.objects.filter(account_id=account_id).first()
+    if account is None:
+        raise CommandError(
+            f"no account {account_id} in the database; sync it first",
+            returncode=EXIT_BAD_ARGUMENTS,
+        )
     return account
 
 
