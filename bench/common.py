@@ -11,9 +11,12 @@ import math
 import os
 import signal
 import statistics
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -177,23 +180,28 @@ class ChildRun:
 
 
 def run_manage(*args: str, env: dict[str, str], timeout: float = CHILD_TIMEOUT) -> ChildRun:
-    """Run a manage.py command to its end; its own peak RSS comes from wait4's rusage."""
-    started = time.perf_counter()
-    process = start_manage(*args, env=env)
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            stop(process, signal.SIGKILL)
-            raise TimeoutError(f"manage.py {' '.join(args)} ran longer than {timeout} s")
-        time.sleep(0.05)
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    # Linux reports ru_maxrss in KiB.
+    """Run a manage.py command to its end (through bench.peak, which reports its peak RSS)."""
+    with tempfile.NamedTemporaryFile(prefix="bench-peak-") as peak_file:
+        started = time.perf_counter()
+        process = Child(
+            sys.executable,
+            *("-m", "bench.peak", *args),
+            env={**env, "BENCH_PEAK_FILE": peak_file.name},
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                stop(process, signal.SIGKILL)
+                raise TimeoutError(f"manage.py {' '.join(args)} ran longer than {timeout} s")
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        peak = float(Path(peak_file.name).read_text() or "nan")
     cpu = usage.ru_utime + usage.ru_stime
-    return ChildRun(process.returncode, wall, usage.ru_maxrss / 1024, cpu, process.output())
+    return ChildRun(process.returncode, wall, peak, cpu, process.output())
 
 
 def sync(sim: Simulator, command: str, account_id: int, *args: str, **env: object):

@@ -14,13 +14,7 @@ import time
 
 import django
 
-
-def high_water_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+from bench.peak import high_water_mb
 
 
 def main(account: str, file_format: str, kind: str, output: str) -> int:

@@ -1,7 +1,7 @@
 """6. Memory: a sync worker's peak RSS for a small and a large full sync.
 
 The sync runs as `manage.py sync_matches ID --full` in a child process; its peak RSS is the
-ru_maxrss that wait4 reports for exactly that child. The simulator answers at once.
+VmHWM the child reads of itself as it exits (bench.peak). The simulator answers at once.
 """
 
 from bench.common import Options, Section, Simulator, job_seconds, reset_data, sync, verdict
