@@ -5,14 +5,13 @@ match cannot count it twice. The web pages and the REST API both call these func
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from django.db.models import (
     BooleanField,
     Case,
     Count,
-    DateField,
     F,
     FilteredRelation,
     Max,
@@ -23,7 +22,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, NullIf, TruncMonth
+from django.db.models.functions import Coalesce, NullIf
 
 from matches.dota_constants import ability_name, hero_name
 from matches.models import Match, MatchPlayer, Player, SteamAccount
@@ -55,26 +54,6 @@ class Teammate:
         return PlayerLabel(self.account_id, self.persona_name, self.avatar_url)
 
 
-class MonthRecord(NamedTuple):
-    month: date
-    games: int
-    wins: int
-
-    @property
-    def win_rate(self) -> float:
-        return self.wins / self.games if self.games else 0.0
-
-
-class HeroRecord(NamedTuple):
-    hero_id: int
-    games: int
-    wins: int
-
-    @property
-    def win_rate(self) -> float:
-        return self.wins / self.games if self.games else 0.0
-
-
 def teammates(
     account: SteamAccount, limit: int | None = None, min_games: int = 1
 ) -> list[Teammate]:
@@ -84,8 +63,6 @@ def teammates(
     One aggregate query: the account's own player rows joined, on the match, to the other
     known players of the same side.
     """
-    player = Player.objects.filter(account_id=OuterRef("account_id"))
-    linked = SteamAccount.objects.filter(account_id=OuterRef("account_id"))
     rows = (
         MatchPlayer.objects.filter(
             match__has_details=True,
@@ -99,17 +76,7 @@ def teammates(
             games=Count("match_id", distinct=True),
             wins=Count("match_id", distinct=True, filter=Q(match__radiant_win=F("is_radiant"))),
             last_played=Max("match__start_time"),
-            # The Player table's name, else a linked account's own (NULLIF: "" is no name).
-            persona_name=Coalesce(
-                NullIf(Subquery(player.values("persona_name")[:1]), Value("")),
-                NullIf(Subquery(linked.values("persona_name")[:1]), Value("")),
-                Value(""),
-            ),
-            avatar_url=Coalesce(
-                NullIf(Subquery(player.values("avatar_medium_url")[:1]), Value("")),
-                Subquery(linked.values("avatar_url")[:1]),
-                Value(""),
-            ),
+            **name_annotations(),
         )
         .filter(games__gte=min_games)
         .order_by("-games", "-wins", "account_id")
@@ -128,6 +95,25 @@ def teammates(
         )
         for row in rows
     ]
+
+
+def name_annotations() -> dict:
+    """`persona_name` and `avatar_url` of the `account_id` of grouped player rows: the Player
+    table's, else a linked account's own (NULLIF: "" is no name)."""
+    player = Player.objects.filter(account_id=OuterRef("account_id"))
+    linked = SteamAccount.objects.filter(account_id=OuterRef("account_id"))
+    return {
+        "persona_name": Coalesce(
+            NullIf(Subquery(player.values("persona_name")[:1]), Value("")),
+            NullIf(Subquery(linked.values("persona_name")[:1]), Value("")),
+            Value(""),
+        ),
+        "avatar_url": Coalesce(
+            NullIf(Subquery(player.values("avatar_medium_url")[:1]), Value("")),
+            Subquery(linked.values("avatar_url")[:1]),
+            Value(""),
+        ),
+    }
 
 
 def account_matches(
@@ -193,33 +179,6 @@ def account_matches(
     if details_status is not None:
         matches = matches.filter(_DETAILS_STATUS_FILTERS[details_status])
     return matches
-
-
-def winrate_by_month(account: SteamAccount) -> list[MonthRecord]:
-    """(first day of the month, games, wins) of the account's matches with a known result,
-    oldest month first; months without games are absent."""
-    rows = (
-        account_matches(account)
-        .filter(won__isnull=False, start_time__isnull=False)
-        .annotate(month=TruncMonth("start_time", output_field=DateField()))
-        .values("month")
-        .annotate(games=Count("match_id"), wins=Count("match_id", filter=Q(won=True)))
-        .order_by("month")
-    )
-    return [MonthRecord(row["month"], row["games"], row["wins"]) for row in rows]
-
-
-def top_heroes(account: SteamAccount, limit: int = 10) -> list[HeroRecord]:
-    """The account's most played heroes over its matches with a known result: (hero_id, games,
-    wins), most games first."""
-    rows = (
-        account_matches(account)
-        .filter(won__isnull=False, hero_id__isnull=False)
-        .values("hero_id")
-        .annotate(games=Count("match_id"), wins=Count("match_id", filter=Q(won=True)))
-        .order_by("-games", "-wins", "hero_id")[:limit]
-    )
-    return [HeroRecord(row["hero_id"], row["games"], row["wins"]) for row in rows]
 
 
 @dataclass(frozen=True)
