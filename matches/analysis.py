@@ -5,10 +5,13 @@ Each function aggregates in the database, in a fixed number of queries whatever 
 of matches; the web pages and the API call the same functions, so they show the same numbers.
 """
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
+from django.core.cache import cache
 from django.db.models import (
     Avg,
     Case,
@@ -33,12 +36,13 @@ from django.db.models.functions import (
 )
 
 from matches.dota_constants import game_mode_name, hero_name, lobby_type_name
-from matches.filters import HERO_ORDERINGS, MatchFilters
-from matches.models import Match, MatchPlayer, SteamAccount
-from matches.players import PlayerLabel
-from matches.stats import account_matches, name_annotations
+from matches.filters import DEFAULT_HERO_ORDERING, HERO_ORDERINGS, MatchFilters
+from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.players import PlayerLabel, label_of, labels_for
+from matches.stats import account_matches
 
 Unit = Literal["day", "week", "month"]
+T = TypeVar("T")
 _TRUNCATIONS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 # Lower bounds of the duration buckets, in minutes.
 DURATION_BUCKETS = (0, 20, 30, 40, 50)
@@ -186,7 +190,7 @@ def kda_ratio(kills: int | None, deaths: int | None, assists: int | None) -> flo
 
 
 def heroes(
-    account: SteamAccount, filters: MatchFilters, ordering: str = "-games"
+    account: SteamAccount, filters: MatchFilters, ordering: str = DEFAULT_HERO_ORDERING
 ) -> list[HeroStats]:
     """Every hero the account played, ordered by `ordering` (a HERO_ORDERINGS key; "-" first
     is descending, unknown values last), then most games first, then by hero id."""
@@ -449,16 +453,15 @@ class PlayerTogether:
     games: int
     wins: int
     last_played: datetime | None
-    persona_name: str
-    avatar_url: str
+    label: PlayerLabel | None = None  # the name, once with_names has looked it up
 
     @property
     def win_rate(self) -> float:
         return _win_rate(self.wins, self.games)
 
     @property
-    def label(self) -> PlayerLabel:
-        return PlayerLabel(self.account_id, self.persona_name, self.avatar_url)
+    def persona_name(self) -> str:
+        return self.label.persona_name if self.label else ""
 
 
 @dataclass(frozen=True)
@@ -489,8 +492,15 @@ class WithAgainst:
 def with_against(
     account: SteamAccount, filters: MatchFilters, limit: int = WITH_AGAINST_SHOWN
 ) -> WithAgainst:
-    """The players and heroes met most in the filtered matches, on the account's side and on
-    the other, `limit` of each. Four queries.
+    """The players (named: see with_names) and heroes met most in the filtered matches, on the
+    account's side and on the other, `limit` of each. Four queries, and the names."""
+    return with_names(met(account, filters, limit))
+
+
+def met(
+    account: SteamAccount, filters: MatchFilters, limit: int = WITH_AGAINST_SHOWN
+) -> WithAgainst:
+    """with_against's numbers, without the players' names. Four queries.
 
     The account's side is its own player row's: a match where it played anonymously (a
     private profile) has no one with or against it.
@@ -524,21 +534,25 @@ def _players(rows: QuerySet[MatchPlayer], won: Q, limit: int) -> list[PlayerToge
             games=Count("match_id"),
             wins=Count("match_id", filter=won),
             last_played=Max("match__start_time"),
-            **name_annotations(),
         )
         .order_by("-games", "-wins", "account_id")[:limit]
     )
     return [
-        PlayerTogether(
-            row["account_id"],
-            row["games"],
-            row["wins"],
-            row["last_played"],
-            row["persona_name"],
-            row["avatar_url"],
-        )
+        PlayerTogether(row["account_id"], row["games"], row["wins"], row["last_played"])
         for row in found
     ]
+
+
+def with_names(together: WithAgainst) -> WithAgainst:
+    """`together` with the players' current names and avatars (two queries at most)."""
+    labels = labels_for(p.account_id for p in [*together.teammates, *together.opponents])
+
+    def named(players: list[PlayerTogether]) -> list[PlayerTogether]:
+        return [replace(p, label=label_of(p.account_id, labels)) for p in players]
+
+    return replace(
+        together, teammates=named(together.teammates), opponents=named(together.opponents)
+    )
 
 
 def _heroes(rows: QuerySet[MatchPlayer], won: Q, limit: int) -> list[HeroTogether]:
@@ -549,3 +563,67 @@ def _heroes(rows: QuerySet[MatchPlayer], won: Q, limit: int) -> list[HeroTogethe
         .order_by("-games", "-wins", "hero_id")[:limit]
     )
     return [HeroTogether(row["hero_id"], row["games"], row["wins"]) for row in found]
+
+
+# --- one account's views, kept until its data changes -------------------------------------------
+
+# A kept answer goes stale only through edits no sync makes (an admin's); an hour bounds that.
+CACHE_SECONDS = 60 * 60
+
+
+def data_version(account: SteamAccount) -> tuple:
+    """What changes whenever the account's numbers can: how many matches it has, when the
+    newest was linked, and when details were last stored for any of them. One query."""
+    version = AccountMatch.objects.filter(account=account).aggregate(
+        links=Count("pk"),
+        newest_link=Max("discovered_at"),
+        newest_details=Max("match__details_fetched_at"),
+    )
+    return tuple(version.values())
+
+
+class AccountStats:
+    """The stats views of `account` under `filters`, as the pages and the API ask for them.
+
+    Each is computed by the functions above once, then kept in Django's cache under the
+    account's data_version, so the many clients polling a page while nothing changes cost one
+    small query each, and a sync that stores anything new is seen at the next request. The
+    players' names are looked up every time: Steam renames players without new matches.
+    """
+
+    def __init__(self, account: SteamAccount, filters: MatchFilters) -> None:
+        self.account = account
+        self.filters = filters
+        self._version: tuple | None = None
+
+    def _kept(self, view: str, compute: Callable[[], T], *options: object) -> T:
+        if self._version is None:
+            self._version = data_version(self.account)
+        identity = (view, options, self.account.pk, self._version, repr(self.filters))
+        key = "stats:" + hashlib.sha256(repr(identity).encode()).hexdigest()
+        found = cache.get(key)
+        if found is None:
+            found = compute()
+            cache.set(key, found, CACHE_SECONDS)
+        return found
+
+    def summary(self) -> Summary:
+        return self._kept("summary", lambda: summary(self.account, self.filters))
+
+    def over_time(self, unit: Unit) -> list[Period]:
+        return self._kept("over_time", lambda: over_time(self.account, self.filters, unit), unit)
+
+    def heroes(self, ordering: str = DEFAULT_HERO_ORDERING) -> list[HeroStats]:
+        return self._kept("heroes", lambda: heroes(self.account, self.filters, ordering), ordering)
+
+    def breakdowns(self) -> Breakdowns:
+        return self._kept("breakdowns", lambda: breakdowns(self.account, self.filters))
+
+    def records(self) -> list[Record]:
+        return self._kept("records", lambda: records(self.account, self.filters))
+
+    def activity(self) -> Activity:
+        return self._kept("activity", lambda: activity(self.account, self.filters))
+
+    def with_against(self) -> WithAgainst:
+        return with_names(self._kept("met", lambda: met(self.account, self.filters)))

@@ -163,34 +163,22 @@ class TeammateListView(generics.ListAPIView):
 # --- stats --------------------------------------------------------------------------------------
 
 
-def _filter_parameters(form_class: type[MatchFiltersForm]) -> list[OpenApiParameter]:
-    """The query parameters of a stats endpoint, read from the form that validates them."""
-    types = {
-        forms.DateField: OpenApiTypes.DATE,
-        forms.IntegerField: OpenApiTypes.INT,
-        forms.TypedChoiceField: OpenApiTypes.INT,
-    }
-    parameters = [
-        OpenApiParameter(
-            "account", OpenApiTypes.INT, description="Which of your accounts (if several)."
-        )
-    ]
+def _filter_parameters(form_class: type[MatchFiltersForm]) -> list:
+    """The query parameters of a stats endpoint, read from the form that validates them: ids
+    are integers, `side`, `sort` and `by` list their values."""
+    parameters: list = [AccountQuerySerializer]
     for name, field in form_class.base_fields.items():
-        kind = next((t for cls, t in types.items() if isinstance(field, cls)), OpenApiTypes.STR)
-        values = (
-            [value for value, _label in field.choices if value != ""]
-            if isinstance(field, forms.ChoiceField)
-            and not isinstance(field, forms.TypedChoiceField)
-            else None
-        )
-        parameters.append(
-            OpenApiParameter(
-                name,
-                kind,
-                enum=values,
-                description=FILTER_DESCRIPTIONS.get(name, str(field.label or name)),
+        description = FILTER_DESCRIPTIONS[name]
+        if isinstance(field, forms.DateField):
+            parameter = OpenApiParameter(name, OpenApiTypes.DATE, description=description)
+        elif isinstance(field, forms.IntegerField | forms.TypedChoiceField):
+            parameter = OpenApiParameter(name, OpenApiTypes.INT, description=description)
+        else:
+            values = [value for value, _label in field.choices if value]
+            parameter = OpenApiParameter(
+                name, OpenApiTypes.STR, enum=values, description=description
             )
-        )
+        parameters.append(parameter)
     return parameters
 
 
@@ -218,17 +206,15 @@ class StatsView(APIView):
     form_class: type[MatchFiltersForm] = MatchFiltersForm
 
     def get(self, request: Request) -> Response:
+        query = validated_query(AccountQuerySerializer, request)
+        account = user_account(request.user, query.get("account"), "account")
         form = self.form_class(request.query_params)
-        account_id = request.query_params.get("account")
-        if account_id is not None and not account_id.isdigit():
-            raise ValidationError({"account": ["Enter a Steam account id (a whole number)."]})
-        account = user_account(request.user, int(account_id) if account_id else None, "account")
         if not form.is_valid():
             raise ValidationError(form.error_messages())
         # The user's own time zone, as on the pages: a day or an hour means the same in both.
         zone = zone_for(request.user)
-        # Each endpoint's `numbers(account, filters, form)` is the serialized answer.
-        return Response(self.numbers(account, form.filters(zone), form))
+        # Each endpoint's `numbers(stats, form)` is its serialized answer.
+        return Response(self.numbers(analysis.AccountStats(account, form.filters(zone)), form))
 
 
 def _stats_schema(summary: str, serializer, form_class=MatchFiltersForm):
@@ -241,26 +227,24 @@ def _stats_schema(summary: str, serializer, form_class=MatchFiltersForm):
 
 @_stats_schema("Games, wins and win rate over the filtered matches", SummarySerializer)
 class StatsSummaryView(StatsView):
-    def numbers(self, account, filters, form):
-        return SummarySerializer(analysis.summary(account, filters)).data
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return SummarySerializer(stats.summary()).data
 
 
 @_stats_schema("Games and wins per day, week or month", PeriodSerializer(many=True), OverTimeForm)
 class StatsOverTimeView(StatsView):
     form_class = OverTimeForm
 
-    def numbers(self, account, filters, form):
-        periods = analysis.over_time(account, filters, form.unit())
-        return PeriodSerializer(periods, many=True).data
+    def numbers(self, stats: analysis.AccountStats, form: OverTimeForm) -> list:
+        return PeriodSerializer(stats.over_time(form.unit()), many=True).data
 
 
 @_stats_schema("Every hero played, with averages", HeroStatsSerializer(many=True), HeroesForm)
 class StatsHeroesView(StatsView):
     form_class = HeroesForm
 
-    def numbers(self, account, filters, form):
-        heroes = analysis.heroes(account, filters, form.ordering())
-        return HeroStatsSerializer(heroes, many=True).data
+    def numbers(self, stats: analysis.AccountStats, form: HeroesForm) -> list:
+        return HeroStatsSerializer(stats.heroes(form.ordering()), many=True).data
 
 
 @_stats_schema(
@@ -268,23 +252,23 @@ class StatsHeroesView(StatsView):
     BreakdownsSerializer,
 )
 class StatsBreakdownsView(StatsView):
-    def numbers(self, account, filters, form):
-        return BreakdownsSerializer(analysis.breakdowns(account, filters)).data
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return BreakdownsSerializer(stats.breakdowns()).data
 
 
 @_stats_schema("The best of each number, and the match it came in", RecordSerializer(many=True))
 class StatsRecordsView(StatsView):
-    def numbers(self, account, filters, form):
-        return RecordSerializer(analysis.records(account, filters), many=True).data
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> list:
+        return RecordSerializer(stats.records(), many=True).data
 
 
 @_stats_schema("Games by weekday and hour, in your time zone", ActivitySerializer)
 class StatsActivityView(StatsView):
-    def numbers(self, account, filters, form):
-        return ActivitySerializer(analysis.activity(account, filters)).data
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return ActivitySerializer(stats.activity()).data
 
 
 @_stats_schema("Players and heroes met most, with you and against you", WithAgainstSerializer)
 class StatsWithAgainstView(StatsView):
-    def numbers(self, account, filters, form):
-        return WithAgainstSerializer(analysis.with_against(account, filters)).data
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return WithAgainstSerializer(stats.with_against()).data

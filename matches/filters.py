@@ -65,7 +65,8 @@ class MatchFilters:
         narrowed to these filters."""
         if self.start is not None:
             matches = matches.filter(start_time__gte=self._midnight(self.start))
-        if self.end is not None:
+        # The last day Python knows has no day after it; nothing was played after it either.
+        if self.end is not None and self.end < date.max:
             matches = matches.filter(start_time__lt=self._midnight(self.end + timedelta(days=1)))
         if self.hero_id is not None:
             matches = matches.filter(hero_id=self.hero_id)

@@ -11,13 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from matches import analysis, choice, stats
-from matches.filters import (
-    HeroesForm,
-    MatchFilters,
-    MatchFiltersForm,
-    OverTimeForm,
-    presets,
-)
+from matches.filters import HeroesForm, MatchFiltersForm, OverTimeForm, presets
 from matches.missing import fetch_waiting_label, waiting_count, why_details_missing
 from matches.models import Match, SteamAccount, UserSettings
 
@@ -189,15 +183,14 @@ def _stats_title(url_name: str) -> str:
 def _stats_page(
     request: HttpRequest,
     template: str,
-    build: Callable[[SteamAccount, MatchFilters, MatchFiltersForm], dict],
+    build: Callable[[analysis.AccountStats, MatchFiltersForm], dict],
     form_class: type[MatchFiltersForm] = MatchFiltersForm,
 ) -> HttpResponse:
-    """A stats view: the chosen account and the filters of the URL, then what `build` computes
-    from them; bad filters answer 400 with the form's errors and no numbers."""
+    """A stats view: the chosen account and the filters of the URL, then what `build` takes
+    from the account's stats; bad filters answer 400 with the form's errors and no numbers."""
     accounts, account = _chosen_account(request)
     if account is None:
         return _no_account(request, "Stats")
-    zone = timezone.get_current_timezone()
     form = form_class(request.GET)
     context = {
         "accounts": accounts,
@@ -205,24 +198,25 @@ def _stats_page(
         "form": form,
         "stats_pages": STATS_PAGES,
         "page_title": _stats_title(request.resolver_match.url_name),
-        "presets": presets(timezone.localdate(timezone=zone)),
+        "presets": presets(timezone.localdate()),
     }
     if not form.is_valid():
         return render(request, template, context, status=400)
-    filters = form.filters(zone)
-    context["summary"] = analysis.summary(account, filters)
-    context.update(build(account, filters, form))
+    # The middleware made the user's time zone the current one: dates are days there.
+    numbers = analysis.AccountStats(account, form.filters(timezone.get_current_timezone()))
+    context["summary"] = numbers.summary()
+    context.update(build(numbers, form))
     return render(request, template, context)
 
 
 @login_required
 def stats_page(request: HttpRequest) -> HttpResponse:
-    def build(account: SteamAccount, filters: MatchFilters, form: OverTimeForm) -> dict:
+    def build(numbers: analysis.AccountStats, form: OverTimeForm) -> dict:
         return {
             "unit": form.unit(),
-            "periods": analysis.over_time(account, filters, form.unit()),
-            "heroes": analysis.heroes(account, filters)[:TOP_HEROES_SHOWN],
-            "details": Match.objects.for_account(account).details_summary(),
+            "periods": numbers.over_time(form.unit()),
+            "heroes": numbers.heroes()[:TOP_HEROES_SHOWN],
+            "details": Match.objects.for_account(numbers.account).details_summary(),
         }
 
     return _stats_page(request, "matches/stats.html", build, OverTimeForm)
@@ -230,11 +224,11 @@ def stats_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def stats_heroes(request: HttpRequest) -> HttpResponse:
-    def build(account: SteamAccount, filters: MatchFilters, form: HeroesForm) -> dict:
+    def build(numbers: analysis.AccountStats, form: HeroesForm) -> dict:
         return {
             "ordering": form.ordering(),
             "columns": HERO_TABLE_COLUMNS,
-            "heroes": analysis.heroes(account, filters, form.ordering()),
+            "heroes": numbers.heroes(form.ordering()),
         }
 
     return _stats_page(request, "matches/stats_heroes.html", build, HeroesForm)
@@ -242,35 +236,37 @@ def stats_heroes(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def stats_breakdowns(request: HttpRequest) -> HttpResponse:
-    def build(account: SteamAccount, filters: MatchFilters, form: MatchFiltersForm) -> dict:
-        return {"breakdowns": analysis.breakdowns(account, filters)}
-
-    return _stats_page(request, "matches/stats_breakdowns.html", build)
+    return _stats_page(
+        request,
+        "matches/stats_breakdowns.html",
+        lambda numbers, form: {"breakdowns": numbers.breakdowns()},
+    )
 
 
 @login_required
 def stats_records(request: HttpRequest) -> HttpResponse:
-    def build(account: SteamAccount, filters: MatchFilters, form: MatchFiltersForm) -> dict:
-        return {"records": analysis.records(account, filters)}
-
-    return _stats_page(request, "matches/stats_records.html", build)
+    return _stats_page(
+        request, "matches/stats_records.html", lambda numbers, form: {"records": numbers.records()}
+    )
 
 
 @login_required
 def stats_activity(request: HttpRequest) -> HttpResponse:
-    def build(account: SteamAccount, filters: MatchFilters, form: MatchFiltersForm) -> dict:
-        return {"activity": analysis.activity(account, filters), "weekdays": analysis.WEEKDAYS}
-
-    return _stats_page(request, "matches/stats_activity.html", build)
+    return _stats_page(
+        request,
+        "matches/stats_activity.html",
+        lambda numbers, form: {"activity": numbers.activity(), "weekdays": analysis.WEEKDAYS},
+    )
 
 
 @login_required
 def stats_with_against(request: HttpRequest) -> HttpResponse:
-    def build(account: SteamAccount, filters: MatchFilters, form: MatchFiltersForm) -> dict:
-        return {
-            "together": analysis.with_against(account, filters),
+    return _stats_page(
+        request,
+        "matches/stats_with_against.html",
+        lambda numbers, form: {
+            "together": numbers.with_against(),
             "shown": analysis.WITH_AGAINST_SHOWN,
             "show_avatars": shows_outside_images(request),
-        }
-
-    return _stats_page(request, "matches/stats_with_against.html", build)
+        },
+    )

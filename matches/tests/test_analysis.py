@@ -6,13 +6,14 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from matches import analysis
 from matches.filters import MatchFilters, MatchFiltersForm
-from matches.models import Match, MatchPlayer
+from matches.models import Match, MatchPlayer, Player
 from matches.tests.conftest import STATS_ZONE
 from matches.tests.match_builders import complete_match
 
@@ -395,6 +396,8 @@ def test_the_match_list_takes_the_same_filters(signed_in, stats_history):
 
 
 def _count_queries(client, url: str) -> int:
+    """The queries of a request that computes its numbers (nothing kept from before)."""
+    cache.clear()
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     return len(queries)
@@ -415,3 +418,28 @@ def test_query_count_does_not_grow_with_matches(signed_in, api, stats_history, p
         )
     after = (_count_queries(signed_in, url), _count_queries(api, api_url))
     assert after == before
+
+
+def test_numbers_are_kept_until_the_accounts_data_changes(signed_in, stats_history):
+    url = reverse("stats_breakdowns")
+    computed = _count_queries(signed_in, url)
+    with CaptureQueriesContext(connection) as kept:
+        signed_in.get(url)
+    # Five aggregates and the summary are not made again; the data's version is asked.
+    assert len(kept) == computed - 6
+
+    complete_match(300, stats_history, won=True, hero_id=9)
+    answer = signed_in.get(url).context
+    assert answer["summary"].games == len(stored_games(stats_history)) == 9
+
+
+def test_teammates_and_opponents_are_named(stats_history):
+    Player.objects.create(account_id=2002, persona_name="Friend")
+    Player.objects.create(account_id=4004, persona_name="Foe")
+    found = analysis.AccountStats(stats_history, MatchFilters(zone=ZONE)).with_against()
+    names = {p.account_id: p.label.name for p in [*found.teammates, *found.opponents]}
+    assert (names[2002], names[4004], names[2003]) == ("Friend", "Foe", "2003")
+    # A new name is seen at once, though the numbers are kept.
+    Player.objects.filter(account_id=2002).update(persona_name="Renamed")
+    found = analysis.AccountStats(stats_history, MatchFilters(zone=ZONE)).with_against()
+    assert found.teammates[0].label.name == "Renamed"
