@@ -2,7 +2,8 @@
 by the shared filters (matches.filters).
 
 Each function aggregates in the database, in a fixed number of queries whatever the number
-of matches; the web pages and the API call the same functions, so they show the same numbers.
+of matches. The web pages and the API ask AccountStats (at the end), which keeps each answer
+until the account's data changes, so they show the same numbers.
 """
 
 import hashlib

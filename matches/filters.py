@@ -13,25 +13,29 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from matches.dota_constants import game_modes, heroes_by_name, lobby_types
 from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer
 
 SIDES = ("radiant", "dire")
 # The heroes table's orderings: a column key, "-" first for the highest first.
-HERO_COLUMNS = (
-    "hero",
-    "games",
-    "wins",
-    "win_rate",
-    "kills",
-    "deaths",
-    "assists",
-    "kda",
-    "gpm",
-    "xpm",
-    "last_played",
-)
+HERO_COLUMN_NAMES = {
+    "hero": "Hero",
+    "games": "Games",
+    "wins": "Wins",
+    "win_rate": "Win %",
+    "kills": "Kills",
+    "deaths": "Deaths",
+    "assists": "Assists",
+    "kda": "KDA ratio",
+    "gpm": "GPM",
+    "xpm": "XPM",
+    "last_played": "Last played",
+}
+HERO_COLUMNS = tuple(HERO_COLUMN_NAMES)
 HERO_ORDERINGS = tuple(f"{sign}{column}" for column in HERO_COLUMNS for sign in ("", "-"))
 DEFAULT_HERO_ORDERING = "-games"
 # Names read from A to Z; numbers and dates are most useful from the highest.
@@ -123,6 +127,24 @@ def presets(today: date) -> list[Preset]:
     return ranges
 
 
+class PlainSelect(forms.Select):
+    """A select whose options are written out here: Django's widget templates include one
+    template per option, most of a stats page's time with the 120-odd heroes."""
+
+    def render(self, name: str, value: object, attrs: dict | None = None, renderer=None) -> str:
+        chosen = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (key, mark_safe(" selected") if str(key) in chosen else "", label)
+                for key, label in self.choices
+            ),
+        )
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final_attrs), options)
+
+
 def _with_any(choices: list[tuple[int, str]], any_label: str) -> list[tuple[str | int, str]]:
     return [("", any_label), *choices]
 
@@ -143,6 +165,7 @@ class MatchFiltersForm(forms.Form):
         error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
     )
     hero = forms.TypedChoiceField(
+        widget=PlainSelect,
         choices=lambda: _with_any(heroes_by_name(), "Any hero"),
         coerce=int,
         required=False,
@@ -150,6 +173,7 @@ class MatchFiltersForm(forms.Form):
         error_messages={"invalid_choice": "No hero has the id %(value)s."},
     )
     game_mode = forms.TypedChoiceField(
+        widget=PlainSelect,
         label="Game mode",
         choices=lambda: _with_any(game_modes(), "Any mode"),
         coerce=int,
@@ -158,6 +182,7 @@ class MatchFiltersForm(forms.Form):
         error_messages={"invalid_choice": "No game mode has the id %(value)s."},
     )
     lobby_type = forms.TypedChoiceField(
+        widget=PlainSelect,
         label="Lobby",
         choices=lambda: _with_any(lobby_types(), "Any lobby"),
         coerce=int,
@@ -166,6 +191,7 @@ class MatchFiltersForm(forms.Form):
         error_messages={"invalid_choice": "No lobby type has the id %(value)s."},
     )
     side = forms.ChoiceField(
+        widget=PlainSelect,
         choices=[("", "Either side"), ("radiant", "Radiant"), ("dire", "Dire")],
         required=False,
         error_messages={"invalid_choice": "The side is radiant or dire, not %(value)s."},
@@ -212,12 +238,23 @@ class MatchFiltersForm(forms.Form):
         }
 
 
+def _directions(column: str) -> tuple[tuple[str, str], ...]:
+    if column in ASCENDING_FIRST:
+        return (("", "A to Z"), ("-", "Z to A"))
+    return (("-", "highest first"), ("", "lowest first"))
+
+
 class HeroesForm(MatchFiltersForm):
     """The heroes view's query: the filters, and the column its table is sorted by."""
 
     sort = forms.ChoiceField(
+        widget=PlainSelect,
         label="Sort by",
-        choices=[(ordering, ordering) for ordering in HERO_ORDERINGS],
+        choices=[
+            (f"{sign}{column}", f"{HERO_COLUMN_NAMES[column]}, {direction}")
+            for column in HERO_COLUMNS
+            for sign, direction in _directions(column)
+        ],
         required=False,
         error_messages={"invalid_choice": "The heroes cannot be sorted by %(value)s."},
     )
@@ -230,6 +267,7 @@ class OverTimeForm(MatchFiltersForm):
     """The over-time view's query: the filters, and the length of a period."""
 
     by = forms.ChoiceField(
+        widget=PlainSelect,
         label="Per",
         choices=[(unit, unit.capitalize()) for unit in UNITS],
         required=False,
