@@ -405,6 +405,10 @@ class ActivityCell:
     def win_rate(self) -> float:
         return _win_rate(self.wins, self.games)
 
+    @property
+    def weekday_name(self) -> str:
+        return WEEKDAYS[self.weekday - 1]
+
 
 @dataclass(frozen=True)
 class Activity:

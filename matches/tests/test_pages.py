@@ -6,9 +6,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from matches.analysis import Bucket, Period
+from matches.analysis import Activity, ActivityCell, Bucket, Period
 from matches.models import Match, MatchPlayer
-from matches.templatetags.charts import hero_bars_geometry, winrate_geometry
+from matches.templatetags.charts import heatmap_geometry, hero_bars_geometry, winrate_geometry
 from matches.tests.match_builders import (
     ACCOUNT_ID,
     complete_match,
@@ -395,3 +395,19 @@ def test_layout_nav_and_demo_banner(signed_in, account, settings):
 
     settings.DEMO_MODE = False
     assert "Demo data." not in signed_in.get(reverse("match_list")).content.decode()
+
+
+def test_heatmap_geometry_darkens_cells_by_their_share_of_the_busiest():
+    cells = [[ActivityCell(weekday, hour, 0, 0) for hour in range(24)] for weekday in range(1, 8)]
+    cells[0][20] = ActivityCell(1, 20, 4, 3)
+    cells[6][9] = ActivityCell(7, 9, 2, 0)
+    chart = heatmap_geometry(Activity(cells, "Europe/Paris"))
+    by_title = {cell.title: cell for cell in chart["cells"]}
+    busiest = by_title["Monday 20:00: 4 games, 3 won"]
+    half = by_title["Sunday 09:00: 2 games, 0 won"]
+    empty = by_title["Tuesday 00:00: 0 games, 0 won"]
+    assert busiest.opacity == 1.0
+    assert half.opacity == pytest.approx(0.08 + 0.92 / 2, abs=0.01)
+    assert (empty.opacity, empty.css_class) == (0.0, "heat-empty")
+    assert busiest.y < half.y
+    assert str(chart["cells_svg"]).count("<rect") == 7 * 24
