@@ -31,7 +31,7 @@ ACCOUNT_ID = 86745912
 FRIEND = 2002
 MIN_LABEL_PX = 11
 STATS_PAGES = [
-    ("stats", "/stats/", "Stats"),
+    ("stats-overview", "/stats/", "Stats"),
     ("stats-week", "/stats/?by=week&side=radiant", "Stats"),
     ("stats-heroes", "/stats/heroes/?sort=-kda", "Heroes"),
     ("stats-breakdowns", "/stats/breakdowns/", "Breakdowns"),
@@ -92,7 +92,7 @@ def test_the_stats_pages_pass_axe_and_fit_a_phone(page: Page, live_server, histo
             if smallest is not None and smallest < MIN_LABEL_PX:
                 problems.append((name, size, f"chart label of {smallest:.1f} px"))
     write_report("axe-report-stats.json", report)
-    assert problems == []
+    assert problems == [], problems
 
 
 def test_the_stats_pages_work_from_the_keyboard(page: Page, live_server, history):
