@@ -20,7 +20,6 @@ from django.utils.safestring import mark_safe
 from matches.dota_constants import game_modes, heroes_by_name, lobby_types
 from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer
 
-SIDES = ("radiant", "dire")
 # The heroes table's orderings: a column key, "-" first for the highest first.
 HERO_COLUMN_NAMES = {
     "hero": "Hero",
@@ -48,7 +47,6 @@ PATCHES = (
     ("7.38", date(2025, 2, 19)),
     ("7.39", date(2025, 5, 22)),
 )
-FILTER_NAMES = ("start", "end", "hero", "game_mode", "lobby_type", "side", "teammate")
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ def teammates(
     One aggregate query: the account's own player rows joined, on the match, to the other
     known players of the same side.
     """
+    player = Player.objects.filter(account_id=OuterRef("account_id"))
+    linked = SteamAccount.objects.filter(account_id=OuterRef("account_id"))
     rows = (
         MatchPlayer.objects.filter(
             match__has_details=True,
@@ -76,7 +78,17 @@ def teammates(
             games=Count("match_id", distinct=True),
             wins=Count("match_id", distinct=True, filter=Q(match__radiant_win=F("is_radiant"))),
             last_played=Max("match__start_time"),
-            **name_annotations(),
+            # The Player table's name, else a linked account's own (NULLIF: "" is no name).
+            persona_name=Coalesce(
+                NullIf(Subquery(player.values("persona_name")[:1]), Value("")),
+                NullIf(Subquery(linked.values("persona_name")[:1]), Value("")),
+                Value(""),
+            ),
+            avatar_url=Coalesce(
+                NullIf(Subquery(player.values("avatar_medium_url")[:1]), Value("")),
+                Subquery(linked.values("avatar_url")[:1]),
+                Value(""),
+            ),
         )
         .filter(games__gte=min_games)
         .order_by("-games", "-wins", "account_id")
@@ -95,25 +107,6 @@ def teammates(
         )
         for row in rows
     ]
-
-
-def name_annotations() -> dict:
-    """`persona_name` and `avatar_url` of the `account_id` of grouped player rows: the Player
-    table's, else a linked account's own (NULLIF: "" is no name)."""
-    player = Player.objects.filter(account_id=OuterRef("account_id"))
-    linked = SteamAccount.objects.filter(account_id=OuterRef("account_id"))
-    return {
-        "persona_name": Coalesce(
-            NullIf(Subquery(player.values("persona_name")[:1]), Value("")),
-            NullIf(Subquery(linked.values("persona_name")[:1]), Value("")),
-            Value(""),
-        ),
-        "avatar_url": Coalesce(
-            NullIf(Subquery(player.values("avatar_medium_url")[:1]), Value("")),
-            Subquery(linked.values("avatar_url")[:1]),
-            Value(""),
-        ),
-    }
 
 
 def account_matches(
