@@ -1,8 +1,8 @@
 """Run the benchmarks and write bench/results.md: `python -m bench.run [--only N ...] [--quick]`.
 
 Benchmarks: 1 overhead, 2 call efficiency, 3 latency hiding, 4 rate-limit fidelity,
-5 cancellation latency, 6 memory, 7 web latency, 8 detail sources at once, 10 export. See
-bench/README.md.
+5 cancellation latency, 6 memory, 7 web latency, 8 detail sources at once, 9 stats views,
+10 export. See bench/README.md.
 """
 
 import argparse
@@ -26,6 +26,7 @@ MODULES = {
     6: "bench.memory",
     7: "bench.web",
     8: "bench.sources",
+    9: "bench.stats",
     10: "bench.export",
 }
 RESULTS = ROOT / "bench" / "results.md"

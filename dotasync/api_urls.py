@@ -32,6 +32,19 @@ urlpatterns = [
     path("matches/", matches_api.MatchListView.as_view(), name="api-match-list"),
     path("matches/<int:match_id>/", matches_api.MatchDetailView.as_view(), name="api-match-detail"),
     path("teammates/", matches_api.TeammateListView.as_view(), name="api-teammate-list"),
+    path("stats/summary/", matches_api.StatsSummaryView.as_view(), name="api-stats-summary"),
+    path("stats/over-time/", matches_api.StatsOverTimeView.as_view(), name="api-stats-over-time"),
+    path("stats/heroes/", matches_api.StatsHeroesView.as_view(), name="api-stats-heroes"),
+    path(
+        "stats/breakdowns/", matches_api.StatsBreakdownsView.as_view(), name="api-stats-breakdowns"
+    ),
+    path("stats/records/", matches_api.StatsRecordsView.as_view(), name="api-stats-records"),
+    path("stats/activity/", matches_api.StatsActivityView.as_view(), name="api-stats-activity"),
+    path(
+        "stats/with-against/",
+        matches_api.StatsWithAgainstView.as_view(),
+        name="api-stats-with-against",
+    ),
     path("export/matches/", matches_api.MatchExportView.as_view(), name="api-export-matches"),
     path("export/players/", matches_api.PlayerExportView.as_view(), name="api-export-players"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

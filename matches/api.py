@@ -1,12 +1,14 @@
-"""API views for accounts, matches and teammates: thin adapters over matches.accounts and
-matches.stats."""
+"""API views for accounts, matches, teammates and stats: thin adapters over matches.accounts,
+matches.stats and matches.analysis."""
 
+from django import forms
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -21,19 +23,29 @@ from dotasync.api import (
     user_account,
     validated_query,
 )
+from matches import analysis
 from matches.accounts import InvalidAccountReference, link_account
+from matches.filters import HeroesForm, MatchFiltersForm, OverTimeForm
 from matches.models import AccountMatch, Match, SteamAccount
 from matches.serializers import (
     AccountMatchSerializer,
     AccountQuerySerializer,
+    ActivitySerializer,
+    BreakdownsSerializer,
     ExportQuerySerializer,
+    HeroStatsSerializer,
     LinkAccountSerializer,
     MatchDetailSerializer,
     MatchQuerySerializer,
+    PeriodSerializer,
+    RecordSerializer,
     SteamAccountSerializer,
+    SummarySerializer,
     TeammateSerializer,
+    WithAgainstSerializer,
 )
 from matches.stats import account_matches, teammates
+from matches.timezones import zone_for
 from matches.upstream import UpstreamClient
 from matches.views import streamed_export
 
@@ -216,3 +228,117 @@ class MatchExportView(ExportView):
 )
 class PlayerExportView(ExportView):
     kind = "players"
+
+
+# --- stats --------------------------------------------------------------------------------------
+
+
+def _filter_parameters(form_class: type[MatchFiltersForm]) -> list:
+    """The query parameters of a stats endpoint, read from the form that validates them: ids
+    are integers, `side`, `sort` and `by` list their values."""
+    parameters: list = [AccountQuerySerializer]
+    for name, field in form_class.base_fields.items():
+        description = FILTER_DESCRIPTIONS[name]
+        if isinstance(field, forms.DateField):
+            parameter = OpenApiParameter(name, OpenApiTypes.DATE, description=description)
+        elif isinstance(field, forms.IntegerField | forms.TypedChoiceField):
+            parameter = OpenApiParameter(name, OpenApiTypes.INT, description=description)
+        else:
+            values = [value for value, _label in field.choices if value]
+            parameter = OpenApiParameter(
+                name, OpenApiTypes.STR, enum=values, description=description
+            )
+        parameters.append(parameter)
+    return parameters
+
+
+FILTER_DESCRIPTIONS = {
+    "start": "First day (YYYY-MM-DD, in your time zone) of the matches counted.",
+    "end": "Last day (YYYY-MM-DD, in your time zone, included).",
+    "hero": "Only the matches you played this hero in (a hero id).",
+    "game_mode": "Only this game mode (Valve's id, e.g. 22 All Pick, 23 Turbo).",
+    "lobby_type": "Only this lobby type (Valve's id, e.g. 0 normal, 7 ranked).",
+    "side": "Only the matches you played on this side.",
+    "teammate": "Only the matches this account id played on your side.",
+    "sort": "Column of the heroes table to sort by; a leading - sorts from the highest.",
+    "by": "Length of a period (default month).",
+}
+FILTERS_REFUSED = invalid_response(
+    "A filter is invalid (an unknown hero, a bad date, a start after the end...), there is "
+    "no linked account, or several and none named (`account`)."
+)
+
+
+class StatsView(APIView):
+    """A stats endpoint: the user's account and the filters of the query, checked by the same
+    form as the web page's, then one function of matches.analysis."""
+
+    form_class: type[MatchFiltersForm] = MatchFiltersForm
+
+    def get(self, request: Request) -> Response:
+        query = validated_query(AccountQuerySerializer, request)
+        account = user_account(request.user, query.get("account"), "account")
+        form = self.form_class(request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.error_messages())
+        # The user's own time zone, as on the pages: a day or an hour means the same in both.
+        zone = zone_for(request.user)
+        # Each endpoint's `numbers(stats, form)` is its serialized answer.
+        return Response(self.numbers(analysis.AccountStats(account, form.filters(zone)), form))
+
+
+def _stats_schema(summary: str, serializer, form_class=MatchFiltersForm):
+    return extend_schema(
+        summary=summary,
+        parameters=_filter_parameters(form_class),
+        responses={200: serializer, 400: FILTERS_REFUSED, 404: PAGE_NOT_FOUND} | AUTH_ERRORS,
+    )
+
+
+@_stats_schema("Games, wins and win rate over the filtered matches", SummarySerializer)
+class StatsSummaryView(StatsView):
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return SummarySerializer(stats.summary()).data
+
+
+@_stats_schema("Games and wins per day, week or month", PeriodSerializer(many=True), OverTimeForm)
+class StatsOverTimeView(StatsView):
+    form_class = OverTimeForm
+
+    def numbers(self, stats: analysis.AccountStats, form: OverTimeForm) -> list:
+        return PeriodSerializer(stats.over_time(form.unit()), many=True).data
+
+
+@_stats_schema("Every hero played, with averages", HeroStatsSerializer(many=True), HeroesForm)
+class StatsHeroesView(StatsView):
+    form_class = HeroesForm
+
+    def numbers(self, stats: analysis.AccountStats, form: HeroesForm) -> list:
+        return HeroStatsSerializer(stats.heroes(form.ordering()), many=True).data
+
+
+@_stats_schema(
+    "Games and wins by game mode, lobby type, side, party size and duration",
+    BreakdownsSerializer,
+)
+class StatsBreakdownsView(StatsView):
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return BreakdownsSerializer(stats.breakdowns()).data
+
+
+@_stats_schema("The best of each number, and the match it came in", RecordSerializer(many=True))
+class StatsRecordsView(StatsView):
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> list:
+        return RecordSerializer(stats.records(), many=True).data
+
+
+@_stats_schema("Games by weekday and hour, in your time zone", ActivitySerializer)
+class StatsActivityView(StatsView):
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return ActivitySerializer(stats.activity()).data
+
+
+@_stats_schema("Players and heroes met most, with you and against you", WithAgainstSerializer)
+class StatsWithAgainstView(StatsView):
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return WithAgainstSerializer(stats.with_against()).data

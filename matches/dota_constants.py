@@ -108,6 +108,16 @@ def lobby_type_name(lobby_type: int | None) -> str:
     return _table("lobby_types").get(int(lobby_type)) or f"Lobby type {lobby_type}"
 
 
+def game_modes() -> list[tuple[int, str]]:
+    """(id, name) of every known game mode, by id: the choices of a game-mode filter."""
+    return list(_table("game_modes").items())
+
+
+def lobby_types() -> list[tuple[int, str]]:
+    """(id, name) of every known lobby type, by id: the choices of a lobby-type filter."""
+    return list(_table("lobby_types").items())
+
+
 def readable_identifier(identifier: str, prefix: str = "") -> str:
     """'game_mode_all_pick' -> 'All Pick'; 'recipe_phase_boots' -> 'Phase Boots Recipe'.
 

@@ -255,6 +255,9 @@ class MatchPlayer(models.Model):
     gold = models.PositiveIntegerField(null=True, blank=True, help_text="unspent, at the end")
     gold_spent = models.PositiveIntegerField(null=True, blank=True)
     leaver_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    party_size = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="players queued together, this one included (OpenDota)"
+    )
     ability_upgrades = models.JSONField(null=True, blank=True)
 
     class Meta:

@@ -87,6 +87,7 @@ PLAYER_FIELDS = {
     "gold": _INT_MAX,
     "gold_spent": _INT_MAX,
     "leaver_status": _SMALL_MAX,
+    "party_size": _SMALL_MAX,
 }
 # 0/1 in Steam's answers, booleans or 0/1 in OpenDota's.
 PLAYER_FLAGS = ("aghanims_scepter", "aghanims_shard", "moonshard")

@@ -271,3 +271,106 @@ class TeammateSerializer(serializers.Serializer):
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_avatar(self, teammate) -> str | None:
         return teammate.avatar_url or None
+
+
+# --- stats (matches.analysis) -------------------------------------------------------------------
+
+
+class SummarySerializer(serializers.Serializer):
+    games = serializers.IntegerField(help_text="Matches with details and a result.")
+    wins = serializers.IntegerField()
+    win_rate = serializers.FloatField(allow_null=True, help_text="0 to 1; null without games.")
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="First day of the day, week (Monday) or month.")
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField()
+    win_rate = serializers.FloatField()
+
+
+class HeroStatsSerializer(serializers.Serializer):
+    hero_id = serializers.IntegerField()
+    name = serializers.CharField()
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField()
+    win_rate = serializers.FloatField()
+    avg_kills = serializers.FloatField(allow_null=True)
+    avg_deaths = serializers.FloatField(allow_null=True)
+    avg_assists = serializers.FloatField(allow_null=True)
+    kda_ratio = serializers.FloatField(
+        allow_null=True, help_text="(kills + assists) / deaths, deaths counted as at least 1."
+    )
+    avg_gpm = serializers.FloatField(allow_null=True)
+    avg_xpm = serializers.FloatField(allow_null=True)
+    last_played = serializers.DateTimeField(allow_null=True)
+
+
+class BucketSerializer(serializers.Serializer):
+    key = serializers.JSONField(
+        help_text="The value: a game mode or lobby id, radiant/dire, a party size, or the "
+        "bucket's first minute."
+    )
+    name = serializers.CharField()
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField()
+    win_rate = serializers.FloatField()
+
+
+class BreakdownsSerializer(serializers.Serializer):
+    game_modes = BucketSerializer(many=True)
+    lobby_types = BucketSerializer(many=True)
+    sides = BucketSerializer(many=True)
+    party_sizes = BucketSerializer(many=True, help_text="Only matches OpenDota gave one for.")
+    durations = BucketSerializer(many=True)
+
+
+class RecordSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.IntegerField(help_text="Seconds for the longest and shortest match.")
+    match_id = serializers.IntegerField(help_text="The first match (lowest id) with the value.")
+    start_time = serializers.DateTimeField(allow_null=True)
+    hero_id = serializers.IntegerField(allow_null=True)
+    won = serializers.BooleanField()
+
+
+class ActivityCellSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(help_text="1 Monday ... 7 Sunday.")
+    hour = serializers.IntegerField()
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField()
+
+
+class ActivitySerializer(serializers.Serializer):
+    time_zone = serializers.CharField(source="zone_name")
+    cells = serializers.SerializerMethodField(help_text="Every weekday and hour, 168 cells.")
+
+    @extend_schema_field(ActivityCellSerializer(many=True))
+    def get_cells(self, activity) -> list[dict]:
+        cells = [cell for row in activity.rows for cell in row]
+        return ActivityCellSerializer(cells, many=True).data
+
+
+class PlayerTogetherSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    persona_name = serializers.CharField()
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField(help_text="Your wins.")
+    win_rate = serializers.FloatField()
+    last_played = serializers.DateTimeField(allow_null=True)
+
+
+class HeroTogetherSerializer(serializers.Serializer):
+    hero_id = serializers.IntegerField()
+    name = serializers.CharField()
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField(help_text="Your wins.")
+    win_rate = serializers.FloatField()
+
+
+class WithAgainstSerializer(serializers.Serializer):
+    teammates = PlayerTogetherSerializer(many=True)
+    opponents = PlayerTogetherSerializer(many=True)
+    heroes_with = HeroTogetherSerializer(many=True)
+    heroes_against = HeroTogetherSerializer(many=True)

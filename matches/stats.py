@@ -5,14 +5,13 @@ match cannot count it twice. The web pages and the REST API both call these func
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from django.db.models import (
     BooleanField,
     Case,
     Count,
-    DateField,
     F,
     FilteredRelation,
     Max,
@@ -23,7 +22,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, NullIf, TruncMonth
+from django.db.models.functions import Coalesce, NullIf
 
 from matches.dota_constants import ability_name, hero_name
 from matches.models import Match, MatchPlayer, Player, SteamAccount
@@ -53,26 +52,6 @@ class Teammate:
     @property
     def label(self) -> PlayerLabel:
         return PlayerLabel(self.account_id, self.persona_name, self.avatar_url)
-
-
-class MonthRecord(NamedTuple):
-    month: date
-    games: int
-    wins: int
-
-    @property
-    def win_rate(self) -> float:
-        return self.wins / self.games if self.games else 0.0
-
-
-class HeroRecord(NamedTuple):
-    hero_id: int
-    games: int
-    wins: int
-
-    @property
-    def win_rate(self) -> float:
-        return self.wins / self.games if self.games else 0.0
 
 
 def teammates(
@@ -193,33 +172,6 @@ def account_matches(
     if details_status is not None:
         matches = matches.filter(_DETAILS_STATUS_FILTERS[details_status])
     return matches
-
-
-def winrate_by_month(account: SteamAccount) -> list[MonthRecord]:
-    """(first day of the month, games, wins) of the account's matches with a known result,
-    oldest month first; months without games are absent."""
-    rows = (
-        account_matches(account)
-        .filter(won__isnull=False, start_time__isnull=False)
-        .annotate(month=TruncMonth("start_time", output_field=DateField()))
-        .values("month")
-        .annotate(games=Count("match_id"), wins=Count("match_id", filter=Q(won=True)))
-        .order_by("month")
-    )
-    return [MonthRecord(row["month"], row["games"], row["wins"]) for row in rows]
-
-
-def top_heroes(account: SteamAccount, limit: int = 10) -> list[HeroRecord]:
-    """The account's most played heroes over its matches with a known result: (hero_id, games,
-    wins), most games first."""
-    rows = (
-        account_matches(account)
-        .filter(won__isnull=False, hero_id__isnull=False)
-        .values("hero_id")
-        .annotate(games=Count("match_id"), wins=Count("match_id", filter=Q(won=True)))
-        .order_by("-games", "-wins", "hero_id")[:limit]
-    )
-    return [HeroRecord(row["hero_id"], row["games"], row["wins"]) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -8,4 +8,9 @@ urlpatterns = [
     path("matches/export/", views.export_download, name="export_download"),
     path("teammates/", views.teammates, name="teammates"),
     path("stats/", views.stats_page, name="stats"),
+    path("stats/heroes/", views.stats_heroes, name="stats_heroes"),
+    path("stats/breakdowns/", views.stats_breakdowns, name="stats_breakdowns"),
+    path("stats/records/", views.stats_records, name="stats_records"),
+    path("stats/activity/", views.stats_activity, name="stats_activity"),
+    path("stats/with-against/", views.stats_with_against, name="stats_with_against"),
 ]

@@ -1,14 +1,17 @@
 """The read-only match pages: thin adapters over matches.stats."""
 
+from collections.abc import Callable
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
-from matches import choice, export, stats
-from matches.dota_constants import heroes_by_name
+from matches import analysis, choice, export, stats
+from matches.filters import HeroesForm, MatchFiltersForm, OverTimeForm, presets
 from matches.forms import ExportForm
 from matches.missing import fetch_waiting_label, waiting_count, why_details_missing
 from matches.models import Match, SteamAccount, UserSettings
@@ -23,14 +26,9 @@ FULL_BAR_GAMES = 10
 TOP_HEROES_SHOWN = 10
 
 
-def _hero_choices() -> list[tuple[str | int, str]]:
-    return [("", "Any hero"), *heroes_by_name()]
+class MatchListForm(MatchFiltersForm):
+    """The match list's query: the shared filters, a result and the state of the details."""
 
-
-class MatchFilterForm(forms.Form):
-    hero = forms.TypedChoiceField(
-        choices=_hero_choices, coerce=int, required=False, empty_value=None
-    )
     result = forms.ChoiceField(
         choices=[("", "Any result"), ("win", "Wins"), ("loss", "Losses")], required=False
     )
@@ -44,20 +42,6 @@ class MatchFilterForm(forms.Form):
         ],
         required=False,
     )
-
-    def account_match_filters(self) -> dict:
-        """The valid, non-empty filters as stats.account_matches' keyword arguments.
-
-        An invalid field (a hand-edited URL) is dropped rather than failing the page.
-        """
-        self.is_valid()
-        cleaned = self.cleaned_data
-        filters = {
-            "hero_id": cleaned.get("hero"),
-            "result": cleaned.get("result") or None,
-            "details_status": cleaned.get("status") or None,
-        }
-        return {name: value for name, value in filters.items() if value is not None}
 
 
 def _chosen_account(request: HttpRequest) -> tuple[list[SteamAccount], SteamAccount | None]:
@@ -80,20 +64,26 @@ def match_list(request: HttpRequest) -> HttpResponse:
     accounts, account = _chosen_account(request)
     if account is None:
         return _no_account(request, "Matches")
-    form = MatchFilterForm(request.GET)
-    matches = stats.account_matches(account, **form.account_match_filters())
-    page = Paginator(matches, MATCHES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "matches/match_list.html",
-        {
-            "accounts": accounts,
-            "account": account,
-            "form": form,
-            "page": page,
-            "max_attempts": settings.SYNC_MAX_ATTEMPTS,
-        },
+    form = MatchListForm(request.GET)
+    context = {
+        "accounts": accounts,
+        "account": account,
+        "form": form,
+        "presets": presets(timezone.localdate()),
+        "max_attempts": settings.SYNC_MAX_ATTEMPTS,
+    }
+    if not form.is_valid():
+        return render(request, "matches/match_list.html", context, status=400)
+    # The middleware made the user's time zone the current one.
+    matches = form.filters(timezone.get_current_timezone()).apply(
+        stats.account_matches(
+            account,
+            result=form.cleaned_data["result"] or None,
+            details_status=form.cleaned_data["status"] or None,
+        )
     )
+    context["page"] = Paginator(matches, MATCHES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "matches/match_list.html", context)
 
 
 @login_required
@@ -162,26 +152,123 @@ def teammates(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def stats_page(request: HttpRequest) -> HttpResponse:
+# (ordering key, heading, numeric) of the heroes table's columns.
+HERO_TABLE_COLUMNS = (
+    ("hero", "Hero", False),
+    ("games", "Games", True),
+    ("wins", "Wins", True),
+    ("win_rate", "Win %", True),
+    ("kills", "K", True),
+    ("deaths", "D", True),
+    ("assists", "A", True),
+    ("kda", "KDA", True),
+    ("gpm", "GPM", True),
+    ("xpm", "XPM", True),
+    ("last_played", "Last played", False),
+)
+# (URL name, title) of each stats view, in the order the stats menu lists them.
+STATS_PAGES = (
+    ("stats", "Overview"),
+    ("stats_heroes", "Heroes"),
+    ("stats_breakdowns", "Breakdowns"),
+    ("stats_records", "Records"),
+    ("stats_activity", "Activity"),
+    ("stats_with_against", "With and against"),
+)
+
+
+def _stats_title(url_name: str) -> str:
+    return "Stats" if url_name == "stats" else dict(STATS_PAGES)[url_name]
+
+
+def _stats_page(
+    request: HttpRequest,
+    template: str,
+    build: Callable[[analysis.AccountStats, MatchFiltersForm], dict],
+    form_class: type[MatchFiltersForm] = MatchFiltersForm,
+) -> HttpResponse:
+    """A stats view: the chosen account and the filters of the URL, then what `build` takes
+    from the account's stats; bad filters answer 400 with the form's errors and no numbers."""
     accounts, account = _chosen_account(request)
     if account is None:
         return _no_account(request, "Stats")
-    months = stats.winrate_by_month(account)
-    games = sum(month.games for month in months)
-    wins = sum(month.wins for month in months)
-    return render(
+    form = form_class(request.GET)
+    context = {
+        "accounts": accounts,
+        "account": account,
+        "form": form,
+        "stats_pages": STATS_PAGES,
+        "page_title": _stats_title(request.resolver_match.url_name),
+        "presets": presets(timezone.localdate()),
+    }
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    # The middleware made the user's time zone the current one: dates are days there.
+    numbers = analysis.AccountStats(account, form.filters(timezone.get_current_timezone()))
+    context["summary"] = numbers.summary()
+    context.update(build(numbers, form))
+    return render(request, template, context)
+
+
+@login_required
+def stats_page(request: HttpRequest) -> HttpResponse:
+    def build(numbers: analysis.AccountStats, form: OverTimeForm) -> dict:
+        return {
+            "unit": form.unit(),
+            "periods": numbers.over_time(form.unit()),
+            "heroes": numbers.heroes()[:TOP_HEROES_SHOWN],
+            "details": Match.objects.for_account(numbers.account).details_summary(),
+        }
+
+    return _stats_page(request, "matches/stats.html", build, OverTimeForm)
+
+
+@login_required
+def stats_heroes(request: HttpRequest) -> HttpResponse:
+    def build(numbers: analysis.AccountStats, form: HeroesForm) -> dict:
+        return {
+            "ordering": form.ordering(),
+            "columns": HERO_TABLE_COLUMNS,
+            "heroes": numbers.heroes(form.ordering()),
+        }
+
+    return _stats_page(request, "matches/stats_heroes.html", build, HeroesForm)
+
+
+@login_required
+def stats_breakdowns(request: HttpRequest) -> HttpResponse:
+    return _stats_page(
         request,
-        "matches/stats.html",
-        {
-            "accounts": accounts,
-            "account": account,
-            "months": months,
-            "heroes": stats.top_heroes(account, limit=TOP_HEROES_SHOWN),
-            "games": games,
-            "wins": wins,
-            "win_rate": wins / games if games else None,
-            "summary": Match.objects.for_account(account).details_summary(),
+        "matches/stats_breakdowns.html",
+        lambda numbers, form: {"breakdowns": numbers.breakdowns()},
+    )
+
+
+@login_required
+def stats_records(request: HttpRequest) -> HttpResponse:
+    return _stats_page(
+        request, "matches/stats_records.html", lambda numbers, form: {"records": numbers.records()}
+    )
+
+
+@login_required
+def stats_activity(request: HttpRequest) -> HttpResponse:
+    return _stats_page(
+        request,
+        "matches/stats_activity.html",
+        lambda numbers, form: {"activity": numbers.activity(), "weekdays": analysis.WEEKDAYS},
+    )
+
+
+@login_required
+def stats_with_against(request: HttpRequest) -> HttpResponse:
+    return _stats_page(
+        request,
+        "matches/stats_with_against.html",
+        lambda numbers, form: {
+            "together": numbers.with_against(),
+            "shown": analysis.WITH_AGAINST_SHOWN,
+            "show_avatars": shows_outside_images(request),
         },
     )
 

@@ -33,6 +33,20 @@ EXPECTED_STATUS_CODES = {
     ("/api/matches/", "get"): {"200", "400", "401", "403", "404"},
     ("/api/matches/{match_id}/", "get"): {"200", "401", "403", "404"},
     ("/api/teammates/", "get"): {"200", "400", "401", "403", "404"},
+    ("/api/export/matches/", "get"): {"200", "400", "401", "403", "404"},
+    ("/api/export/players/", "get"): {"200", "400", "401", "403", "404"},
+    **{
+        (f"/api/stats/{view}/", "get"): {"200", "400", "401", "403", "404"}
+        for view in (
+            "summary",
+            "over-time",
+            "heroes",
+            "breakdowns",
+            "records",
+            "activity",
+            "with-against",
+        )
+    },
 }
 
 

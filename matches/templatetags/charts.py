@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 from math import ceil
+from typing import Protocol
 
 from django import template
+from django.utils.html import format_html, format_html_join
 
-from matches import dota_constants
-from matches.stats import HeroRecord, MonthRecord
+from matches.analysis import WEEKDAYS, Activity, Period
 
 register = template.Library()
 
@@ -28,6 +29,12 @@ NARROW_HERO_LABEL_WIDTH = 124
 NARROW_HERO_VALUE_WIDTH = 66
 # Longer hero names are cut in the narrow drawing (the full name is in the bar's title).
 NARROW_HERO_NAME_CHARS = 13
+HEAT_TOP = 24
+HEAT_ROW_HEIGHT = 30
+HEAT_LABEL_WIDTH = 56
+NARROW_HEAT_LABEL_WIDTH = 44
+HEAT_HOUR_LABEL_EVERY = 3
+NARROW_HEAT_HOUR_LABEL_EVERY = 6
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,21 @@ class HeroBar:
     value_text: str
 
 
+class Bar(Protocol):
+    """What a bar chart draws: anything with a name, games and wins."""
+
+    name: str
+    games: int
+    wins: int
+
+    @property
+    def win_rate(self) -> float: ...
+
+
 def winrate_geometry(
-    months: list[MonthRecord], width: int = CHART_WIDTH, max_labels: int = MAX_MONTH_LABELS
+    months: list[Period], width: int = CHART_WIDTH, max_labels: int = MAX_MONTH_LABELS
 ) -> dict:
-    """Bars of games per month (right axis) under a line of the monthly win rate (left axis)."""
+    """Bars of games per period (right axis) under a line of the win rate (left axis)."""
     plot_width = width - PLOT_LEFT - PLOT_RIGHT
     plot_height = WINRATE_HEIGHT - PLOT_TOP - PLOT_BOTTOM
     plot_bottom = PLOT_TOP + plot_height
@@ -70,9 +88,9 @@ def winrate_geometry(
         centre = PLOT_LEFT + band * (index + 0.5)
         columns.append(
             MonthColumn(
-                label=month.month.strftime("%b %y"),
+                label=month.label,
                 title=(
-                    f"{month.month:%B %Y}: {month.games} games, {month.wins} won "
+                    f"{month.name}: {month.games} games, {month.wins} won "
                     f"({round(100 * month.win_rate)}%)"
                 ),
                 bar_x=round(centre - band * 0.35, 1),
@@ -92,15 +110,40 @@ def winrate_geometry(
         "top": PLOT_TOP,
         "bottom": plot_bottom,
         "middle": PLOT_TOP + plot_height / 2,
-        "label_y": plot_bottom + 20,
         "most_games": most_games,
         "columns": columns,
         "line_points": " ".join(f"{c.point_x},{c.point_y}" for c in columns),
+        # Written here rather than by template loops, which were most of a page's time.
+        "bars_svg": format_html_join(
+            "\n",
+            '<rect class="bar" opacity="0.35" x="{}" y="{}" width="{}" height="{}" rx="2">'
+            "<title>{}</title></rect>{}",
+            (
+                (c.bar_x, c.bar_y, c.bar_width, c.bar_height, c.title, _axis_label(c, plot_bottom))
+                for c in columns
+            ),
+        ),
+        "points_svg": format_html_join(
+            "\n",
+            '<circle class="point" cx="{}" cy="{}" r="3.5"><title>{}</title></circle>',
+            ((c.point_x, c.point_y, c.title) for c in columns),
+        ),
     }
 
 
+def _axis_label(column: MonthColumn, plot_bottom: float) -> str:
+    if not column.show_label:
+        return ""
+    return format_html(
+        '<text class="axis-label" x="{}" y="{}" text-anchor="middle">{}</text>',
+        column.point_x,
+        plot_bottom + 20,
+        column.label,
+    )
+
+
 def hero_bars_geometry(
-    heroes: list[HeroRecord],
+    heroes: list[Bar],
     width: int = CHART_WIDTH,
     label_width: int = HERO_LABEL_WIDTH,
     value_width: int = HERO_VALUE_WIDTH,
@@ -111,7 +154,7 @@ def hero_bars_geometry(
     most_games = max((hero.games for hero in heroes), default=0) or 1
     bars = []
     for index, hero in enumerate(heroes):
-        name = dota_constants.hero_name(hero.hero_id)
+        name = hero.name
         win_percent = round(100 * hero.win_rate)
         shown_name = name
         if name_chars is not None and len(name) > name_chars:
@@ -139,17 +182,18 @@ def hero_bars_geometry(
 
 
 @register.inclusion_tag("matches/charts/winrate.html")
-def winrate_chart(months: list[MonthRecord]) -> dict:
+def winrate_chart(months: list[Period], title: str) -> dict:
     return {
+        "title": title,
         "charts": [
             ("wide", winrate_geometry(months)),
             ("narrow", winrate_geometry(months, NARROW_CHART_WIDTH, NARROW_MONTH_LABELS)),
-        ]
+        ],
     }
 
 
 @register.inclusion_tag("matches/charts/hero_bars.html")
-def hero_bars_chart(heroes: list[HeroRecord]) -> dict:
+def hero_bars_chart(heroes: list[Bar], title: str, chart_id: str) -> dict:
     narrow = hero_bars_geometry(
         heroes,
         NARROW_CHART_WIDTH,
@@ -157,4 +201,82 @@ def hero_bars_chart(heroes: list[HeroRecord]) -> dict:
         NARROW_HERO_VALUE_WIDTH,
         NARROW_HERO_NAME_CHARS,
     )
-    return {"charts": [("wide", hero_bars_geometry(heroes)), ("narrow", narrow)]}
+    return {
+        "title": title,
+        "chart_id": chart_id,
+        "charts": [("wide", hero_bars_geometry(heroes)), ("narrow", narrow)],
+    }
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    x: float
+    y: float
+    opacity: float  # 0 for an hour without games
+    title: str
+
+    @property
+    def css_class(self) -> str:
+        return "heat" if self.opacity else "heat-empty"
+
+
+def heat_cells_svg(cells: list[HeatCell], width: float, height: float) -> str:
+    """The 168 cells' rects, written here rather than by a template loop (see winrate)."""
+    return format_html_join(
+        "\n",
+        '<rect class="{}" opacity="{}" x="{}" y="{}" width="{}" height="{}" rx="2">'
+        "<title>{}</title></rect>",
+        (
+            (cell.css_class, cell.opacity or 1, cell.x, cell.y, width, height, cell.title)
+            for cell in cells
+        ),
+    )
+
+
+def heatmap_geometry(activity: Activity, width: int = CHART_WIDTH) -> dict:
+    """A weekday (rows) by hour (columns) grid, each cell as dark as its share of the busiest
+    cell's games; hours are labelled every HEAT_HOUR_LABEL_EVERY."""
+    label_width = HEAT_LABEL_WIDTH if width == CHART_WIDTH else NARROW_HEAT_LABEL_WIDTH
+    cell = (width - label_width) / 24
+    busiest = activity.most_games or 1
+    cells = [
+        HeatCell(
+            x=round(label_width + cell * item.hour, 1),
+            y=HEAT_TOP + HEAT_ROW_HEIGHT * (item.weekday - 1),
+            opacity=round(0.08 + 0.92 * item.games / busiest, 2) if item.games else 0.0,
+            title=(
+                f"{WEEKDAYS[item.weekday - 1]} {item.hour:02d}:00: {item.games} games, "
+                f"{item.wins} won"
+            ),
+        )
+        for row in activity.rows
+        for item in row
+    ]
+    every = HEAT_HOUR_LABEL_EVERY if width == CHART_WIDTH else NARROW_HEAT_HOUR_LABEL_EVERY
+    return {
+        "width": width,
+        "height": HEAT_TOP + 7 * HEAT_ROW_HEIGHT,
+        "cells": cells,
+        "cells_svg": heat_cells_svg(cells, round(cell - 2, 1), HEAT_ROW_HEIGHT - 2),
+        "days": [
+            (day[:3], HEAT_TOP + HEAT_ROW_HEIGHT * index + HEAT_ROW_HEIGHT / 2 + 4)
+            for index, day in enumerate(WEEKDAYS)
+        ],
+        "label_x": label_width - 8,
+        "hours": [
+            (f"{hour:02d}", round(label_width + cell * (hour + 0.5), 1))
+            for hour in range(0, 24, every)
+        ],
+        "hour_y": HEAT_TOP - 8,
+    }
+
+
+@register.inclusion_tag("matches/charts/heatmap.html")
+def heatmap_chart(activity: Activity) -> dict:
+    return {
+        "zone": activity.zone_name,
+        "charts": [
+            ("wide", heatmap_geometry(activity)),
+            ("narrow", heatmap_geometry(activity, NARROW_CHART_WIDTH)),
+        ],
+    }

@@ -3,7 +3,7 @@
 from django import template
 from django.utils.html import format_html
 
-from matches import dota_constants
+from matches import dota_constants, filters
 from matches.players import PlayerLabel
 
 register = template.Library()
@@ -108,3 +108,8 @@ def percent(ratio: float | None) -> str:
     if ratio is None:
         return MISSING
     return f"{round(100 * ratio)}%"
+
+
+@register.filter
+def next_ordering(column: str, current: str) -> str:
+    return filters.next_ordering(column, current)

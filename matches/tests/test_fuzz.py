@@ -17,6 +17,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
+from django.utils.html import escape
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -311,11 +312,19 @@ def _hostile_filters_are_refused(web: Client, api: APIClient, value: str) -> Non
     for path in ("/", "/matches/", "/teammates/", "/stats/"):
         response = web.get(f"{path}?account={quoted}")
         assert response.status_code in (200, 404), (path, response.status_code)
-    for name in ("hero", "result", "status", "page"):
-        response = web.get(f"/matches/?{name}={quoted}")
-        assert response.status_code == 200, (name, response.status_code)
+    filters = ("start", "end", "hero", "game_mode", "lobby_type", "side", "teammate")
+    pages = [("/matches/", name) for name in (*filters, "result", "status", "page")]
+    pages += [("/stats/", name) for name in (*filters, "by")]
+    pages += [("/stats/heroes/", "sort")]
+    for path, name in pages:
+        response = web.get(f"{path}?{name}={quoted}")
+        # A filter that cannot be used is named in the form: 400, never a 500.
+        assert response.status_code in (200, 400), (path, name, response.status_code)
         if "<" in value:  # echoed in the form's error, but escaped
             assert value not in response.content.decode()
+    for name in (*filters, "account", "by"):
+        response = api.get(f"/api/stats/over-time/?{name}={quoted}")
+        assert response.status_code in (200, 400, 404), (name, response.status_code)
     for path, name in (
         ("/api/matches/", "account"),
         ("/api/matches/", "hero_id"),
@@ -344,14 +353,25 @@ def test_injection_in_a_filter_leaks_nothing(signed_in, api, markup_in_names, pa
     response = web.get("/matches/", {"account": payload})
     assert response.status_code == 404
     response = web.get("/matches/", {"hero": payload, "status": payload})
-    assert response.status_code == 200
-    # The bogus filters are dropped: the user's own three matches, and only those.
-    assert response.content.decode().count("/matches/7000000") == 3
+    # The bogus filters are refused, named in the form (escaped), and nothing is listed.
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert html.count("/matches/7000000") == 0
+    assert "Select a valid choice" in html
+    assert payload not in html or payload == escape(payload)
 
 
 def test_persona_names_render_escaped_on_every_page(signed_in, markup_in_names):
     web = signed_in
-    pages = ["/", "/accounts/", "/matches/", "/matches/7000000000/", "/teammates/", "/stats/"]
+    pages = [
+        "/",
+        "/accounts/",
+        "/matches/",
+        "/matches/7000000000/",
+        "/teammates/",
+        "/stats/",
+        "/stats/with-against/",
+    ]
     shown = ""
     for path in pages:
         response = web.get(path)

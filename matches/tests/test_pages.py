@@ -6,9 +6,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from matches.analysis import Activity, ActivityCell, Bucket, Period
 from matches.models import Match, MatchPlayer
-from matches.stats import HeroRecord, MonthRecord
-from matches.templatetags.charts import hero_bars_geometry, winrate_geometry
+from matches.templatetags.charts import heatmap_geometry, hero_bars_geometry, winrate_geometry
 from matches.tests.match_builders import (
     ACCOUNT_ID,
     complete_match,
@@ -112,7 +112,11 @@ def test_match_list_filters(signed_in, account):
     assert listed(status="pending") == [304]
     assert listed(status="failed") == [305]
     assert listed(status="complete", result="win", hero=2) == [303]
-    assert listed(result="bogus") == [305, 304, 303, 302, 301]
+    bogus = signed_in.get(reverse("match_list"), {"result": "bogus"})
+    assert bogus.status_code == 400
+    assert "Select a valid choice. bogus is not one of the available choices." in (
+        bogus.content.decode()
+    )
 
 
 def test_match_list_pages_by_fifty_newest_first(signed_in, account):
@@ -355,8 +359,8 @@ def test_stats_page_without_results(signed_in, account):
 
 def test_winrate_geometry_scales_bars_to_the_busiest_month():
     months = [
-        MonthRecord(datetime(2025, 1, 1).date(), 4, 4),
-        MonthRecord(datetime(2025, 2, 1).date(), 2, 0),
+        Period(datetime(2025, 1, 1).date(), "month", 4, 4),
+        Period(datetime(2025, 2, 1).date(), "month", 2, 0),
     ]
     chart = winrate_geometry(months)
     full, half = chart["columns"]
@@ -369,7 +373,7 @@ def test_winrate_geometry_scales_bars_to_the_busiest_month():
 
 
 def test_hero_bars_geometry_draws_wins_inside_games():
-    chart = hero_bars_geometry([HeroRecord(1, 10, 5), HeroRecord(2, 5, 5)])
+    chart = hero_bars_geometry([Bucket(1, "Anti-Mage", 10, 5), Bucket(2, "Axe", 5, 5)])
     first, second = chart["bars"]
     assert first.games_width == pytest.approx(2 * second.games_width, abs=0.1)
     assert first.wins_width == pytest.approx(first.games_width / 2, abs=0.1)
@@ -391,3 +395,19 @@ def test_layout_nav_and_demo_banner(signed_in, account, settings):
 
     settings.DEMO_MODE = False
     assert "Demo data." not in signed_in.get(reverse("match_list")).content.decode()
+
+
+def test_heatmap_geometry_darkens_cells_by_their_share_of_the_busiest():
+    cells = [[ActivityCell(weekday, hour, 0, 0) for hour in range(24)] for weekday in range(1, 8)]
+    cells[0][20] = ActivityCell(1, 20, 4, 3)
+    cells[6][9] = ActivityCell(7, 9, 2, 0)
+    chart = heatmap_geometry(Activity(cells, "Europe/Paris"))
+    by_title = {cell.title: cell for cell in chart["cells"]}
+    busiest = by_title["Monday 20:00: 4 games, 3 won"]
+    half = by_title["Sunday 09:00: 2 games, 0 won"]
+    empty = by_title["Tuesday 00:00: 0 games, 0 won"]
+    assert busiest.opacity == 1.0
+    assert half.opacity == pytest.approx(0.08 + 0.92 / 2, abs=0.01)
+    assert (empty.opacity, empty.css_class) == (0.0, "heat-empty")
+    assert busiest.y < half.y
+    assert str(chart["cells_svg"]).count("<rect") == 7 * 24

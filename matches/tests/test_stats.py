@@ -1,4 +1,4 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -164,24 +164,3 @@ def test_account_matches_only_holds_the_accounts_own_matches(me):
 def test_account_matches_rejects_unknown_filter_values(me, name, value):
     with pytest.raises(ValueError, match=name):
         stats.account_matches(me, **{name: value})
-
-
-def test_winrate_by_month_counts_only_known_results(me):
-    complete_match(111, me, won=True, start_time=datetime(2025, 1, 3, tzinfo=UTC))
-    complete_match(112, me, won=False, start_time=datetime(2025, 1, 30, tzinfo=UTC))
-    complete_match(113, me, won=True, start_time=datetime(2025, 3, 1, tzinfo=UTC))
-    stub_match(114, me, start_time=datetime(2025, 3, 2, tzinfo=UTC))
-
-    months = stats.winrate_by_month(me)
-
-    assert months == [(date(2025, 1, 1), 2, 1), (date(2025, 3, 1), 1, 1)]
-    assert months[0].win_rate == 0.5
-
-
-def test_top_heroes_most_played_first(me):
-    for match_id, hero_id, won in [(121, 7, True), (122, 7, False), (123, 7, True), (124, 3, True)]:
-        complete_match(match_id, me, won=won, hero_id=hero_id)
-    stub_match(125, me, hero_id=3)
-
-    assert stats.top_heroes(me) == [(7, 3, 2), (3, 1, 1)]
-    assert stats.top_heroes(me, limit=1) == [(7, 3, 2)]

@@ -203,7 +203,7 @@ def test_linking_a_second_account_keeps_the_first_one_selected_on_every_page(
         "Dashboard": "#account-select",
         "Matches": "#filter-account",
         "Teammates": "#account-picker",
-        "Stats": "#account-picker",
+        "Stats": "#filter-account",  # the stats filters name the account
     }
     for name, picker in pickers.items():
         page.get_by_role("link", name=name, exact=True).click()
