@@ -1,4 +1,5 @@
-"""Names for Dota's numeric ids: heroes and facets, items, abilities, game modes, lobbies.
+"""Names for Dota's numeric ids: heroes and facets, items, abilities, game modes, lobbies;
+and the patches' release dates.
 
 The tables are trimmed copies of the `dotaconstants` npm package shipped in matches/data/
 (see its README.md); `build_tables` makes them and `manage.py update_dotaconstants` refreshes them.
@@ -6,6 +7,7 @@ The tables are trimmed copies of the `dotaconstants` npm package shipped in matc
 
 import json
 import re
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +18,7 @@ TABLE_FILES = {
     "abilities": "abilities.json",
     "game_modes": "game_modes.json",
     "lobby_types": "lobby_types.json",
+    "patches": "patches.json",
 }
 
 # Names the package only has as identifiers ("lobby_type_ranked_solo_mm") and whose mechanical
@@ -118,6 +121,13 @@ def lobby_types() -> list[tuple[int, str]]:
     return list(_table("lobby_types").items())
 
 
+def patches() -> list[tuple[str, date]]:
+    """Every patch's name and the (UTC) day it was released, oldest first."""
+    return [
+        (patch["name"], date.fromisoformat(patch["date"])) for patch in _table("patches").values()
+    ]
+
+
 def readable_identifier(identifier: str, prefix: str = "") -> str:
     """'game_mode_all_pick' -> 'All Pick'; 'recipe_phase_boots' -> 'Phase Boots Recipe'.
 
@@ -212,12 +222,20 @@ def build_tables(package_dir: Path) -> dict[str, dict[str, dict | str]]:
         key: readable_identifier(lobby["name"], "lobby_type_")
         for key, lobby in load("lobby_type.json").items()
     }
+    patches = {
+        str(patch["id"]): {
+            "name": patch["name"],
+            "date": datetime.fromisoformat(patch["date"].replace("Z", "+00:00")).date().isoformat(),
+        }
+        for patch in load("patch.json")
+    }
     return {
         "heroes": _sorted_by_id(heroes),
         "items": _sorted_by_id(items),
         "abilities": _sorted_by_id(abilities),
         "game_modes": _sorted_by_id(game_modes),
         "lobby_types": _sorted_by_id(lobby_types),
+        "patches": _sorted_by_id(patches),
     }
 
 

@@ -17,7 +17,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from matches.dota_constants import game_modes, heroes_by_name, lobby_types
+from matches.dota_constants import game_modes, heroes_by_name, lobby_types, patches
 from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer
 
 # The heroes table's orderings: a column key, "-" first for the highest first.
@@ -41,12 +41,6 @@ DEFAULT_HERO_ORDERING = "-games"
 ASCENDING_FIRST = ("hero",)
 UNITS = ("day", "week", "month")
 DEFAULT_UNIT = "month"
-# Valve's gameplay patches, newest last: "this patch" starts on the newest one's day (UTC).
-# A new patch needs a line here.
-PATCHES = (
-    ("7.38", date(2025, 2, 19)),
-    ("7.39", date(2025, 5, 22)),
-)
 
 
 @dataclass(frozen=True)
@@ -111,14 +105,15 @@ class Preset:
 
 
 def presets(today: date) -> list[Preset]:
-    """The date ranges a user picks most, as of `today` (in their time zone)."""
+    """The date ranges a user picks most, as of `today` (in their time zone); "this patch"
+    starts on the day (UTC) the newest patch dotaconstants knows was released."""
     ranges = [
         Preset("Last 7 days", today - timedelta(days=6), today),
         Preset("Last 30 days", today - timedelta(days=29), today),
         Preset("Last 365 days", today - timedelta(days=364), today),
         Preset("This year", today.replace(month=1, day=1), today),
     ]
-    released = [(day, name) for name, day in PATCHES if day <= today]
+    released = [(day, name) for name, day in patches() if day <= today]
     if released:
         patch_day, patch = max(released)
         ranges.insert(2, Preset(f"This patch ({patch})", patch_day, today))

@@ -1,4 +1,5 @@
 import json
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -156,6 +157,10 @@ def fake_package(tmp_path):
         "item_ids.json": {"1": "blink", "5": "mystery_box", "6": "recipe_magic_wand"},
         "game_mode.json": {"23": {"id": 23, "name": "game_mode_turbo"}},
         "lobby_type.json": {"6": {"id": 6, "name": "lobby_type_ranked_solo_mm"}},
+        "patch.json": [
+            {"name": "7.41", "date": "2026-03-24T00:50:59.580Z", "id": 60},
+            {"name": "7.42", "date": "2026-11-18T21:28:07.019Z", "id": 61},
+        ],
     }
     for name, content in files.items():
         (build / name).write_text(json.dumps(content))
@@ -190,6 +195,11 @@ def test_build_tables_keeps_only_the_fields_we_need(fake_package):
     }
     assert tables["game_modes"] == {"23": "Turbo"}
     assert tables["lobby_types"] == {"6": "Ranked Solo"}
+    # The day of the release in UTC, as the presets' "this patch" starts.
+    assert tables["patches"] == {
+        "60": {"name": "7.41", "date": "2026-03-24"},
+        "61": {"name": "7.42", "date": "2026-11-18"},
+    }
 
 
 @pytest.fixture
@@ -213,12 +223,14 @@ def test_update_command_rewrites_the_tables_the_lookups_read(
         "heroes.json",
         "items.json",
         "lobby_types.json",
+        "patches.json",
     ]
     assert dota_constants.hero_name(7) == "Earthshaker"
     assert dota_constants.hero_name(1) == "Hero 1"
     assert dota_constants.hero_facet_name(7, 2) == "Slugger"
     assert dota_constants.ability_name(5026) == "Echo Slam"
     assert dota_constants.lobby_type_name(6) == "Ranked Solo"
+    assert dota_constants.patches() == [("7.41", date(2026, 3, 24)), ("7.42", date(2026, 11, 18))]
     assert "1.2.3" in capsys.readouterr().out
 
 

@@ -1,10 +1,11 @@
 """The shared filters: the form's checks, the presets' dates, the heroes table's orderings."""
 
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 
 import pytest
 
-from matches.filters import HeroesForm, MatchFiltersForm, next_ordering, presets
+from matches import dota_constants
+from matches.filters import HeroesForm, MatchFiltersForm, Preset, next_ordering, presets
 from matches.stats import account_matches
 from matches.tests.match_builders import complete_match
 
@@ -20,8 +21,14 @@ def test_presets_are_dates_ending_today():
     ]
 
 
+def test_this_patch_is_the_newest_the_shipped_constants_know():
+    newest, released = max(dota_constants.patches(), key=lambda patch: patch[1])
+    today = released + timedelta(days=3)
+    assert Preset(f"This patch ({newest})", released, today) in presets(today)
+
+
 def test_before_any_known_patch_there_is_no_patch_preset():
-    assert "This patch" not in " ".join(p.label for p in presets(date(2024, 6, 1)))
+    assert "This patch" not in " ".join(p.label for p in presets(date(2010, 1, 1)))
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from matches.dota_constants import build_tables, write_tables
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the trimmed hero/item/ability/game-mode/lobby-type tables in matches/data/ "
+        "Rebuild the trimmed hero/item/ability/game-mode/lobby-type/patch tables in matches/data/ "
         "from an unpacked dotaconstants package (`npm pack dotaconstants && tar xzf "
         "dotaconstants-*.tgz`, then pass the `package` directory)."
     )
