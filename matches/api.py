@@ -252,6 +252,7 @@ def _filter_parameters(form_class: type[MatchFiltersForm]) -> list:
     return parameters
 
 
+EMPTY_PARAMETER = "Give a value, or leave the parameter out."
 FILTER_DESCRIPTIONS = {
     "start": "First day (YYYY-MM-DD, in your time zone) of the matches counted.",
     "end": "Last day (YYYY-MM-DD, in your time zone, included).",
@@ -278,6 +279,12 @@ class StatsView(APIView):
     def get(self, request: Request) -> Response:
         query = validated_query(AccountQuerySerializer, request)
         account = user_account(request.user, query.get("account"), "account")
+        # A page's form sends its empty fields as `end=`; a client of the API leaves them out.
+        empty = [
+            name for name in self.form_class.base_fields if request.query_params.get(name) == ""
+        ]
+        if empty:
+            raise ValidationError({name: [EMPTY_PARAMETER] for name in empty})
         form = self.form_class(request.query_params)
         if not form.is_valid():
             raise ValidationError(form.error_messages())

@@ -388,6 +388,17 @@ def test_bad_view_options_are_refused(signed_in, api, stats_history, url, query,
     assert list(answered.json()["errors"]) == [field]
 
 
+def test_the_api_refuses_empty_parameters_the_pages_take_as_unset(signed_in, api, stats_history):
+    # A page's filter form sends its empty fields; the API's schema has no empty values.
+    assert signed_in.get(reverse("stats_heroes"), {"end": "", "sort": ""}).status_code == 200
+    answered = api.get(reverse(PAGES["stats_heroes"]), {"end": "", "sort": ""})
+    assert answered.status_code == 400
+    assert answered.json()["errors"] == {
+        "end": ["Give a value, or leave the parameter out."],
+        "sort": ["Give a value, or leave the parameter out."],
+    }
+
+
 def test_the_match_list_takes_the_same_filters(signed_in, stats_history):
     listed = signed_in.get(reverse("match_list"), {"teammate": "2002", "side": "dire"})
     assert [m.match_id for m in listed.context["page"]] == [104, 102]
