@@ -226,9 +226,14 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Task cluster (django-q2) --------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Clusters sharing a broker and database must share the name to share the queue. Each
+# pytest-xdist worker has a test database of its own, so by default its clusters get a queue
+# of their own (the clusters a test starts inherit PYTEST_XDIST_WORKER).
+_TEST_WORKER = env_str("PYTEST_XDIST_WORKER", "")
 Q_CLUSTER = {
-    # Clusters sharing a broker and database must share the name to share the queue.
-    "name": env_str("Q_CLUSTER_NAME", "dotasync"),
+    "name": env_str(
+        "Q_CLUSTER_NAME", f"dotasync-tests-{_TEST_WORKER}" if _TEST_WORKER else "dotasync"
+    ),
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     # A full sync of a large account runs for hours; django-q2 requires retry > timeout.
     "timeout": SYNC_TASK_TIMEOUT,
