@@ -112,15 +112,13 @@ def create_job(
 
 
 def _resumed_refresh_time(account: SteamAccount):
-    """A full sync after one that was cut short (interrupted, timed out, cancelled)
-    continues it: what that one stored already stays fresh."""
+    """A full sync after one that did not complete (interrupted, timed out, cancelled, or
+    failed for any reason, a lost database connection too) continues it: what that one
+    stored already stays fresh, and is not paid for twice."""
     previous = SyncJob.objects.filter(account=account).order_by("-created_at", "-pk").first()
     if previous is None or previous.job_type != JobType.FULL:
         return None
-    cut_short = previous.status == JobStatus.CANCELLED or (
-        previous.status == JobStatus.FAILED
-        and previous.error_message.startswith(("Interrupted", "Timed out"))
-    )
+    cut_short = previous.status in (JobStatus.CANCELLED, JobStatus.FAILED)
     return (previous.refresh_since or previous.started_at) if cut_short else None
 
 

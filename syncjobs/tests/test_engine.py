@@ -222,6 +222,33 @@ def test_full_sync_twice_is_idempotent(simulator, account, set_matches, sync):
     assert AccountMatch.objects.count() == 80
 
 
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (JobStatus.FAILED, "Internal error: OperationalError"),  # its database connection cut
+        (JobStatus.FAILED, "Could not list matches: Steam answered 503"),
+        (JobStatus.CANCELLED, ""),
+    ],
+)
+def test_a_full_sync_continues_one_that_did_not_complete(
+    simulator, account, set_matches, sync, status, error
+):
+    set_matches(60)
+    sync(account)
+    # A second full sync refreshed the newest 20, then ended without completing.
+    cut = sync(account, JobType.INCREMENTAL)
+    cut.job_type, cut.status, cut.error_message = JobType.FULL, status, error
+    cut.save()
+    refreshed = newest_ids(account, 20)
+    Match.objects.filter(pk__in=refreshed).update(details_fetched_at=timezone.now())
+    simulator.state.reset()
+
+    sync(account)
+
+    assert detail_calls(simulator) == 40  # only what the cut one had not refreshed
+    assert not any(detail_calls_for(simulator, match_id) for match_id in refreshed)
+
+
 def test_match_already_complete_for_another_account_costs_no_call(simulator, account, sync):
     """Party members share matches; details fetched for one serve the other."""
     friend = SteamAccount.objects.create(account_id=ACCOUNT_ID + 1)  # same party of five
