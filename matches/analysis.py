@@ -51,8 +51,15 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 WITH_AGAINST_SHOWN = 20
 
 
-def _win_rate(wins: int, games: int) -> float:
-    return wins / games if games else 0.0
+class GamesAndWins:
+    """A row of games and the wins among them (its dataclass declares the two fields)."""
+
+    games: int
+    wins: int
+
+    @property
+    def win_rate(self) -> float:
+        return self.wins / self.games if self.games else 0.0
 
 
 def results(account: SteamAccount, filters: MatchFilters) -> QuerySet[Match]:
@@ -101,17 +108,13 @@ def summary(account: SteamAccount, filters: MatchFilters) -> Summary:
 
 
 @dataclass(frozen=True)
-class Period:
+class Period(GamesAndWins):
     """Games and wins in the day, week (from Monday) or month starting on `start`."""
 
     start: date
     unit: Unit
     games: int
     wins: int
-
-    @property
-    def win_rate(self) -> float:
-        return _win_rate(self.wins, self.games)
 
     @property
     def label(self) -> str:
@@ -147,7 +150,7 @@ def over_time(account: SteamAccount, filters: MatchFilters, unit: Unit = "month"
 
 
 @dataclass(frozen=True)
-class HeroStats:
+class HeroStats(GamesAndWins):
     hero_id: int
     games: int
     wins: int
@@ -162,10 +165,6 @@ class HeroStats:
     @property
     def name(self) -> str:
         return hero_name(self.hero_id)
-
-    @property
-    def win_rate(self) -> float:
-        return _win_rate(self.wins, self.games)
 
 
 HERO_SORTS = {
@@ -242,17 +241,13 @@ def heroes(
 
 
 @dataclass(frozen=True)
-class Bucket:
+class Bucket(GamesAndWins):
     """Games and wins of the matches sharing one value (a game mode, a side...)."""
 
     key: int | str
     name: str
     games: int
     wins: int
-
-    @property
-    def win_rate(self) -> float:
-        return _win_rate(self.wins, self.games)
 
 
 @dataclass(frozen=True)
@@ -395,15 +390,11 @@ def records(account: SteamAccount, filters: MatchFilters) -> list[Record]:
 
 
 @dataclass(frozen=True)
-class ActivityCell:
+class ActivityCell(GamesAndWins):
     weekday: int  # 1 Monday ... 7 Sunday (ISO)
     hour: int
     games: int
     wins: int
-
-    @property
-    def win_rate(self) -> float:
-        return _win_rate(self.wins, self.games)
 
     @property
     def weekday_name(self) -> str:
@@ -451,7 +442,7 @@ def activity(account: SteamAccount, filters: MatchFilters) -> Activity:
 
 
 @dataclass(frozen=True)
-class PlayerTogether:
+class PlayerTogether(GamesAndWins):
     """A player met in the filtered matches; `wins` are the account's wins."""
 
     account_id: int
@@ -461,16 +452,12 @@ class PlayerTogether:
     label: PlayerLabel | None = None  # the name, once with_names has looked it up
 
     @property
-    def win_rate(self) -> float:
-        return _win_rate(self.wins, self.games)
-
-    @property
     def persona_name(self) -> str:
         return self.label.persona_name if self.label else ""
 
 
 @dataclass(frozen=True)
-class HeroTogether:
+class HeroTogether(GamesAndWins):
     """A hero on the account's side (with) or the other (against); `wins` are the account's."""
 
     hero_id: int
@@ -480,10 +467,6 @@ class HeroTogether:
     @property
     def name(self) -> str:
         return hero_name(self.hero_id)
-
-    @property
-    def win_rate(self) -> float:
-        return _win_rate(self.wins, self.games)
 
 
 @dataclass(frozen=True)
