@@ -206,17 +206,21 @@ class DetailPhase:
         for lane in lanes:
             lane.start()
         try:
-            self.feed(wait_for_parts=wait_for_parts)
+            try:
+                self.feed(wait_for_parts=wait_for_parts)
+            finally:
+                self.queue.close()  # what no lane took is released below, unattempted
+                for lane in lanes:
+                    lane.join()
+                self.writer.close()  # what was answered is stored, also on a cancel
+                claims.release(self.job, self.pulse.claimed)
+                self.pulse.let_go(list(self.pulse.claimed))
+            # A lane can fail after the feed saw the queue empty (a cancel seen as it began
+            # its call hands the match back): the phase ends as that lane says, not as done.
+            self.raise_lane_failure()
         except EndPhase as stop:
             self.stopped_early = str(stop)
             self.runner.note(str(stop))
-        finally:
-            self.queue.close()  # what no lane took is released below, unattempted
-            for lane in lanes:
-                lane.join()
-            self.writer.close()  # what was answered is stored, also on a cancel
-            claims.release(self.job, self.pulse.claimed)
-            self.pulse.let_go(list(self.pulse.claimed))
 
     def feed(self, *, wait_for_parts: bool) -> None:
         """Keep the queue stocked from the database until the job's work is done."""
@@ -347,10 +351,14 @@ class DetailPhase:
         try:
             self._serve(source)
         except BaseException as exc:
-            with self._lock:
-                self._lane_failure = self._lane_failure or exc
+            self.fail_lane(exc)
         finally:
             connection.close()
+
+    def fail_lane(self, failure: BaseException) -> None:
+        """The phase ends with the first failure any lane met."""
+        with self._lock:
+            self._lane_failure = self._lane_failure or failure
 
     def _serve(self, source: DetailSource) -> None:
         breaker = self.breakers[source.name]
@@ -377,8 +385,10 @@ class DetailPhase:
                 continue
             try:
                 self.try_source(source, breaker, permit, item)
-            except BaseException:
+            except BaseException as exc:
                 breaker.released(permit)
+                # Told before the queue empties, so the feed never takes it for done.
+                self.fail_lane(exc)
                 self.queue.done(item)
                 raise
 
@@ -429,10 +439,7 @@ class DetailPhase:
         with self._lock:
             self.dead.setdefault(source.name, why)
         if all(self.runner.refused(s.bucket) for s in self.sources):
-            with self._lock:
-                self._lane_failure = self._lane_failure or self.runner.no_source_left(
-                    "match details"
-                )
+            self.fail_lane(self.runner.no_source_left("match details"))
 
     # --- outcomes
 
@@ -459,8 +466,7 @@ class DetailPhase:
                 self._deferred_streak = 0
             streak = self._deferred_streak
         if streak >= settings.SYNC_MAX_CONSECUTIVE_DEFERRED:
-            with self._lock:
-                self._lane_failure = self._lane_failure or EndPhase(STOPPED_EARLY)
+            self.fail_lane(EndPhase(STOPPED_EARLY))
 
     def store(self, outcomes: list[Outcome]) -> None:
         """The writer's work: store one batch (releasing its claims), then count it."""
