@@ -38,6 +38,10 @@ SLEEP_SLICE_SECONDS = 0.1
 NOTES_MAX = 500
 
 INTERRUPTED = "Interrupted: the worker running this job stopped (crash, kill or restart)."
+DATABASE_LOST = (
+    "Interrupted: the worker lost its database connection (a database restart?); "
+    "the next sync continues where it stopped."
+)
 
 
 def timed_out(seconds: float) -> str:

@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from django.db import InterfaceError, OperationalError
 from django_q.exceptions import TimeoutException
 
 from matches import dbclock, ratelimit
@@ -73,6 +74,9 @@ class JobRunner:
             self.conclude(JobStatus.FAILED, error=str(exc))
         except UpstreamError as exc:
             self.conclude(JobStatus.FAILED, error=f"Could not list matches: {exc.message}")
+        except (OperationalError, InterfaceError):
+            logger.warning("job %s lost its database connection", self.job.pk, exc_info=True)
+            self.conclude(JobStatus.FAILED, error=liveness.DATABASE_LOST)
         except Exception as exc:
             logger.exception("job %s crashed", self.job.pk)
             self.conclude(JobStatus.FAILED, error=f"Internal error: {type(exc).__name__}")

@@ -8,7 +8,7 @@ from django.utils import timezone
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.stats import teammates
 from matches.tests.match_builders import ACCOUNT_ID
-from syncjobs import engine
+from syncjobs import engine, liveness
 from syncjobs.models import JobPhase, JobStatus, JobType
 
 # Phase 2 runs on threads with their own connections: the data must be committed.
@@ -225,7 +225,7 @@ def test_full_sync_twice_is_idempotent(simulator, account, set_matches, sync):
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        (JobStatus.FAILED, "Internal error: OperationalError"),  # its database connection cut
+        (JobStatus.FAILED, liveness.DATABASE_LOST),
         (JobStatus.FAILED, "Could not list matches: Steam answered 503"),
         (JobStatus.CANCELLED, ""),
     ],

@@ -58,7 +58,10 @@ def wait_until_ended(job: SyncJob, timeout: float = 120) -> SyncJob:
 
 
 def read_ended_then_finish(
-    account: SteamAccount, dead: SyncJob, fetches_per_match: Callable[[], Counter]
+    account: SteamAccount,
+    dead: SyncJob,
+    fetches_per_match: Callable[[], Counter],
+    ended_with: tuple[str, ...] = (liveness.INTERRUPTED,),
 ) -> SyncJob:
     """The dead job reads as ended on the next read of its status, before any new sync; the
     next sync then fetches nothing stored before the kill, and at most what was in flight."""
@@ -68,7 +71,7 @@ def read_ended_then_finish(
 
     read = json.loads(out.getvalue().splitlines()[-1])["latest_job"]
     assert (read["id"], read["status"]) == (dead.pk, "failed")
-    assert read["error_message"] == liveness.INTERRUPTED
+    assert read["error_message"] in ended_with
     assert SyncJob.objects.count() == 1  # no new sync was needed to end it
     return sync_again_fetching_nothing_stored(account, fetches_per_match)
 
@@ -202,9 +205,11 @@ def test_database_connections_cut_mid_sync(
     wait_for(lambda: lock_holder(ACCOUNT_ID) is None, 10, "the lock to go with the connection")
 
     if job_is(dead, status=JobStatus.RUNNING):
-        read_ended_then_finish(account, dead, fetches_per_match)
+        # Ended by the read, or by its worker reconnecting between our two reads.
+        ended_with = (liveness.INTERRUPTED, liveness.DATABASE_LOST)
+        read_ended_then_finish(account, dead, fetches_per_match, ended_with)
     else:  # its worker reconnected in time to write its end itself
-        assert job_is(dead, status=JobStatus.FAILED)
+        assert job_is(dead, status=JobStatus.FAILED, error_message=liveness.DATABASE_LOST)
         sync_again_fetching_nothing_stored(account, fetches_per_match)
     assert cluster.poll() is None  # the cluster reconnected by itself
     assert_data_equals_the_simulators(simulator, account)
