@@ -9,10 +9,12 @@ controls, which change only when a cancel is asked for and when the job ends.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
 
@@ -208,12 +210,23 @@ class FullSyncPreview:
 
 @dataclass(frozen=True)
 class SyncPanel:
-    accounts: list[SteamAccount]
+    """One account's sync panel. What only the whole page and the end of a phase show (the
+    accounts, the recent jobs, the failed matches) is read when first shown: a poll, once a
+    second, reads the job and the account's counts only."""
+
+    accounts: Sequence[SteamAccount]
     account: SteamAccount
     job: SyncJob | None
     summary: dict[str, int]
-    recent_jobs: list[SyncJob]
-    failed_matches: list[Match]
+
+    @cached_property
+    def recent_jobs(self) -> list[SyncJob]:
+        return list(SyncJob.objects.filter(account=self.account)[:RECENT_JOBS])
+
+    @cached_property
+    def failed_matches(self) -> list[Match]:
+        failed = Match.objects.for_account(self.account).failed()
+        return list(failed.order_by("-last_fetch_attempt")[:FAILED_MATCHES_SHOWN])
 
     @property
     def recent_rows(self) -> list[tuple[SyncJob, str]]:
@@ -285,8 +298,9 @@ class SyncPanel:
         return "bar-done" if self.job.status == JobStatus.COMPLETED else "bar-stopped"
 
 
-def user_accounts(user: AbstractBaseUser) -> list[SteamAccount]:
-    return list(SteamAccount.objects.filter(owner=user))
+def user_accounts(user: AbstractBaseUser) -> QuerySet[SteamAccount]:
+    """The user's accounts, read only if a page shows them."""
+    return SteamAccount.objects.filter(owner=user)
 
 
 def job_for_user(user: AbstractBaseUser, job_id: int) -> SyncJob:
@@ -295,29 +309,24 @@ def job_for_user(user: AbstractBaseUser, job_id: int) -> SyncJob:
 
 
 def build_panel(
-    accounts: list[SteamAccount], account: SteamAccount, job: SyncJob | None = None
+    accounts: Sequence[SteamAccount], account: SteamAccount, job: SyncJob | None = None
 ) -> SyncPanel:
     """The panel of `account`, showing `job` or else the account's newest job.
 
     A job that says running but whose worker is gone is ended before it is shown.
     """
-    liveness.refresh(
-        SyncJob.objects.filter(account=account, status=JobStatus.RUNNING).select_related("account")
-    )
-    if job is not None:
-        job.refresh_from_db()
-    recent_jobs = list(SyncJob.objects.filter(account=account)[:RECENT_JOBS])
-    if job is None and recent_jobs:
-        job = recent_jobs[0]
-    account_matches = Match.objects.for_account(account)
-    failed_matches = list(
-        account_matches.failed().order_by("-last_fetch_attempt")[:FAILED_MATCHES_SHOWN]
-    )
+    if job is None:
+        liveness.refresh(
+            SyncJob.objects.filter(account=account, status=JobStatus.RUNNING).select_related(
+                "account"
+            )
+        )
+        job = SyncJob.objects.filter(account=account).first()
+    else:
+        liveness.end_if_dead(job)
     return SyncPanel(
         accounts=accounts,
         account=account,
         job=job,
-        summary=account_matches.details_summary(),
-        recent_jobs=recent_jobs,
-        failed_matches=failed_matches,
+        summary=Match.objects.for_account(account).details_summary(),
     )

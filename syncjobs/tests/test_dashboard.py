@@ -6,7 +6,9 @@ Jobs are built as rows where a test needs a job in a given state; the worker is 
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -276,6 +278,28 @@ def test_a_poll_in_the_same_phase_updates_numbers_not_the_live_region_or_control
     assert "200 stored, 20 refused by every source, 10 deferred" in tech
     assert "Steam GetMatchHistoryBySequenceNum (steam_sequence) 50" in tech
     assert poll_url(html) == poll_url(page)
+
+
+def test_a_poll_reads_the_job_and_the_counts_not_the_lists_it_does_not_show(
+    signed_in, account, live_worker
+):
+    job = live_worker(make_job(account, status=JobStatus.RUNNING, phase=JobPhase.FETCHING_DETAILS))
+    poll = f"{progress_url(job)}?shown=fetching_details.active"
+    signed_in.get(poll, **HTMX)
+    with CaptureQueriesContext(connection) as few:
+        signed_in.get(poll, **HTMX)
+    for n in range(12):
+        make_job(account, status=JobStatus.FAILED)
+        add_match(account, 5_000 + n, has_details=False, retry_count=1)
+
+    with CaptureQueriesContext(connection) as many:
+        html = signed_in.get(poll, **HTMX).text
+
+    assert "sync-recent" not in oob_ids(html)
+    read = " ".join(query["sql"] for query in many.captured_queries)
+    assert read.count('FROM "syncjobs_syncjob"') == 1  # the job itself, not the recent ones
+    assert "last_fetch_attempt" not in read  # nor the failed matches
+    assert len(many) == len(few)
 
 
 def test_a_phase_change_is_announced_once(signed_in, account, live_worker):
