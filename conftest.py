@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
@@ -64,8 +64,25 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_of_this_test_process(tmp_path_factory) -> Iterator[None]:
+    # The cache is a directory shared by the machine's processes (CACHE_DIR). Test processes
+    # running at once (xdist workers, the SQLite run) each get their own, shared with the
+    # children they start (web servers, clusters), so no test clears another's cache.
+    own = tmp_path_factory.mktemp("cache")
+    caches = {"default": {**django_settings.CACHES["default"], "LOCATION": own}}
+    previous = os.environ.get("CACHE_DIR")
+    os.environ["CACHE_DIR"] = str(own)
+    with override_settings(CACHES=caches):
+        yield
+    if previous is None:
+        del os.environ["CACHE_DIR"]
+    else:
+        os.environ["CACHE_DIR"] = previous
+
+
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
+def _fresh_cache(_cache_of_this_test_process) -> Iterator[None]:
     # Sign-in lockouts and the API's start throttle count in the cache: no test inherits them.
     cache.clear()
     yield

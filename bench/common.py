@@ -80,6 +80,9 @@ def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dotasync.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["SYNC_SCHEDULE_INTERVAL_MINUTES"] = "0"
+    # Its own cache, shared with the servers it starts: nothing kept for the bench database
+    # mixes with what the site's own cache holds.
+    os.environ["CACHE_DIR"] = tempfile.mkdtemp(prefix="dotasync-bench-cache-")
     _create_database(os.environ["DATABASE_URL"])
 
     import django

@@ -251,6 +251,19 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
 
+# --- Cache ---------------------------------------------------------------------------------
+# One cache for every process on the machine: sign-in lockouts and the API's throttle must count
+# the attempts all web workers see, and a stats view computed by one worker serves the others
+# (matches.analysis). Django's default memory cache is per process.
+CACHE_DIR = Path(env_str("CACHE_DIR", str(BASE_DIR / "cache")))
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": CACHE_DIR,
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
+
 # --- Logging -------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 LOG_DIR = Path(env_str("LOG_DIR", str(BASE_DIR / "logs")))

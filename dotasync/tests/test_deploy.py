@@ -31,6 +31,7 @@ KNOWN_KEYS = {
         "EnvironmentFile",
         "StateDirectory",
         "LogsDirectory",
+        "CacheDirectory",
         "ExecStartPre",
         "ExecStart",
         "ExecReload",
@@ -160,6 +161,9 @@ def test_systemd_units_parse_and_run_what_make_serve_runs(process):
     # Its defaults are settings DotaSync reads.
     defaults = [value.partition("=")[0] for value in values(unit, "Service", "Environment")]
     assert set(defaults) <= variables_read_by_settings()
+    # ProtectSystem=strict leaves writable only the directories systemd makes for the unit.
+    assert "CACHE_DIR=/var/cache/dotasync" in values(unit, "Service", "Environment")
+    assert values(unit, "Service", "CacheDirectory") == ["dotasync"]
 
 
 def test_the_web_unit_migrates_and_collects_static_files_before_gunicorn_starts():

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db.utils import ConnectionHandler
 
@@ -69,6 +70,8 @@ def test_defaults_load(clean_env):
     assert "redis" not in loaded["Q_CLUSTER"]
     assert loaded["Q_CLUSTER"]["retry"] > loaded["Q_CLUSTER"]["timeout"]
     assert loaded["TIME_ZONE"] == "UTC"
+    assert loaded["CACHES"]["default"]["BACKEND"].endswith("FileBasedCache")
+    assert loaded["CACHES"]["default"]["LOCATION"] == REPO_ROOT / "cache"
 
 
 @pytest.mark.parametrize(
@@ -236,3 +239,27 @@ def test_an_unparseable_setting_stops_django_setup_with_a_clear_message(tmp_path
 
     assert done.returncode != 0
     assert "ImproperlyConfigured: STEAM_API_MIN_INTERVAL must be a number" in done.stderr
+
+
+def test_the_cache_is_shared_by_the_processes_of_the_machine(tmp_path):
+    """A sign-in lockout counted by one web worker holds in the others, and a stats view
+    computed by one serves them all: the cache is one directory, not each process's memory."""
+    cache.set("sign-in failures of alice", 5)
+    child_env = dict(os.environ, DJANGO_SETTINGS_MODULE="dotasync.settings", LOG_DIR=str(tmp_path))
+    read = (
+        "import django; django.setup(); from django.core.cache import cache; "
+        "print(cache.get('sign-in failures of alice')); cache.set('computed by', 'the child')"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", read],
+        cwd=REPO_ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "5"
+    assert cache.get("computed by") == "the child"
