@@ -5,8 +5,8 @@ gunicorn serves the site from the bench database; the account has 10,000 matches
 players each (made with bulk_create), with varied heroes, modes, lobbies, sides, numbers and
 a pool of regular teammates and opponents, so every view has real work. The load is bench 7's:
 one client alone (the service time), then 20 clients each asking once a second, all with the
-session cookie of a signed-in user. The numbers of a view are kept (Django's cache, per
-gunicorn worker) until the account's data changes, so under that load most answers are kept
+session cookie of a signed-in user. The numbers of a view are kept (Django's cache, shared by
+the gunicorn workers) until the account's data changes, so under that load most answers are kept
 ones: the time to compute a view afresh is measured on its own (Django's test client, the cache
 emptied before each request), as are the queries of a computed and of a kept answer, for an
 account of 100 matches and for the 10,000-match one.
