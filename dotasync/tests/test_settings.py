@@ -244,11 +244,11 @@ def test_an_unparseable_setting_stops_django_setup_with_a_clear_message(tmp_path
 def test_the_cache_is_shared_by_the_processes_of_the_machine(tmp_path):
     """A sign-in lockout counted by one web worker holds in the others, and a stats view
     computed by one serves them all: the cache is one directory, not each process's memory."""
-    cache.set("sign-in failures of alice", 5)
+    cache.set("signin-failures-alice", 5)
     child_env = dict(os.environ, DJANGO_SETTINGS_MODULE="dotasync.settings", LOG_DIR=str(tmp_path))
     read = (
         "import django; django.setup(); from django.core.cache import cache; "
-        "print(cache.get('sign-in failures of alice')); cache.set('computed by', 'the child')"
+        "print(cache.get('signin-failures-alice')); cache.set('computed-by', 'the child')"
     )
 
     done = subprocess.run(
@@ -262,4 +262,4 @@ def test_the_cache_is_shared_by_the_processes_of_the_machine(tmp_path):
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "5"
-    assert cache.get("computed by") == "the child"
+    assert cache.get("computed-by") == "the child"
