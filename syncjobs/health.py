@@ -6,8 +6,8 @@ Healthy means all three of:
 - cluster: a task cluster is alive and taking work. The evidence is the supervisor's last run
   (a schedule every minute, syncjobs.supervisor) or, while every worker is busy with a long sync
   and the supervisor waits its turn in the queue, the heartbeat of a job the cluster runs.
-  django-q's own cluster status is no help here: with the database as broker it lives in each
-  process's local-memory cache, which the web process cannot see;
+  django-q's own cluster status is no help here: it lives in Django's cache, which is one
+  machine's (CACHE_DIR), so a cluster on another machine would not be seen;
 - pending jobs: the oldest one has waited less than HEALTH_PENDING_MAX_AGE.
 
 The sources' state (switched off by a used-up daily limit, and until when) is reported but does
