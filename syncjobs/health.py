@@ -4,10 +4,11 @@ Healthy means all three of:
 
 - database: it answers a query;
 - cluster: a task cluster is alive and taking work. The evidence is the supervisor's last run
-  (a schedule every minute, syncjobs.supervisor) or, while every worker is busy with a long sync
-  and the supervisor waits its turn in the queue, the heartbeat of a job the cluster runs.
-  django-q's own cluster status is no help here: it lives in Django's cache, which is one
-  machine's (CACHE_DIR), so a cluster on another machine would not be seen;
+  (a schedule every minute, syncjobs.supervisor), the heartbeat of a job the cluster runs
+  (while every worker is busy with a long sync and the supervisor waits its turn), or the
+  status a running cluster refreshes every few seconds (django-q's, in the broker or, with
+  the database as broker, in Django's cache, so seen only on its own machine). The last one
+  makes a cluster read alive from its start, not from the supervisor's first run;
 - pending jobs: the oldest one has waited less than HEALTH_PENDING_MAX_AGE.
 
 The sources' state (switched off by a used-up daily limit, and until when) is reported but does
@@ -25,6 +26,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Count, Max, Min
 from django.utils import timezone
+from django_q.conf import Conf
+from django_q.status import Stat
 
 from matches import upstream
 from matches.models import RateLimitSlot
@@ -76,7 +79,8 @@ def cluster_state(now: datetime) -> dict[str, Any]:
         .exclude(task_id="")
         .aggregate(latest=Max("heartbeat_at"))["latest"]
     )
-    seen = [moment for moment in (supervisor_at, job_heartbeat_at) if moment is not None]
+    status_at = cluster_status_at()
+    seen = [m for m in (supervisor_at, job_heartbeat_at, status_at) if m is not None]
     last_seen_at = max(seen, default=None)
     silent_for = _seconds(now, last_seen_at)
     timeout = settings.HEALTH_CLUSTER_TIMEOUT
@@ -87,7 +91,21 @@ def cluster_state(now: datetime) -> dict[str, Any]:
         "max_seconds": timeout,
         "supervisor_last_run_at": _iso(supervisor_at),
         "running_job_heartbeat_at": _iso(job_heartbeat_at),
+        "cluster_status_at": _iso(status_at),
     }
+
+
+def cluster_status_at() -> datetime | None:
+    """When a running cluster last refreshed its status; None when none did lately (a
+    cluster's status expires seconds after its last refresh)."""
+    try:
+        stats = Stat.get_all()
+    except Exception:
+        # The broker is down: the other evidence still counts, and the failure is logged.
+        logger.exception("health check: could not read the task clusters' status")
+        return None
+    running = [stat for stat in stats if stat.status not in (Conf.STOPPING, Conf.STOPPED)]
+    return max((stat.timestamp for stat in running), default=None)
 
 
 def source_states(now: datetime) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from dotasync.processes import stop, wait_for
 from matches.models import RateLimitSlot
 from matches.tests.match_builders import make_account
 from syncjobs.models import JobStatus, JobType, SupervisorRun, SyncJob
@@ -99,6 +100,23 @@ def test_a_busy_clusters_running_job_shows_it_is_alive(db, anonymous):
     assert status == 200
     assert body["cluster"]["running_job_heartbeat_at"] is not None
     assert body["cluster"]["seconds_since_seen"] < 60
+
+
+@pytest.mark.slow
+def test_a_cluster_reads_alive_from_its_start_and_silent_once_it_stops(start_cluster, anonymous):
+    # No supervisor has run (the fixture removes the schedules) and no job runs: the evidence
+    # can only be the status the running cluster refreshes.
+    assert healthz(anonymous)[0] == 503
+
+    cluster = start_cluster()
+    wait_for(lambda: healthz(anonymous)[0] == 200, 60, "a starting cluster to read alive")
+    body = healthz(anonymous)[1]
+    assert body["cluster"]["cluster_status_at"] is not None
+    assert body["cluster"]["supervisor_last_run_at"] is None
+
+    stop(cluster)
+    wait_for(lambda: healthz(anonymous)[0] == 503, 30, "a stopped cluster to read silent")
+    assert healthz(anonymous)[1]["cluster"]["cluster_status_at"] is None
 
 
 def test_a_job_a_command_runs_in_the_foreground_says_nothing_about_the_cluster(db, anonymous):
