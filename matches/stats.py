@@ -126,13 +126,9 @@ def account_matches(
     """
     if result is not None and result not in RESULTS:
         raise ValueError(f"result must be one of {RESULTS}, not {result!r}")
-    if details_status is not None and details_status not in DETAILS_STATUSES:
-        raise ValueError(
-            f"details_status must be one of {DETAILS_STATUSES}, not {details_status!r}"
-        )
 
     matches = (
-        Match.objects.filter(account_links__account=account)
+        linked_matches(account, details_status=details_status)
         .annotate(
             own_player=FilteredRelation(
                 "players", condition=Q(players__account_id=account.account_id)
@@ -169,6 +165,18 @@ def account_matches(
         matches = matches.filter(hero_id=hero_id)
     if result is not None:
         matches = matches.filter(won=result == "win")
+    return matches
+
+
+def linked_matches(account: SteamAccount, *, details_status: str | None = None) -> QuerySet[Match]:
+    """The account's matches without the account's side of them: what counting them needs
+    when nothing reads the player's row (its join makes a count of 10,000 twice as slow).
+    `details_status` as for account_matches."""
+    if details_status is not None and details_status not in DETAILS_STATUSES:
+        raise ValueError(
+            f"details_status must be one of {DETAILS_STATUSES}, not {details_status!r}"
+        )
+    matches = Match.objects.filter(account_links__account=account)
     if details_status is not None:
         matches = matches.filter(_DETAILS_STATUS_FILTERS[details_status])
     return matches

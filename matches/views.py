@@ -1,11 +1,13 @@
 """The read-only match pages: thin adapters over matches.stats."""
 
 from collections.abc import Callable
+from functools import cached_property
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -75,15 +77,30 @@ def match_list(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "matches/match_list.html", context, status=400)
     # The middleware made the user's time zone the current one.
-    matches = form.filters(timezone.get_current_timezone()).apply(
-        stats.account_matches(
-            account,
-            result=form.cleaned_data["result"] or None,
-            details_status=form.cleaned_data["status"] or None,
-        )
+    filters = form.filters(timezone.get_current_timezone())
+    result = form.cleaned_data["result"] or None
+    details_status = form.cleaned_data["status"] or None
+    rows = filters.apply(
+        stats.account_matches(account, result=result, details_status=details_status)
     )
-    context["page"] = Paginator(matches, MATCHES_PER_PAGE).get_page(request.GET.get("page"))
+    counted = rows
+    if result is None and not filters.read_own_row:
+        counted = filters.apply(stats.linked_matches(account, details_status=details_status))
+    paginator = CountedPaginator(rows, MATCHES_PER_PAGE, counted)
+    context["page"] = paginator.get_page(request.GET.get("page"))
     return render(request, "matches/match_list.html", context)
+
+
+class CountedPaginator(Paginator):
+    """Pages `rows`, counted by `counted`: the same matches without what only shown rows need."""
+
+    def __init__(self, rows: QuerySet[Match], per_page: int, counted: QuerySet[Match]) -> None:
+        super().__init__(rows, per_page)
+        self.counted = counted
+
+    @cached_property
+    def count(self) -> int:
+        return self.counted.count()
 
 
 @login_required

@@ -3,6 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -117,6 +119,27 @@ def test_match_list_filters(signed_in, account):
     assert "Select a valid choice. bogus is not one of the available choices." in (
         bogus.content.decode()
     )
+
+
+def test_match_list_counts_without_the_player_rows_unless_a_filter_reads_them(signed_in, account):
+    complete_match(301, account, won=True, hero_id=1)
+    complete_match(302, account, won=False, hero_id=1)
+    complete_match(303, account, won=True, hero_id=2)
+    stub_match(304, account, hero_id=1)
+    failed_match(305, account, error="gone", attempts=3, hero_id=2)
+
+    def counted(**params) -> tuple[int, bool]:
+        with CaptureQueriesContext(connection) as queries:
+            html = signed_in.get(reverse("match_list"), params).content.decode()
+        (count,) = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"]]
+        shown = int(re.search(r"· (\d+) match", html).group(1))
+        return shown, "matches_matchplayer" in count
+
+    assert counted() == (5, False)
+    assert counted(status="failed") == (1, False)
+    assert counted(status="complete", game_mode=22) == (3, False)
+    assert counted(hero=1) == (3, True)
+    assert counted(result="win") == (2, True)
 
 
 def test_match_list_pages_by_fifty_newest_first(signed_in, account):
