@@ -176,7 +176,7 @@ def linked_matches(account: SteamAccount, *, details_status: str | None = None) 
         raise ValueError(
             f"details_status must be one of {DETAILS_STATUSES}, not {details_status!r}"
         )
-    matches = Match.objects.filter(account_links__account=account)
+    matches = Match.objects.for_account(account)
     if details_status is not None:
         matches = matches.filter(_DETAILS_STATUS_FILTERS[details_status])
     return matches
