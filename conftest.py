@@ -71,14 +71,9 @@ def _cache_of_this_test_process(tmp_path_factory) -> Iterator[None]:
     # children they start (web servers, clusters), so no test clears another's cache.
     own = tmp_path_factory.mktemp("cache")
     caches = {"default": {**django_settings.CACHES["default"], "LOCATION": own}}
-    previous = os.environ.get("CACHE_DIR")
-    os.environ["CACHE_DIR"] = str(own)
-    with override_settings(CACHES=caches):
+    with pytest.MonkeyPatch.context() as patch, override_settings(CACHES=caches):
+        patch.setenv("CACHE_DIR", str(own))
         yield
-    if previous is None:
-        del os.environ["CACHE_DIR"]
-    else:
-        os.environ["CACHE_DIR"] = previous
 
 
 @pytest.fixture(autouse=True)

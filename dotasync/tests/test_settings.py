@@ -216,6 +216,18 @@ def test_env_int_rejects_non_integers_and_values_below_the_minimum(monkeypatch, 
         env.env_int("DOTASYNC_TEST_NUMBER", 1, minimum=0)
 
 
+def run_python(code: str, child_env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`code` in a new Python process in the repository, as manage.py or the cluster starts."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_an_unparseable_setting_stops_django_setup_with_a_clear_message(tmp_path):
     """The whole start-up path, as `manage.py` or the cluster would run it."""
     child_env = {
@@ -228,14 +240,7 @@ def test_an_unparseable_setting_stops_django_setup_with_a_clear_message(tmp_path
         STEAM_API_MIN_INTERVAL="one second",
     )
 
-    done = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=REPO_ROOT,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python("import django; django.setup()", child_env)
 
     assert done.returncode != 0
     assert "ImproperlyConfigured: STEAM_API_MIN_INTERVAL must be a number" in done.stderr
@@ -251,14 +256,7 @@ def test_the_cache_is_shared_by_the_processes_of_the_machine(tmp_path):
         "print(cache.get('signin-failures-alice')); cache.set('computed-by', 'the child')"
     )
 
-    done = subprocess.run(
-        [sys.executable, "-c", read],
-        cwd=REPO_ROOT,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python(read, child_env)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "5"

@@ -96,12 +96,17 @@ def test_match_list_result_is_from_the_players_side(signed_in, account):
     assert _rows(signed_in.get(reverse("match_list")))[0].startswith("201 Anti-Mage Loss")
 
 
-def test_match_list_filters(signed_in, account):
+def five_matches_to_filter(account) -> None:
+    """Heroes 1 and 2, won and lost, complete, a stub and a failed one: 301 to 305."""
     complete_match(301, account, won=True, hero_id=1)
     complete_match(302, account, won=False, hero_id=1)
     complete_match(303, account, won=True, hero_id=2)
     stub_match(304, account, hero_id=1)
     failed_match(305, account, error="gone", attempts=3, hero_id=2)
+
+
+def test_match_list_filters(signed_in, account):
+    five_matches_to_filter(account)
 
     def listed(**params):
         response = signed_in.get(reverse("match_list"), params)
@@ -122,11 +127,7 @@ def test_match_list_filters(signed_in, account):
 
 
 def test_match_list_counts_without_the_player_rows_unless_a_filter_reads_them(signed_in, account):
-    complete_match(301, account, won=True, hero_id=1)
-    complete_match(302, account, won=False, hero_id=1)
-    complete_match(303, account, won=True, hero_id=2)
-    stub_match(304, account, hero_id=1)
-    failed_match(305, account, error="gone", attempts=3, hero_id=2)
+    five_matches_to_filter(account)
 
     def counted(**params) -> tuple[int, bool]:
         with CaptureQueriesContext(connection) as queries:
