@@ -144,6 +144,17 @@ class PlainSelect(forms.Select):
         return format_html('<select name="{}"{}>{}</select>', name, flatatt(final_attrs), options)
 
 
+class DefaultedChoiceField(forms.ChoiceField):
+    """A choice that a query leaving it out means its `initial`: the select shows that choice
+    (a bound form otherwise shows none, and the browser its first), and it cleans to it."""
+
+    def bound_data(self, data: object, initial: object) -> object:
+        return data or initial
+
+    def clean(self, value: object) -> str:
+        return super().clean(value) or self.initial
+
+
 def _with_any(choices: list[tuple[int, str]], any_label: str) -> list[tuple[str | int, str]]:
     return [("", any_label), *choices]
 
@@ -246,9 +257,10 @@ def _directions(column: str) -> tuple[tuple[str, str], ...]:
 class HeroesForm(MatchFiltersForm):
     """The heroes view's query: the filters, and the column its table is sorted by."""
 
-    sort = forms.ChoiceField(
+    sort = DefaultedChoiceField(
         widget=PlainSelect,
         label="Sort by",
+        initial=DEFAULT_HERO_ORDERING,
         choices=[
             (f"{sign}{column}", f"{HERO_COLUMN_NAMES[column]}, {direction}")
             for column in HERO_COLUMNS
@@ -259,19 +271,20 @@ class HeroesForm(MatchFiltersForm):
     )
 
     def ordering(self) -> str:
-        return self.cleaned_data.get("sort") or DEFAULT_HERO_ORDERING
+        return self.cleaned_data["sort"]
 
 
 class OverTimeForm(MatchFiltersForm):
     """The over-time view's query: the filters, and the length of a period."""
 
-    by = forms.ChoiceField(
+    by = DefaultedChoiceField(
         widget=PlainSelect,
         label="Per",
+        initial=DEFAULT_UNIT,
         choices=[(unit, unit.capitalize()) for unit in UNITS],
         required=False,
         error_messages={"invalid_choice": "A period is a day, week or month, not %(value)s."},
     )
 
     def unit(self) -> str:
-        return self.cleaned_data.get("by") or DEFAULT_UNIT
+        return self.cleaned_data["by"]

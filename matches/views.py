@@ -26,6 +26,8 @@ MIN_GAMES_TOGETHER = 2
 # a single game won is a sliver, never a full bar.
 FULL_BAR_GAMES = 10
 TOP_HEROES_SHOWN = 10
+# The query's fields that choose how the numbers are shown, not which matches count.
+PRESENTATION_FIELDS = ("by", "sort")
 
 
 class MatchListForm(MatchFiltersForm):
@@ -57,6 +59,12 @@ def shows_outside_images(request: HttpRequest) -> bool:
     return UserSettings.of(request.user).allow_outside_images
 
 
+def filters_set(form: forms.Form) -> int:
+    """How many of the form's filters the query gives a value: a phone shows the filters
+    folded unless one is set (or the form has errors to show)."""
+    return sum(1 for name in form.fields if name not in PRESENTATION_FIELDS and form.data.get(name))
+
+
 def _no_account(request: HttpRequest, title: str) -> HttpResponse:
     return render(request, "matches/no_account.html", {"title": title})
 
@@ -71,6 +79,7 @@ def match_list(request: HttpRequest) -> HttpResponse:
         "accounts": accounts,
         "account": account,
         "form": form,
+        "filters_set": filters_set(form),
         "presets": presets(timezone.localdate()),
         "max_attempts": settings.SYNC_MAX_ATTEMPTS,
     }
@@ -214,6 +223,7 @@ def _stats_page(
         "accounts": accounts,
         "account": account,
         "form": form,
+        "filters_set": filters_set(form),
         "stats_pages": STATS_PAGES,
         "page_title": _stats_title(request.resolver_match.url_name),
         "presets": presets(timezone.localdate()),
