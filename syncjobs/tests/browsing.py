@@ -95,6 +95,31 @@ def horizontal_overflow(page: Page) -> list[str]:
     )
 
 
+def wider_than_their_box(page: Page, selector: str) -> list[str]:
+    """The visible elements matching `selector` whose content is wider than they are, or that
+    are wider than the box they sit in (so a scrolling wrapper or the page hides a part)."""
+    return page.evaluate(
+        """selector => {
+            const found = [];
+            for (const element of document.querySelectorAll(selector)) {
+                if (!element.getClientRects().length) continue;
+                const parent = element.parentElement;
+                const width = element.getBoundingClientRect().width;
+                if (element.scrollWidth > element.clientWidth) {
+                    found.push(`${selector}.${element.className}: `
+                        + `content ${element.scrollWidth} > ${element.clientWidth}`);
+                }
+                if (width > parent.clientWidth + 1) {
+                    found.push(`${selector}.${element.className}: `
+                        + `${Math.round(width)} wide in ${parent.clientWidth}`);
+                }
+            }
+            return found;
+        }""",
+        selector,
+    )
+
+
 def smallest_chart_label_px(page: Page) -> float | None:
     """The smallest rendered size of a visible chart label: its font size times the scale
     the SVG is drawn at."""
@@ -153,3 +178,18 @@ def focus_ring(page: Page) -> dict:
             };
         }"""
     )
+
+
+def accessible_names(page: Page, role: str) -> list[str]:
+    """The names of the elements of `role` in chromium's own accessibility tree (what a screen
+    reader is given), lower-cased: a control CSS shows but the browser hides is not there."""
+    session = page.context.new_cdp_session(page)
+    try:
+        nodes = session.send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        session.detach()
+    return [
+        node.get("name", {}).get("value", "").lower()
+        for node in nodes
+        if node.get("role", {}).get("value") == role and not node.get("ignored")
+    ]
