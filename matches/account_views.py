@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dotasync import api_tokens
-from matches.accounts import AccountBusy, unlink_account, unlink_summary
+from matches.accounts import AccountBusy, take_notices, unlink_account, unlink_summary
 from matches.forms import LinkAccountForm, ThrottledAuthenticationForm, UserSettingsForm
 from matches.models import Match, SteamAccount, UserSettings
 from matches.players import label_of, labels_for
@@ -69,6 +69,8 @@ def accounts(request: HttpRequest) -> HttpResponse:
             if request.POST.get("then") == "sync":
                 _start_first_sync(request, account)
             return redirect("accounts")
+    for notice in take_notices(request.user):
+        messages.warning(request, notice)
     with_state = _accounts_with_sync_state(request.user)
     labels = labels_for(account.account_id for account, _ in with_state)
     linked = [
