@@ -141,7 +141,8 @@ def _refuse_beyond_owners_share(account: SteamAccount) -> None:
     get_user_model().objects.select_for_update().filter(pk=account.owner_id).first()
     active = list(SyncJob.objects.active().for_user(account.owner_id).select_related("account"))
     live = [job for job in active if not liveness.end_if_dead(job)]
-    if len(live) >= limit:
+    # A second start of an account that is syncing is told so (AlreadyRunning), not this.
+    if len(live) >= limit and all(job.account_id != account.pk for job in live):
         raise TooManyJobs(len(live))
 
 

@@ -111,6 +111,20 @@ def test_an_ended_job_frees_its_place(alices_accounts, limit_two):
     assert engine.create_job(third, JobType.FULL).status == JobStatus.PENDING
 
 
+def test_a_second_start_of_a_syncing_account_is_already_running_even_at_the_limit(
+    alices_accounts, settings
+):
+    settings.MAX_ACTIVE_JOBS_PER_USER = 1
+    running = engine.create_job(alices_accounts[0], JobType.FULL)
+
+    with pytest.raises(engine.AlreadyRunning) as again:
+        engine.create_job(alices_accounts[0], JobType.FULL)
+
+    assert again.value.job == running
+    with pytest.raises(engine.TooManyJobs):
+        engine.create_job(alices_accounts[1], JobType.FULL)
+
+
 def test_no_limit_when_the_setting_is_zero(alices_accounts, settings):
     settings.MAX_ACTIVE_JOBS_PER_USER = 0
 
