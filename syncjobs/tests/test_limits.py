@@ -19,6 +19,8 @@ from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
 from syncjobs.tasks import sync_all_accounts
 
+pytestmark = pytest.mark.sqlite
+
 ALICES = (1001, 1002, 1003, 1004, 1005)
 BOBS = 9001  # above all of alice's: an order by account id would put bob last
 
