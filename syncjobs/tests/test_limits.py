@@ -3,6 +3,7 @@ web start's throttle (one allowance with the API's), and the schedule's fair ord
 users in the broker's first-in, first-out queue."""
 
 import threading
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -10,6 +11,7 @@ from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django_q.models import OrmQ
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
@@ -203,15 +205,35 @@ def test_the_schedule_interleaves_users_and_holds_what_is_beyond_a_share(
 
     with django_capture_on_commit_callbacks(execute=True):
         assert sync_all_accounts() == 3
-    first_run = queued_owners()
-    SyncJob.objects.update(status=JobStatus.COMPLETED)
+        assert sync_all_accounts() == 0  # the next look: alice's share is in use
+    first_look = queued_owners()
     OrmQ.objects.all().delete()
+    SyncJob.objects.filter(account__account_id=1001).update(status=JobStatus.COMPLETED)
     with django_capture_on_commit_callbacks(execute=True):
         sync_all_accounts()
 
-    assert first_run == [("alice", 1001), ("bob", BOBS), ("alice", 1002)]
-    # alice's account held back waits least long next time: never synced comes first.
-    assert queued_owners() == [("alice", 1003), ("bob", BOBS), ("alice", 1001)]
+    assert first_look == [("alice", 1001), ("bob", BOBS), ("alice", 1002)]
+    # One of alice's syncs ended: the account held back starts at the next look.
+    assert queued_owners() == [("alice", 1003)]
+
+
+def test_the_least_recently_synced_accounts_go_first(
+    user, other_user, limit_two, settings, django_capture_on_commit_callbacks
+):
+    accounts = [make_account(account_id, owner=user) for account_id in ALICES[:3]]
+    make_account(BOBS, owner=other_user)
+    long_ago = timezone.now() - timedelta(minutes=settings.SYNC_SCHEDULE_INTERVAL_MINUTES + 5)
+    for minutes, account in zip((0, 2, 1), accounts, strict=True):
+        job = engine.create_job(account, JobType.INCREMENTAL)
+        SyncJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.COMPLETED, created_at=long_ago - timedelta(minutes=minutes)
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_all_accounts()
+
+    # bob never synced, so he waited longest; alice's 1002 and 1003 synced before 1001.
+    assert queued_owners() == [("bob", BOBS), ("alice", 1002), ("alice", 1003)]
 
 
 def test_the_schedule_gives_a_user_only_their_free_share(
