@@ -136,10 +136,14 @@ def _refuse_beyond_owners_share(account: SteamAccount) -> None:
     not wait for it. A running job whose worker is gone does not count.
     """
     limit = settings.MAX_ACTIVE_JOBS_PER_USER
-    if not limit or account.owner_id is None:
+    if not limit:
         return
-    get_user_model().objects.select_for_update().filter(pk=account.owner_id).first()
-    active = list(SyncJob.objects.active().for_user(account.owner_id).select_related("account"))
+    # Read afresh: the account may have changed hands (a Steam sign-in) since it was loaded.
+    owner_id = SteamAccount.objects.filter(pk=account.pk).values_list("owner_id", flat=True).first()
+    if owner_id is None:
+        return
+    get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+    active = list(SyncJob.objects.active().for_user(owner_id).select_related("account"))
     live = [job for job in active if not liveness.end_if_dead(job)]
     # A second start of an account that is syncing is told so (AlreadyRunning), not this.
     if len(live) >= limit and all(job.account_id != account.pk for job in live):
