@@ -130,3 +130,21 @@ def test_a_daily_limit_is_not_carried_over_as_a_failing_source(
     assert "is failing" not in second["message"]
     assert (second["details_ok"], second["details_deferred"]) == (25, 1)  # the 503'd one waits
     assert SyncJob.objects.count() == 2
+
+
+def test_without_steam_a_spent_day_fails_each_sync_saying_when_it_goes_on(
+    simulator, account, set_matches, settings, paced
+):
+    settings.STEAM_API_KEY = ""
+    set_matches(30, opendota_daily_allowance=3000, opendota_spent_today=3000)
+    reset = ratelimit.next_utc_midnight()
+
+    first = sync_matches()
+    later = sync_matches()  # the hourly sync, later the same day
+
+    for report in (first, later):
+        assert report["status"] == JobStatus.FAILED
+        assert "daily API limit is used up" in report["error_message"]
+        assert f"a sync of this account starts after {reset:%H:%M} UTC" in report["error_message"]
+    assert opendota_calls(simulator) == 1  # the later one did not even ask
+    assert Schedule.objects.filter(name=quota.CONTINUE_SCHEDULE.format(ACCOUNT_ID)).exists()
