@@ -67,12 +67,17 @@ def wait_turn(bucket: str, interval: float, sleep: Sleep = time.sleep) -> float:
     Returns the reserved start: the pacing guarantee holds for these, while the
     moment `sleep` actually returns depends on the OS scheduler. The wait is counted
     from when the database read its clock, so the commit's own latency is not added
-    to it (that would make the gaps between calls jitter by as much).
+    to it (that would make the gaps between calls jitter by as much). A caller that
+    waited asks again whether the bucket was switched off meanwhile (another lane's
+    answer said nothing is left today) and then raises RateLimited (daily) too.
     """
     start, due = _reserve(bucket, interval)
     delay = due - time.monotonic()
     if delay > 0:
         sleep(delay)
+        reason = disabled_reason(bucket)
+        if reason is not None:
+            raise _switched_off(bucket, reason)
     return start
 
 
