@@ -19,8 +19,9 @@ incremental sync lists to its end every source that has never been listed
 completely (so a first sync of any type gets the whole history, OpenDota's
 beyond Steam's 500), then walks the others in order until one meets its
 frontier (with a Steam key that is one call when nothing is new; when more
-matches are new than Steam can list, OpenDota is walked too), and after that
-every source whose last listing is unfinished.
+matches are new than Steam can list, or Steam's pages left hidden high-level
+matches out, OpenDota is walked too), and after that every source whose last
+listing is unfinished.
 
 A history made private stops the listing (Steam's status 15), but the matches
 listed before still get their details, which are public by match id; OpenDota
@@ -80,6 +81,8 @@ class ListingPhase:
         # Sources whose listing stopped at their cap: the newest match it listed.
         self.capped: dict[str, int | None] = {}
         self.private: PrivateProfile | None = None
+        # Sources that left matches out of a page this sync (Steam's hidden high-level ones).
+        self.hiding: set[str] = set()
 
     def run(self) -> None:
         self.state.phase = JobPhase.COLLECTING_IDS
@@ -109,7 +112,10 @@ class ListingPhase:
                 if met and not frontiers[source.name].has_partial:
                     continue  # an unfinished listing is walked again, whoever met its frontier
                 walks[source.name] = self.walk(source, frontiers[source.name], to_frontier=True)
-                met = met or walks[source.name] is Walked.MET_FRONTIER
+                # A walk that met its frontier past hidden matches did not list them all.
+                met = met or (
+                    walks[source.name] is Walked.MET_FRONTIER and source.name not in self.hiding
+                )
         self._settle_capped(frontiers, walks)
         if self.private is not None:
             if not Match.objects.for_account(self.account).exists():
@@ -205,6 +211,8 @@ class ListingPhase:
                 self._cut(label, pages, exc.message)
                 return Walked.CUT
             next_cursor = page.next_cursor
+            if page.hides_matches:
+                self.hiding.add(source.name)
             ids = [entry.match_id for entry in page.entries]
             if pages == 1 and not ids and source.name == OPENDOTA_LIST:
                 self.runner.note(MAYBE_PRIVATE)  # OpenDota's answer for a private history

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from matches.normalize import HistoryEntry, MatchDetails
-from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE, UpstreamClient
+from matches.upstream import OPENDOTA, STEAM, STEAM_PAGE_SIZE, STEAM_SEQUENCE, UpstreamClient
 
 STEAM_HISTORY = "steam_history"
 OPENDOTA_LIST = "opendota"
@@ -49,6 +49,9 @@ class Page:
     # The source stops at a cap (Steam's newest 500), not at the end of the history: what it
     # listed is no complete listing.
     capped: bool = False
+    # The source left matches out of this page that it still counts (Steam's high-level
+    # matches since March 2025): another source has to list them.
+    hides_matches: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,14 @@ def _steam_history_page(
 ) -> Page:
     page = client.steam_match_history(account_id, start_at)
     capped = page.total_results >= STEAM_HISTORY_CAP
+    # A short page before the end: Valve removed matches it still counts in results_remaining.
+    hides = len(page.entries) < STEAM_PAGE_SIZE and page.results_remaining > 0
     if not page.entries:
-        return Page([], None, capped)
+        return Page([], None, capped, hides)
     lowest = min(entry.match_id for entry in page.entries)
     if page.results_remaining <= 0 or (start_at is not None and lowest > start_at):
-        return Page(page.entries, None, capped)
-    return Page(page.entries, lowest - 1)  # start_at_match_id is inclusive upstream
+        return Page(page.entries, None, capped, hides)
+    return Page(page.entries, lowest - 1, hides_matches=hides)  # start_at is inclusive
 
 
 def _opendota_page(client: UpstreamClient, account_id: int, offset: Cursor, small: bool) -> Page:

@@ -118,3 +118,20 @@ def test_without_a_steam_key_a_private_history_says_it_may_be_private(
     assert report["ids_found"] == 0
     assert "may be private" in report["message"]
     assert "Settings → Options → Social → “Expose Public Match Data”" in report["message"]
+
+
+def test_new_matches_steam_hides_are_listed_by_the_next_incremental_sync(
+    simulator, account, set_matches
+):
+    # Since March 2025 Steam leaves high-level matches out of its pages but counts them.
+    set_matches(300, hidden_fraction=0.3)
+    sync_matches("--full")
+    set_matches(330, hidden_fraction=0.3)  # 30 new, about 9 of them hidden from Steam
+    simulator.state.reset()
+
+    report = sync_matches()
+
+    assert report["status"] == JobStatus.COMPLETED, report["error_message"]
+    assert report["ids_new"] == 30
+    assert linked(account) == known_to_the_simulator(simulator)
+    assert simulator.state.calls("opendota_player_matches") == 1  # its frontier, in one call
