@@ -30,7 +30,7 @@ answers a private history with an empty list, and the job says it may be private
 
 import logging
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from django.conf import settings
 from django.db import transaction
@@ -156,7 +156,7 @@ class ListingPhase:
         }
         return " ".join(sorted(reason for reason in reasons if "daily" in reason))
 
-    def _stop_for_today(self, why: str) -> None:
+    def _stop_for_today(self, why: str) -> NoReturn:
         """Nothing can be listed before the daily limit resets: a sync follows the reset."""
         resets_at = ratelimit.next_utc_midnight()
         quota.continue_after_reset(self.account, resets_at)
