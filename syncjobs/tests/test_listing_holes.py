@@ -72,18 +72,21 @@ def test_an_unfinished_listing_is_walked_again_after_another_source_met_its_fron
     settings.SYNC_ID_SOURCES = ["opendota", "steam_history"]
     # Only Steam's listing knows a match's seq num, which the sequence endpoint needs.
     settings.SYNC_DETAIL_SOURCES = ["steam_sequence"]
-    set_matches(300, call_faults={"history": {2: "503"}})
-    first = sync_matches("--full")
-    assert "Steam GetMatchHistory: listing stopped at page 2" in first["message"]
-    assert first["details_ok"] == 100
-
+    set_matches(300)
+    sync_matches("--full")  # both listings complete
+    set_matches(400, call_faults={"history": {2: "503"}})  # 100 new, all within Steam's 500
     simulator.state.reset()
-    simulator.state.configure(call_faults={})
-    again = sync_matches()  # OpenDota meets its frontier in one call; Steam's is unfinished
+    cut = sync_matches("--full")
+    assert "Steam GetMatchHistory: listing stopped at page 2" in cut["message"]
+    assert Match.objects.for_account(account).complete().count() == 400  # a full re-fetch
+
+    set_matches(420, call_faults={})  # 20 new
+    simulator.state.reset()
+    again = sync_matches()  # OpenDota meets its frontier at once; Steam's listing is unfinished
 
     assert simulator.state.calls("opendota_player_matches") == 1
-    assert again["details_ok"] == 200
-    assert Match.objects.for_account(account).complete().count() == 300
+    assert simulator.state.calls("history") >= 2  # page 1, then on below the stretch it had
+    assert again["details_ok"] == 20
     assert ListingFrontier.objects.get(source="steam_history").complete_through == max(
         linked(account)
     )
