@@ -358,15 +358,15 @@ class UpstreamClient:
         return response
 
     def _parse(self, bucket: str, response: requests.Response) -> Any:
+        day = None
         if bucket == OPENDOTA:
+            day = _header_int(response, "X-Rate-Limit-Remaining-Day")
             ratelimit.heed_remaining(
-                bucket,
-                minute=_header_int(response, "X-Rate-Limit-Remaining-Minute"),
-                day=_header_int(response, "X-Rate-Limit-Remaining-Day"),
+                bucket, minute=_header_int(response, "X-Rate-Limit-Remaining-Minute"), day=day
             )
         status = response.status_code
         if status == 429:
-            raise self._rate_limited(bucket, response)
+            raise self._rate_limited(bucket, response, day_left=day)
         if status == 404:
             raise NotFound(f"not found on {_label(bucket)}", status=404, source=bucket)
         if 400 <= status < 500:
@@ -411,8 +411,14 @@ class UpstreamClient:
             source=bucket,
         )
 
-    def _rate_limited(self, bucket: str, response: requests.Response) -> RateLimited:
-        daily = bucket == OPENDOTA and "daily" in _error_text(response)
+    def _rate_limited(
+        self, bucket: str, response: requests.Response, *, day_left: int | None
+    ) -> RateLimited:
+        """OpenDota's daily 429 says "daily api limit exceeded", its day counter negative
+        (svc/web.ts); its minute 429 carries no Retry-After."""
+        daily = bucket == OPENDOTA and (
+            "daily" in _error_text(response) or (day_left is not None and day_left < 0)
+        )
         return RateLimited(
             f"{_label(bucket)} daily API limit exceeded"
             if daily
