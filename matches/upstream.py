@@ -65,6 +65,10 @@ PRIVATE_PROFILE_STATUS = 15
 STEAM_PAGE_SIZE = 100
 # The most of an answer one read hands back: it returns as soon as anything arrived.
 READ_PIECE_BYTES = 64 * 1024
+# A cancel abandons an answer only once it has been coming for this long: one that arrives
+# promptly is still read and stored (a cancel keeps every answer received), a trickling one
+# is not waited for.
+CANCEL_GRACE_SECONDS = 1.0
 
 # Rate-limit buckets: each is paced on its own, across every worker.
 STEAM = "steam"
@@ -380,8 +384,9 @@ class UpstreamClient:
         """Read the body into `response.content`, cut at the size and time limits.
 
         One read returns whatever has arrived (urllib3's read1), so the deadline and the
-        job's checkpoint are looked at between pieces however slowly they trickle in; a
-        compressed answer is counted as it decompresses, a piece at a time.
+        job's checkpoint (past CANCEL_GRACE_SECONDS) are looked at between pieces however
+        slowly they trickle in; a compressed answer is counted as it decompresses, a piece
+        at a time.
         """
         limit = settings.UPSTREAM_MAX_ANSWER_BYTES
         deadline = started + settings.UPSTREAM_MAX_ANSWER_SECONDS
@@ -391,7 +396,8 @@ class UpstreamClient:
         pieces = []
         size = 0
         while True:
-            self.checkpoint()
+            if time.monotonic() - started > CANCEL_GRACE_SECONDS:
+                self.checkpoint()
             if time.monotonic() > deadline:
                 raise ServerError(
                     f"{_label(bucket)} took longer than "
