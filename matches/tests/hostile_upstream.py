@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,7 +32,6 @@ class Served:
     behaviour: str
     bytes_sent: int = 0
     client_went_away: bool = False
-    started: float = field(default_factory=time.monotonic)
 
 
 class Answer:

@@ -38,18 +38,13 @@ NESTED = b'{"result": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
 
 @pytest.fixture
-def hostile(simulator) -> Iterator[HostileServer]:
+def hostile(settings, simulator) -> Iterator[HostileServer]:
+    """Steam's and OpenDota's base URLs point at a hostile server in front of the simulator
+    (each test says which sources it uses)."""
     with hostile_server(simulator) as server:
+        settings.STEAM_API_BASE_URL = server.base_url
+        settings.OPENDOTA_API_BASE_URL = server.opendota_url
         yield server
-
-
-@pytest.fixture
-def through_hostile(settings, hostile):
-    """Steam's and OpenDota's base URLs point at the hostile server (each test says which
-    sources it uses)."""
-    settings.STEAM_API_BASE_URL = hostile.base_url
-    settings.OPENDOTA_API_BASE_URL = hostile.opendota_url
-    return hostile
 
 
 def account_matches(account):
@@ -57,7 +52,7 @@ def account_matches(account):
 
 
 def test_nul_and_nan_in_steam_details_are_stored_without_them(
-    settings, account, set_matches, sync, through_hostile
+    settings, account, set_matches, sync, hostile
 ):
     settings.SYNC_DETAIL_SOURCES = ["steam_details"]
     set_matches(30)
@@ -70,12 +65,12 @@ def test_nul_and_nan_in_steam_details_are_stored_without_them(
         first["time"] = math.nan
         first["level"] = math.inf
 
-    through_hostile.on(STEAM_DETAILS, spoiled(spoil))
+    hostile.on(STEAM_DETAILS, spoiled(spoil))
 
     job = sync(account)
 
     assert job.status == JobStatus.COMPLETED, job.error_message
-    assert len(through_hostile.claimed("spoiled")) == 30
+    assert len(hostile.claimed("spoiled")) == 30
     assert job.details_ok == 30
     assert set(account_matches(account).values_list("radiant_name", "dire_name")) == {
         ("TeamSecret", "")
@@ -87,9 +82,7 @@ def test_nul_and_nan_in_steam_details_are_stored_without_them(
         assert isinstance(player.ability_upgrades[1]["time"], int)
 
 
-def test_nul_in_opendota_names_is_stored_without_it(
-    settings, account, set_matches, sync, through_hostile
-):
+def test_nul_in_opendota_names_is_stored_without_it(settings, account, set_matches, sync, hostile):
     settings.SYNC_ID_SOURCES = ["steam_history"]
     settings.SYNC_DETAIL_SOURCES = ["opendota"]
     set_matches(10)
@@ -100,7 +93,7 @@ def test_nul_in_opendota_names_is_stored_without_it(
             if player.get("account_id"):
                 player["personaname"] = f"\u0000{player['account_id']}\u0000"
 
-    through_hostile.on(OPENDOTA_MATCH, spoiled(spoil))
+    hostile.on(OPENDOTA_MATCH, spoiled(spoil))
 
     job = sync(account)
 
@@ -113,17 +106,17 @@ def test_nul_in_opendota_names_is_stored_without_it(
 
 
 def test_an_answer_nested_too_deeply_is_refused_and_the_other_source_serves_the_match(
-    settings, account, set_matches, sync, through_hostile
+    settings, account, set_matches, sync, hostile
 ):
     settings.SYNC_ID_SOURCES = ["steam_history"]
     settings.SYNC_DETAIL_SOURCES = ["steam_details", "opendota"]
     set_matches(40)
-    through_hostile.on(STEAM_DETAILS, replaced(NESTED))
+    hostile.on(STEAM_DETAILS, replaced(NESTED))
 
     job = sync(account)
 
     assert job.status == JobStatus.COMPLETED, job.error_message
-    refused_by_steam = {int(s.params["match_id"]) for s in through_hostile.claimed("replaced")}
+    refused_by_steam = {int(s.params["match_id"]) for s in hostile.claimed("replaced")}
     assert refused_by_steam  # Steam's lane took its share of the matches
     assert job.details_ok == 40
     asked_twice = account_matches(account).filter(pk__in=refused_by_steam)
@@ -133,13 +126,13 @@ def test_an_answer_nested_too_deeply_is_refused_and_the_other_source_serves_the_
 
 
 def test_a_match_every_source_refuses_fails_with_the_reasons_and_the_job_completes(
-    settings, account, set_matches, sync, through_hostile
+    settings, account, set_matches, sync, hostile
 ):
     settings.SYNC_ID_SOURCES = ["steam_history"]
     settings.SYNC_DETAIL_SOURCES = ["steam_details", "opendota"]
     set_matches(12)
-    through_hostile.on(STEAM_DETAILS, replaced(NESTED))
-    through_hostile.on(OPENDOTA_MATCH, replaced(NESTED.replace(b'"result": ', b'"r": ')))
+    hostile.on(STEAM_DETAILS, replaced(NESTED))
+    hostile.on(OPENDOTA_MATCH, replaced(NESTED.replace(b'"result": ', b'"r": ')))
 
     job = sync(account)
 
@@ -156,20 +149,20 @@ def test_a_match_every_source_refuses_fails_with_the_reasons_and_the_job_complet
 
 
 def test_a_trickling_answer_is_cut_and_the_match_goes_to_the_next_source(
-    settings, account, set_matches, sync, through_hostile
+    settings, account, set_matches, sync, hostile
 ):
     settings.SYNC_ID_SOURCES = ["steam_history"]
     settings.SYNC_DETAIL_SOURCES = ["opendota", "steam_sequence"]
     settings.UPSTREAM_MAX_ANSWER_SECONDS = 1.0
     set_matches(20)
-    through_hostile.on(OPENDOTA_MATCH, trickled(every=0.02))
+    hostile.on(OPENDOTA_MATCH, trickled(every=0.02))
 
     started = time.monotonic()
     job = sync(account)
     took = time.monotonic() - started
 
     assert job.status == JobStatus.COMPLETED, job.error_message
-    trickles = through_hostile.claimed("trickled")
+    trickles = hostile.claimed("trickled")
     assert trickles
     assert job.details_ok == 20
     assert set(account_matches(account).values_list("details_source", flat=True)) == {
@@ -183,16 +176,16 @@ def test_a_trickling_answer_is_cut_and_the_match_goes_to_the_next_source(
 
 
 def test_a_cancel_ends_a_job_whose_answer_trickles_within_about_a_second(
-    settings, account, set_matches, through_hostile
+    settings, account, set_matches, hostile
 ):
     settings.SYNC_ID_SOURCES = ["steam_history"]
     settings.SYNC_DETAIL_SOURCES = ["opendota"]
     assert settings.UPSTREAM_MAX_ANSWER_SECONDS >= 30  # the default: the cancel ends it first
     set_matches(5)
-    through_hostile.on(OPENDOTA_MATCH, trickled(every=0.02))
+    hostile.on(OPENDOTA_MATCH, trickled(every=0.02))
     job = engine.create_job(account, JobType.FULL)
     worker = _in_thread(lambda: engine.run_job(job.pk))
-    wait_for(lambda: through_hostile.claimed("trickled"), 30, "a trickling answer")
+    wait_for(lambda: hostile.claimed("trickled"), 30, "a trickling answer")
     time.sleep(0.5)  # well into the trickle
 
     requested = time.monotonic()
@@ -203,18 +196,18 @@ def test_a_cancel_ends_a_job_whose_answer_trickles_within_about_a_second(
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert took < 2.0
-    assert len(through_hostile.claimed("trickled")) == 1
+    assert len(hostile.claimed("trickled")) == 1
     assert not account_matches(account).filter(retry_count__gt=0).exists()
 
 
 def test_an_endless_answer_is_cut_at_the_size_limit_without_charging_the_match(
-    settings, account, set_matches, sync, through_hostile
+    settings, account, set_matches, sync, hostile
 ):
     settings.SYNC_ID_SOURCES = ["steam_history"]
     settings.SYNC_DETAIL_SOURCES = ["opendota"]
     settings.UPSTREAM_MAX_ANSWER_BYTES = 2**20
     set_matches(3)
-    through_hostile.on(OPENDOTA_MATCH, endless(up_to=512 * 2**20))
+    hostile.on(OPENDOTA_MATCH, endless(up_to=512 * 2**20))
 
     job = sync(account)
 
@@ -224,16 +217,16 @@ def test_an_endless_answer_is_cut_at_the_size_limit_without_charging_the_match(
         assert (match.has_details, match.retry_count) == (None, 0)
         assert "larger than 1,048,576 bytes; cut off" in match.fetch_error
     wait_for(
-        lambda: all(s.client_went_away for s in through_hostile.claimed("endless")),
+        lambda: all(s.client_went_away for s in hostile.claimed("endless")),
         10,
         "the client to hang up",
     )
     # The client hung up after its megabyte (what the kernel's buffers took on top aside).
-    assert all(s.bytes_sent < 32 * 2**20 for s in through_hostile.claimed("endless"))
+    assert all(s.bytes_sent < 32 * 2**20 for s in hostile.claimed("endless"))
 
 
 def test_a_redirect_to_another_host_is_not_followed_and_names_the_setting(
-    settings, account, set_matches, sync, through_hostile, simulator
+    settings, account, set_matches, sync, hostile, simulator
 ):
     settings.SYNC_ID_SOURCES = ["steam_history", "opendota"]
     settings.SYNC_DETAIL_SOURCES = ["opendota", "steam_sequence"]
@@ -241,13 +234,13 @@ def test_a_redirect_to_another_host_is_not_followed_and_names_the_setting(
     with hostile_server(simulator) as elsewhere:
         elsewhere.on(r"/", replaced(b"[]"))
         # Another host name for the same machine: what a redirect to a stranger looks like.
-        through_hostile.on(OPENDOTA_ANY, redirected(f"http://localhost:{elsewhere.server_port}/"))
+        hostile.on(OPENDOTA_ANY, redirected(f"http://localhost:{elsewhere.server_port}/"))
 
         job = sync(account)
 
         assert job.status == JobStatus.COMPLETED, job.error_message
         assert elsewhere.claimed("replaced") == []
-    assert len(through_hostile.claimed("redirected")) == 1  # switched off after its first
+    assert len(hostile.claimed("redirected")) == 1  # switched off after its first
     assert "OpenDota answered HTTP 302, a redirect to localhost" in job.message
     assert "check OPENDOTA_API_BASE_URL" in job.message
     assert job.details_ok == 10
