@@ -160,6 +160,9 @@ STEAM_SEQUENCE_MIN_INTERVAL = env_float("STEAM_SEQUENCE_MIN_INTERVAL", 5.0)
 OPENDOTA_MIN_INTERVAL = env_float("OPENDOTA_MIN_INTERVAL", 1.0)
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 15.0, minimum=0.1)
+# An answer is cut past either (a parsed OpenDota match is about 0.5 MB).
+UPSTREAM_MAX_ANSWER_BYTES = env_int("UPSTREAM_MAX_ANSWER_BYTES", 16 * 2**20, minimum=2**16)
+UPSTREAM_MAX_ANSWER_SECONDS = env_float("UPSTREAM_MAX_ANSWER_SECONDS", 30.0, minimum=1.0)
 # Demo mode: no Steam key, so `make run` points both APIs at the built-in simulator.
 DEMO_MODE = env_bool("DEMO_MODE", False)
 

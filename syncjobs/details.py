@@ -473,12 +473,13 @@ class DetailPhase:
             self.fail_lane(EndPhase(STOPPED_EARLY))
 
     def store(self, outcomes: list[Outcome]) -> None:
-        """The writer's work: store one batch (releasing its claims), then count it."""
-        store.save_outcomes(outcomes, self.job.pk, dbclock.now())
+        """The writer's work: store one batch (releasing its claims), then count it as stored
+        (details the database refused are a failure)."""
+        stored = store.save_outcomes(outcomes, self.job.pk, dbclock.now())
         self.pulse.let_go(o.match_id for o in outcomes)
         with self._lock:
             self.attempted += len(outcomes)
-        for outcome in outcomes:
+        for outcome in stored:
             self.pulse.count("done")
             if outcome.kind is OutcomeKind.COMPLETED:
                 self.pulse.count("ok")
