@@ -169,6 +169,9 @@ SOCIAL_AUTH_STEAM_API_KEY = STEAM_API_KEY
 STEAM_SIGN_IN_ENABLED = bool(STEAM_API_KEY) and not DEMO_MODE
 SOCIAL_AUTH_URL_NAMESPACE = "social"
 SOCIAL_AUTH_LOGIN_ERROR_URL = "login"
+# social-core's own requests (the player's name from the Steam Web API); python-openid's
+# fetches have theirs in matches.steam_openid.
+SOCIAL_AUTH_REQUESTS_TIMEOUT = 5.0
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_uid",

@@ -8,5 +8,8 @@ class MatchesConfig(AppConfig):
         from django.conf import settings
 
         from dotasync.logconfig import install_redaction
+        from matches.steam_openid import install_fetcher
 
         install_redaction([settings.STEAM_API_KEY, settings.OPENDOTA_API_KEY])
+        # Steam sign-in's OpenID fetches: Steam only, short timeouts (matches.steam_openid).
+        install_fetcher()

@@ -38,8 +38,6 @@ OPEN_URL_NAMES = {
     "admin:login",
     "social:begin",
     "social:complete",
-    "social:idp_launch",
-    "social:app_launch",
     # Not a sign-in entry point: the health check for monitors, which shows no user's data
     # (syncjobs/tests/test_health.py).
     "healthz",
