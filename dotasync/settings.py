@@ -122,8 +122,17 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 # Users are added by an admin; open sign-up (and first sign-in through Steam) only when enabled.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
+# Failed sign-ins per window, counted per username (whatever the address) and per client
+# address (across usernames, only when TRUSTED_PROXY_COUNT says where it is): matches.signin.
 SIGNIN_MAX_FAILURES = env_int("SIGNIN_MAX_FAILURES", 10, minimum=1)
+SIGNIN_ADDRESS_MAX_FAILURES = env_int("SIGNIN_ADDRESS_MAX_FAILURES", 50, minimum=1)
 SIGNIN_FAILURE_WINDOW = env_int("SIGNIN_FAILURE_WINDOW", 15 * 60, minimum=1)
+# Reverse proxies in front of the app: 0 = none (REMOTE_ADDR is the client), n = the client is
+# the n-th address from the right of TRUSTED_PROXY_HEADER. Unset: unknown, no address is trusted.
+TRUSTED_PROXY_COUNT = (
+    env_int("TRUSTED_PROXY_COUNT", 0) if env_str("TRUSTED_PROXY_COUNT").strip() else None
+)
+TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "X-Forwarded-For")
 AUTHENTICATION_BACKENDS = [
     "social_core.backends.steam.SteamOpenId",
     "django.contrib.auth.backends.ModelBackend",
@@ -255,9 +264,10 @@ else:
     Q_CLUSTER["poll"] = 0.5
 
 # --- Cache ---------------------------------------------------------------------------------
-# One cache for every process on the machine: sign-in lockouts and the API's throttle must count
-# the attempts all web workers see, and a stats view computed by one worker serves the others
-# (matches.analysis). Django's default memory cache is per process.
+# One cache for every process on the machine: the API's throttle must count the requests all
+# web workers see, and a stats view computed by one worker serves the others (matches.analysis).
+# Django's default memory cache is per process. Sign-in lockouts are not kept here but in the
+# database, where no stats entry can evict them.
 CACHE_DIR = Path(env_str("CACHE_DIR", str(BASE_DIR / "cache")))
 CACHES = {
     "default": {

@@ -384,3 +384,30 @@ class UserSettings(models.Model):
         """The user's settings, created with the defaults on first use."""
         found, _ = cls.objects.get_or_create(user=user)
         return found
+
+
+class SignInFailures(models.Model):
+    """Failed sign-ins in one fixed window, for one username or one client address.
+
+    Kept in the database, not the cache: no other entry can push a lockout out, and every
+    web worker counts the same attempts (matches.signin).
+    """
+
+    class Scope(models.TextChoices):
+        USERNAME = "username"
+        ADDRESS = "address"
+
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    # A username as typed, folded to lower case and cut to a username's longest; or an address.
+    subject = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name_plural = "sign-in failures"
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "subject"], name="signin_failures_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.failures} failed sign-in(s) for {self.scope} {self.subject}"
