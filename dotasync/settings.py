@@ -293,7 +293,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # A JSON API: the HTMX pages post their forms to their own views, not here.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["dotasync.api_parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "dotasync.api.ApiPagination",
     "DEFAULT_THROTTLE_RATES": {"sync": API_SYNC_THROTTLE_RATE},
     "EXCEPTION_HANDLER": "dotasync.api.exception_handler",

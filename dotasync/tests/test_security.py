@@ -377,3 +377,44 @@ def test_guessing_passwords_locks_the_sign_in_even_for_the_right_one(user, setti
     # (matches/tests/test_signin.py).
     other = Client(REMOTE_ADDR="10.0.0.2")
     assert other.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 200
+
+
+# --- malformed input is a 400, never a 500 ----------------------------------------------------
+
+DEEPLY_NESTED = "[" * 100_000 + "]" * 100_000
+
+
+def api_paths() -> list[str]:
+    return sorted(
+        {path for path, _, _ in url_patterns() if path.startswith("/api/")}
+        - {"/api/schema/"}
+        - {path for path, _, _ in url_patterns() if path.startswith("/api/docs/")}
+    )
+
+
+def test_no_api_endpoint_answers_500_to_a_non_ascii_page_size_or_a_deeply_nested_body(data, user):
+    client = Client(
+        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}",
+        raise_request_exception=False,
+    )
+    paginated = 0
+    parsed = 0
+    for path in api_paths():
+        listed = client.get(path, {"page_size": "5"})
+        # "²" is a digit to str.isdigit(), not to int().
+        for page_size in ("²", "١٢", "5\n"):
+            response = client.get(path, {"page_size": page_size})
+            assert response.status_code < 500, (path, page_size)
+            if listed.status_code == 200 and "results" in listed.json():
+                assert response.status_code == 400, (path, page_size)
+                assert list(response.json()["errors"]) == ["page_size"]
+                paginated += page_size == "²"
+        for method in (client.post, client.put, client.patch):
+            response = method(path, DEEPLY_NESTED, content_type="application/json")
+            # A view that reads no body may answer anything else; none may fail.
+            assert response.status_code < 500, (path, method, response.status_code)
+            if response.status_code == 400:
+                assert "nested too deeply" in response.json()["detail"], path
+                parsed += 1
+    assert paginated >= 3
+    assert parsed >= 3
