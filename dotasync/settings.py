@@ -34,6 +34,39 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- Content-Security-Policy, Permissions-Policy (matches.middleware) -------------------------
+# Every script and stylesheet is our own file: no inline <script>, no eval (htmx's is off, see
+# the htmx-config meta in base.html), no <style> element. Style attributes are allowed, and
+# only them: they carry data (the win-rate bars' widths on Teammates, the legend swatches on
+# Stats), and an attribute, unlike a <style> element, cannot select and leak other markup.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        # Players' avatars come from Steam's image servers, for users who allow them.
+        "img-src 'self' data: https://*.steamstatic.com",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+)
+
 # --- HTTPS ---------------------------------------------------------------------------------
 # Cookies and HSTS are secure by default in production (DEBUG off). The redirect to HTTPS is
 # opt-in: behind a TLS proxy the proxy usually redirects, and `make run` and the tests speak
@@ -72,6 +105,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every answer, static files too.
+    "matches.middleware.SecurityHeadersMiddleware",
     # Static files straight after the redirect to HTTPS: no session or user for a stylesheet.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from social_django import views as social_views
 
-from matches.steam_openid import forged_callback_reason
+from matches.steam_openid import AUTO_SUBMIT_POLICY, forged_callback_reason
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,10 @@ def _require_steam_sign_in(backend: str) -> None:
 @login_not_required
 def begin(request: HttpRequest, backend: str) -> HttpResponse:
     _require_steam_sign_in(backend)
-    return social_views.auth(request, backend)
+    response = social_views.auth(request, backend)
+    if response.status_code == 200:  # the form that carries the browser on to Steam
+        response.headers["Content-Security-Policy"] = AUTO_SUBMIT_POLICY
+    return response
 
 
 @never_cache

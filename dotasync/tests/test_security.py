@@ -418,3 +418,94 @@ def test_no_api_endpoint_answers_500_to_a_non_ascii_page_size_or_a_deeply_nested
                 parsed += 1
     assert paginated >= 3
     assert parsed >= 3
+
+
+# --- Content-Security-Policy and Permissions-Policy -----------------------------------------
+
+
+def policy_of(response) -> dict[str, list[str]]:
+    return {
+        name: values
+        for name, *values in (
+            part.split() for part in response["Content-Security-Policy"].split(";")
+        )
+    }
+
+
+@pytest.mark.parametrize("path", ["/login/", "/api/matches/", "/healthz", "/admin/login/"])
+def test_every_answer_carries_the_strict_policy(db, path):
+    response = Client().get(path)
+
+    policy = policy_of(response)
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'"]
+    assert policy["style-src-attr"] == ["'unsafe-inline'"]
+    assert policy["object-src"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["form-action"] == ["'self'"]
+    assert "camera=()" in response["Permissions-Policy"]
+    assert "geolocation=()" in response["Permissions-Policy"]
+
+
+def test_no_page_has_an_inline_script_a_style_element_or_an_event_handler(data, user):
+    web = Client()
+    web.force_login(user)
+    pages = [
+        "/",
+        "/matches/",
+        f"/matches/{MY_MATCH}/",
+        "/teammates/",
+        "/stats/",
+        "/stats/heroes/",
+        "/stats/breakdowns/",
+        "/stats/records/",
+        "/stats/activity/",
+        "/stats/with-against/",
+        f"/jobs/{data['my_job'].pk}/",
+        "/accounts/",
+        "/settings/",
+        "/api/docs/",
+    ]
+    checked = 0
+    for path in pages:
+        text = web.get(path).content.decode()
+        for script in re.findall(r"<script\b[^>]*>", text):
+            assert "src=" in script, (path, script)
+        assert "<style" not in text, path
+        assert not re.search(r"\son[a-z]+\s*=", text), path
+        assert "javascript:" not in text, path
+        checked += 1
+    for path in ("/login/", "/admin/login/"):
+        text = Client().get(path).content.decode()
+        assert not re.search(r"<script\b(?![^>]*\bsrc=)[^>]*>", text), path
+    assert checked == len(pages)
+
+
+def test_swagger_ui_loads_its_start_up_script_from_a_file(user):
+    web = Client()
+    web.force_login(user)
+    page = web.get("/api/docs/").content.decode()
+
+    script = re.search(r'<script src="(/api/docs/\?[^"]*script=[^"]*)"', page)[1]
+    answer = web.get(script.replace("&amp;", "&"))
+
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("application/javascript")
+    assert "SwaggerUIBundle" in answer.content.decode()
+
+
+def test_check_deploy_warns_without_the_policy_or_with_inline_scripts(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    with_policy = settings.MIDDLEWARE
+    settings.MIDDLEWARE = [
+        m for m in with_policy if m != "matches.middleware.SecurityHeadersMiddleware"
+    ]
+    with pytest.raises(SystemCheckError, match=r"dotasync\.W001"):
+        call_command("check", deploy=True, fail_level="WARNING", tags=["security"])
+
+    settings.MIDDLEWARE = with_policy
+    settings.CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self' 'unsafe-inline'"
+    with pytest.raises(SystemCheckError, match=r"dotasync\.W002"):
+        call_command("check", deploy=True, fail_level="WARNING", tags=["security"])

@@ -6,6 +6,8 @@ answer, as in social-core's tests/backends/test_steam.py). A local listener stan
 internal service a forged callback would have the server fetch.
 """
 
+import base64
+import hashlib
 import html
 import re
 import socket
@@ -271,3 +273,33 @@ def test_the_fetcher_follows_a_redirect_within_steam():
         "found",
         "https://steamcommunity.com/openid",
     )
+
+
+# --- the way to Steam under the site's Content-Security-Policy ------------------------------
+
+
+def sha256_source(code: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'"
+
+
+def test_the_sign_in_pages_steam_button_posts_to_the_begin_url(client, steam):
+    page = client.get("/login/?next=/stats/").text
+
+    form = re.search(
+        r'<form method="post" action="([^"]+)" class="steam-sign-in">(.*?)</form>', page, re.S
+    )
+    assert form[1] == "/auth/login/steam/"
+    assert 'name="csrfmiddlewaretoken"' in form[2]
+    assert 'name="next" value="/stats/"' in form[2]
+
+
+def test_the_page_that_goes_on_to_steam_allows_exactly_its_own_two_scripts(client, steam):
+    response = client.post("/auth/login/steam/")
+
+    policy = response["Content-Security-Policy"]
+    handler = re.search(r'onload="([^"]*)"', response.text)[1]
+    script = re.search(r"<script>(.*?)</script>", response.text, re.S)[1]
+    assert policy.startswith("default-src 'none'; script-src 'unsafe-hashes' ")
+    assert f"{sha256_source(handler)} {sha256_source(script)};" in policy
+    assert f"form-action {STEAM_OP_ENDPOINT};" in policy
+    assert "unsafe-inline" not in policy
