@@ -93,7 +93,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -323,7 +322,7 @@ API_SYNC_THROTTLE_RATE = env_str("API_SYNC_THROTTLE_RATE", "30/minute")
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request is told 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "dotasync.api_tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -340,7 +339,7 @@ SPECTACULAR_SETTINGS = {
         "Your synced Dota 2 match history, and the sync jobs that fetch it. Authenticate with "
         "a session (signed in, CSRF header on writes) or `Authorization: Token <key>`; each "
         "user creates (and revokes) their key on the Accounts page, an admin can with "
-        "`manage.py drf_create_token <username>`."
+        "`manage.py create_api_token <username>`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

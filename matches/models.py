@@ -411,3 +411,23 @@ class SignInFailures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.failures} failed sign-in(s) for {self.scope} {self.subject}"
+
+
+class ApiToken(models.Model):
+    """A user's API key, kept only as its SHA-256 and its first characters (dotasync.api_tokens).
+
+    The key itself is shown once, when it is made; a copy of the database, the admin or a
+    backup holds nothing a request could be authenticated with.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token"
+    )
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key, hex")
+    prefix = models.CharField(
+        max_length=8, help_text="the key's first characters, to tell keys apart"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… of {self.user}"

@@ -16,8 +16,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from rest_framework.authtoken.models import Token
 
+from dotasync import api_tokens
 from dotasync.processes import ROOT, free_port
 from matches.models import Match, SteamAccount
 from matches.tests.match_builders import ACCOUNT_ID as MINE
@@ -168,7 +168,7 @@ def test_a_post_with_the_csrf_token_goes_through(data, user):
 def test_a_user_cannot_see_or_touch_another_users_data(data, user):
     web = Client()
     web.force_login(user)
-    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api = Client(HTTP_AUTHORIZATION=f"Token {api_tokens.create_token(user)}")
     their_job = data["their_job"].pk
 
     for path in (
@@ -290,7 +290,7 @@ def test_api_keys_never_reach_logs_errors_the_database_or_pages(
     assert "matches_match.fetch_error" in texts
     web = Client()
     web.force_login(user)
-    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api = Client(HTTP_AUTHORIZATION=f"Token {api_tokens.create_token(user)}")
     failed = Match.objects.exclude(fetch_error="").values_list("pk", flat=True)
     for path in [
         "/",
@@ -394,7 +394,7 @@ def api_paths() -> list[str]:
 
 def test_no_api_endpoint_answers_500_to_a_non_ascii_page_size_or_a_deeply_nested_body(data, user):
     client = Client(
-        HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}",
+        HTTP_AUTHORIZATION=f"Token {api_tokens.create_token(user)}",
         raise_request_exception=False,
     )
     paginated = 0
