@@ -9,7 +9,13 @@ from django.core.exceptions import ValidationError
 
 from matches.accounts import HELP_TEXT, InvalidAccountReference, link_account
 from matches.models import SteamAccount, UserSettings
-from matches.signin import clear_failures, client_address, lockout_message, record_failure
+from matches.signin import (
+    clear_failures,
+    client_address,
+    known_device,
+    lockout_message,
+    record_failure,
+)
 from matches.timezones import available_time_zones
 from matches.upstream import UpstreamClient
 
@@ -21,8 +27,9 @@ class ThrottledSignIn:
     def clean(self) -> dict:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)
+        device = known_device(self.request, username)
         # Checked before the password so a locked-out guesser learns nothing more.
-        refusal = lockout_message(username, address)
+        refusal = lockout_message(username, address, device)
         if refusal is not None:
             raise ValidationError(refusal, code="too_many_attempts")
         try:
@@ -30,11 +37,11 @@ class ThrottledSignIn:
         except ValidationError:
             # Only a wrong password counts: the admin also refuses right ones of non-staff.
             if self.user_cache is None:
-                record_failure(username, address)
+                record_failure(username, address, device)
             raise
         finally:
             if self.user_cache is not None:
-                clear_failures(username)
+                clear_failures(username, device)
 
 
 class ThrottledAuthenticationForm(ThrottledSignIn, AuthenticationForm):

@@ -387,7 +387,7 @@ class UserSettings(models.Model):
 
 
 class SignInFailures(models.Model):
-    """Failed sign-ins in one fixed window, for one username or one client address.
+    """Failed sign-ins in one fixed window, for one username, client address or known browser.
 
     Kept in the database, not the cache: no other entry can push a lockout out, and every
     web worker counts the same attempts (matches.signin).
@@ -396,9 +396,11 @@ class SignInFailures(models.Model):
     class Scope(models.TextChoices):
         USERNAME = "username"
         ADDRESS = "address"
+        DEVICE = "device", "browser that signed in before"
 
     scope = models.CharField(max_length=16, choices=Scope.choices)
-    # A username as typed, folded to lower case and cut to a username's longest; or an address.
+    # A username as typed, folded to lower case and cut to a username's longest; an address;
+    # or the id in a browser's device cookie.
     subject = models.CharField(max_length=150)
     failures = models.PositiveIntegerField(default=0)
     window_started_at = models.DateTimeField(db_index=True)

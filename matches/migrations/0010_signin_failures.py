@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name='SignInFailures',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('username', 'Username'), ('address', 'Address')], max_length=16)),
+                ('scope', models.CharField(choices=[('username', 'Username'), ('address', 'Address'), ('device', 'browser that signed in before')], max_length=16)),
                 ('subject', models.CharField(max_length=150)),
                 ('failures', models.PositiveIntegerField(default=0)),
                 ('window_started_at', models.DateTimeField(db_index=True)),

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from matches.models import SignInFailures
+from matches.signin import DEVICE_COOKIE
 from matches.tests.match_builders import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +172,53 @@ def test_a_locked_out_username_gets_no_password_checked(user, limits):
 
     # Refused attempts count no further, so the window still ends on time.
     assert SignInFailures.objects.get(scope="username", subject="alice").failures == 5
+
+
+# --- a browser that signed in before ---------------------------------------------------------
+
+
+def known_browser(username: str = "alice") -> Client:
+    """A browser that signed in as `username` and signed out again: it keeps its cookie."""
+    response, client = sign_in(username, PASSWORD)
+    assert response.status_code == 302
+    assert DEVICE_COOKIE in response.cookies
+    assert response.cookies[DEVICE_COOKIE]["httponly"]
+    client.post("/logout/")
+    return client
+
+
+def sign_in_with(client: Client, username: str, password: str, via: str = PROXY):
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=via)
+
+
+def test_a_browser_that_signed_in_before_is_not_locked_out_by_someone_elses_guesses(user, limits):
+    mine = known_browser()
+    for n in range(5):
+        sign_in("alice", f"guess-{n}", via=f"198.51.100.{n}")
+    assert USER_LOCKED in sign_in("alice", PASSWORD)[0].text  # any other browser is refused
+
+    response = sign_in_with(mine, "alice", PASSWORD)
+
+    assert response.status_code == 302
+    assert signed_in(mine)
+
+
+def test_a_known_browser_has_guesses_of_its_own_and_no_more(user, limits):
+    mine = known_browser()
+    for n in range(5):
+        assert USER_LOCKED not in sign_in_with(mine, "alice", f"guess-{n}").text
+
+    assert USER_LOCKED in sign_in_with(mine, "alice", PASSWORD).text
+    # Its failures were its own: the username is not locked for other browsers.
+    assert sign_in("alice", PASSWORD)[0].status_code == 302
+
+
+def test_a_cookie_for_another_user_or_a_forged_one_counts_for_nothing(user, other_user, limits):
+    bobs = known_browser("bob")
+    forged = Client()
+    forged.cookies[DEVICE_COOKIE] = "eyJ1c2VyIjoiYWxpY2UiLCJkZXZpY2UiOiJ4In0:forged:signature"
+    for n in range(5):
+        sign_in("alice", f"guess-{n}")
+
+    assert USER_LOCKED in sign_in_with(bobs, "alice", PASSWORD).text
+    assert USER_LOCKED in sign_in_with(forged, "alice", PASSWORD).text
