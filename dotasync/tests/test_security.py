@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from django.apps import apps
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -475,9 +476,23 @@ def test_no_page_has_an_inline_script_a_style_element_or_an_event_handler(data, 
         assert not re.search(r"\son[a-z]+\s*=", text), path
         assert "javascript:" not in text, path
         checked += 1
-    for path in ("/login/", "/admin/login/"):
-        text = Client().get(path).content.decode()
-        assert not re.search(r"<script\b(?![^>]*\bsrc=)[^>]*>", text), path
+    admin = Client()
+    admin.force_login(get_user_model().objects.create_superuser("root", password=PASSWORD))
+    admin_pages = [
+        "/admin/",
+        "/admin/matches/match/",
+        f"/admin/matches/match/{MY_MATCH}/change/",
+        "/admin/matches/steamaccount/add/",
+    ]
+    for client, path in [(Client(), "/login/"), (Client(), "/admin/login/")] + [
+        (admin, path) for path in admin_pages
+    ]:
+        text = client.get(path).content.decode()
+        # The admin's data blocks (type="application/json") are data, never run.
+        assert not re.search(
+            r"<script\b(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", text
+        ), path
+        assert not re.search(r"\son[a-z]+\s*=", text), path
     assert checked == len(pages)
 
 
