@@ -21,8 +21,9 @@ from matches.upstream import UpstreamClient
 
 
 class ThrottledSignIn:
-    """The password check of a sign-in form, refused while its username or address is locked
-    out (matches.signin); mixed into Django's sign-in form and the admin's."""
+    """The password check of a sign-in form, refused while its username (or, for a browser that
+    signed in before, that browser) or its address is locked out (matches.signin); mixed into
+    Django's sign-in form and the admin's."""
 
     def clean(self) -> dict:
         username = self.cleaned_data.get("username") or ""
