@@ -293,6 +293,18 @@ def test_the_sign_in_pages_steam_button_posts_to_the_begin_url(client, steam):
     assert 'name="next" value="/stats/"' in form[2]
 
 
+def test_the_accounts_page_links_steam_through_a_post_form_too(client, steam, user):
+    client.force_login(user)
+    page = client.get("/accounts/").text
+
+    form = re.search(
+        r'<form method="post" action="([^"]+)" class="steam-sign-in">(.*?)</form>', page, re.S
+    )
+    assert form[1] == "/auth/login/steam/"
+    assert 'name="csrfmiddlewaretoken"' in form[2]
+    assert 'name="next" value="/accounts/"' in form[2]
+
+
 def test_the_page_that_goes_on_to_steam_allows_exactly_its_own_two_scripts(client, steam):
     response = client.post("/auth/login/steam/")
 
