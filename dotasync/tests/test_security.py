@@ -4,6 +4,7 @@
 The URL tests walk Django's resolver, so a view added later is checked without editing this file.
 """
 
+import json
 import re
 import secrets
 import subprocess
@@ -383,6 +384,13 @@ def test_guessing_passwords_locks_the_sign_in_even_for_the_right_one(user, setti
 # --- malformed input is a 400, never a 500 ----------------------------------------------------
 
 DEEPLY_NESTED = "[" * 100_000 + "]" * 100_000
+# Nested as deep as the decoder still takes, in every field a body of ours has.
+NESTED_FIELDS = json.dumps(
+    {
+        field: json.loads("[" * 500 + "1" + "]" * 500)
+        for field in ("account", "account_id", "job_type", "reference", "time_zone")
+    }
+)
 
 
 def api_paths() -> list[str]:
@@ -417,6 +425,8 @@ def test_no_api_endpoint_answers_500_to_a_non_ascii_page_size_or_a_deeply_nested
             if response.status_code == 400:
                 assert "nested too deeply" in response.json()["detail"], path
                 parsed += 1
+            response = method(path, NESTED_FIELDS, content_type="application/json")
+            assert response.status_code < 500, (path, method, response.status_code)
     assert paginated >= 3
     assert parsed >= 3
 
