@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from matches.tests.match_builders import complete_match, make_account
-from syncjobs.models import JobStatus, JobType, SyncJob
+from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 from syncjobs.tests.browsing import PASSWORD, sign_in, write_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -49,7 +50,7 @@ def history(transactional_db, settings):
     return account
 
 
-def test_every_page_works_without_a_policy_violation(page: Page, live_server, history):
+def test_every_page_works_without_a_policy_violation(page: Page, live_server, history, live_worker):
     problems: list[str] = []
     page.on(
         "console",
@@ -91,9 +92,25 @@ def test_every_page_works_without_a_policy_violation(page: Page, live_server, hi
     visit("/api/docs/")
     expect(page.locator(".swagger-ui .info")).to_be_visible()
     seen["/api/docs/ (rendered)"] = page.evaluate("window.__cspViolations")
-    # htmx runs: the sync panel's poll swaps in its parts without eval or inline styles.
+    # htmx runs: a running sync's panel polls and swaps its parts in, with no eval and no
+    # inline <style>, and shows the progress made meanwhile.
+    job = live_worker(
+        SyncJob.objects.create(
+            account=history,
+            job_type=JobType.FULL,
+            status=JobStatus.RUNNING,
+            phase=JobPhase.FETCHING_DETAILS,
+            details_total=300,
+            details_done=120,
+            details_ok=120,
+            started_at=timezone.now(),
+        )
+    )
     visit("/")
-    expect(page.locator("#sync-summary")).to_be_visible()
+    with page.expect_response(lambda answer: f"/jobs/{job.pk}/?shown=" in answer.url):
+        SyncJob.objects.filter(pk=job.pk).update(details_done=250, details_ok=250)
+    expect(page.locator("#sync-progress")).to_contain_text("250")
+    seen["/ (after polls)"] = page.evaluate("window.__cspViolations")
 
     write_report("browser-csp.json", {"violations": seen, "console": problems})
     assert {path: found for path, found in seen.items() if found} == {}
