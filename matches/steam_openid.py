@@ -80,11 +80,15 @@ class SteamOnlyFetcher(fetchers.HTTPFetcher):
         for _ in range(MAX_REDIRECTS + 1):
             if _origin_of(url) != self.origin:
                 raise FetchRefused(f"Sign-in through Steam fetches only from {self.origin}.")
+            sent = {"User-Agent": fetchers.USER_AGENT, **(headers or {})}
+            if body is not None:
+                # What urllib, python-openid's own fetcher, says of a body it posts.
+                sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
             response = requests.request(
                 "POST" if body is not None else "GET",
                 url,
                 data=body,
-                headers={"User-Agent": fetchers.USER_AGENT, **(headers or {})},
+                headers=sent,
                 timeout=self.timeout,
                 allow_redirects=False,
                 stream=True,

@@ -199,6 +199,9 @@ def test_steams_own_callback_signs_in_through_the_library(client, steam, user):
     assert response.status_code == 302, response.content
     assert response["Location"] != "/login/"
     assert check.call_count == 1  # Steam vouched for the signature
+    asked = check.calls[0].request
+    assert asked.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert dict(parse_qsl(asked.body))["openid.mode"] == "check_authentication"
     assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == user
 
 
