@@ -15,9 +15,9 @@ from django.db import connection
 from django.test import Client, override_settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from dotasync import api_tokens
 from matches.models import SteamAccount
 from matches.simulator import SimulatorHandle, run_simulator
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID, PASSWORD, make_account
@@ -150,5 +150,5 @@ def signed_in(client, user) -> Client:
 def api(user) -> APIClient:
     """A REST API client with alice's token."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_tokens.create_token(user)}")
     return client

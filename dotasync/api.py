@@ -35,7 +35,8 @@ class ApiPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or int(raw) < 1:
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
             raise ValidationError({self.page_size_query_param: ["Must be a positive integer."]})
         return min(int(raw), self.max_page_size)
 

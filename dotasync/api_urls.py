@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,7 +48,14 @@ urlpatterns = [
     path("export/matches/", matches_api.MatchExportView.as_view(), name="api-export-matches"),
     path("export/players/", matches_api.PlayerExportView.as_view(), name="api-export-players"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline one.
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="api/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
     # Last: anything else under /api/ (e.g. /api/matches/abc/) is a JSON 404, not an HTML page.
     re_path(r"^(?P<path>[\s\S]*)\Z", UnknownEndpointView.as_view()),
 ]

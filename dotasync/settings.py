@@ -34,6 +34,39 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- Content-Security-Policy, Permissions-Policy (matches.middleware) -------------------------
+# Every script and stylesheet is our own file: no inline <script>, no eval (htmx's is off, see
+# the htmx-config meta in base.html), no <style> element. Style attributes are allowed, and
+# only them: they carry data (the win-rate bars' widths on Teammates, the legend swatches on
+# Stats), and an attribute, unlike a <style> element, cannot select and leak other markup.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        # Players' avatars come from Steam's image servers, for users who allow them.
+        "img-src 'self' data: https://*.steamstatic.com",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+)
+
 # --- HTTPS ---------------------------------------------------------------------------------
 # Cookies and HSTS are secure by default in production (DEBUG off). The redirect to HTTPS is
 # opt-in: behind a TLS proxy the proxy usually redirects, and `make run` and the tests speak
@@ -60,7 +93,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -72,6 +104,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every answer, static files too.
+    "matches.middleware.SecurityHeadersMiddleware",
     # Static files straight after the redirect to HTTPS: no session or user for a stylesheet.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -122,8 +156,17 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 # Users are added by an admin; open sign-up (and first sign-in through Steam) only when enabled.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
+# Failed sign-ins per window, counted per username (whatever the address) and per client
+# address (across usernames, only when TRUSTED_PROXY_COUNT says where it is): matches.signin.
 SIGNIN_MAX_FAILURES = env_int("SIGNIN_MAX_FAILURES", 10, minimum=1)
+SIGNIN_ADDRESS_MAX_FAILURES = env_int("SIGNIN_ADDRESS_MAX_FAILURES", 50, minimum=1)
 SIGNIN_FAILURE_WINDOW = env_int("SIGNIN_FAILURE_WINDOW", 15 * 60, minimum=1)
+# Reverse proxies in front of the app: 0 = none (REMOTE_ADDR is the client), n = the client is
+# the n-th address from the right of TRUSTED_PROXY_HEADER. Unset: unknown, no address is trusted.
+TRUSTED_PROXY_COUNT = (
+    env_int("TRUSTED_PROXY_COUNT", 0) if env_str("TRUSTED_PROXY_COUNT").strip() else None
+)
+TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "X-Forwarded-For")
 AUTHENTICATION_BACKENDS = [
     "social_core.backends.steam.SteamOpenId",
     "django.contrib.auth.backends.ModelBackend",
@@ -172,6 +215,9 @@ SOCIAL_AUTH_STEAM_API_KEY = STEAM_API_KEY
 STEAM_SIGN_IN_ENABLED = bool(STEAM_API_KEY) and not DEMO_MODE
 SOCIAL_AUTH_URL_NAMESPACE = "social"
 SOCIAL_AUTH_LOGIN_ERROR_URL = "login"
+# social-core's own requests (the player's name from the Steam Web API); python-openid's
+# fetches have theirs in matches.steam_openid.
+SOCIAL_AUTH_REQUESTS_TIMEOUT = 5.0
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_uid",
@@ -260,9 +306,10 @@ else:
     Q_CLUSTER["poll"] = 0.5
 
 # --- Cache ---------------------------------------------------------------------------------
-# One cache for every process on the machine: sign-in lockouts and the API's throttle must count
-# the attempts all web workers see, and a stats view computed by one worker serves the others
-# (matches.analysis). Django's default memory cache is per process.
+# One cache for every process on the machine: the API's throttle must count the requests all
+# web workers see, and a stats view computed by one worker serves the others (matches.analysis).
+# Django's default memory cache is per process. Sign-in lockouts are not kept here but in the
+# database, where no stats entry can evict them.
 CACHE_DIR = Path(env_str("CACHE_DIR", str(BASE_DIR / "cache")))
 CACHES = {
     "default": {
@@ -283,12 +330,12 @@ API_SYNC_THROTTLE_RATE = env_str("API_SYNC_THROTTLE_RATE", "30/minute")
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request is told 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "dotasync.api_tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # A JSON API: the HTMX pages post their forms to their own views, not here.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["dotasync.api_parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "dotasync.api.ApiPagination",
     "DEFAULT_THROTTLE_RATES": {"sync": API_SYNC_THROTTLE_RATE},
     "EXCEPTION_HANDLER": "dotasync.api.exception_handler",
@@ -300,7 +347,7 @@ SPECTACULAR_SETTINGS = {
         "Your synced Dota 2 match history, and the sync jobs that fetch it. Authenticate with "
         "a session (signed in, CSRF header on writes) or `Authorization: Token <key>`; each "
         "user creates (and revokes) their key on the Accounts page, an admin can with "
-        "`manage.py drf_create_token <username>`."
+        "`manage.py create_api_token <username>`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

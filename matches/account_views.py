@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dotasync import api_tokens
+from matches import signin
 from matches.accounts import AccountBusy, take_notices, unlink_account, unlink_summary
 from matches.forms import LinkAccountForm, ThrottledAuthenticationForm, UserSettingsForm
 from matches.models import Match, SteamAccount, UserSettings
@@ -26,6 +27,19 @@ class SignInView(LoginView):
     template_name = "registration/login.html"
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form: ThrottledAuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        # This browser may sign in as this user even while a guesser has the username locked.
+        response.set_cookie(
+            signin.DEVICE_COOKIE,
+            signin.device_cookie(form.cleaned_data["username"]),
+            max_age=signin.DEVICE_COOKIE_MAX_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
 
     def get_context_data(self, **kwargs) -> dict:
         return super().get_context_data(

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.models import AccountMatch, ApiToken, Match, MatchPlayer, SteamAccount
 
 
 @admin.register(SteamAccount)
@@ -92,3 +92,20 @@ class MatchAdmin(admin.ModelAdmin):
     @admin.display(description="details")
     def details_status(self, match: Match) -> str:
         return match.details_status
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Who has a token, told apart by its first characters; deleting one revokes it. Made on
+    the Accounts page or with `manage.py create_api_token`, the only places its key is shown."""
+
+    list_display = ["prefix", "user", "created"]
+    search_fields = ["user__username", "prefix"]
+    fields = ["user", "prefix", "created"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False

@@ -8,5 +8,9 @@ class MatchesConfig(AppConfig):
         from django.conf import settings
 
         from dotasync.logconfig import install_redaction
+        from matches import checks  # noqa: F401  (registers the deploy checks)
+        from matches.steam_openid import install_fetcher
 
         install_redaction([settings.STEAM_API_KEY, settings.OPENDOTA_API_KEY])
+        # Steam sign-in's OpenID fetches: Steam only, short timeouts (matches.steam_openid).
+        install_fetcher()

@@ -2,35 +2,55 @@
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from matches.accounts import HELP_TEXT, InvalidAccountReference, link_account
 from matches.models import SteamAccount, UserSettings
-from matches.signin import clear_failures, client_address, is_locked_out, record_failure
+from matches.signin import (
+    clear_failures,
+    client_address,
+    known_device,
+    lockout_message,
+    record_failure,
+)
 from matches.timezones import available_time_zones
 from matches.upstream import UpstreamClient
 
-TOO_MANY_ATTEMPTS = "Too many attempts to sign in. Wait a few minutes and try again."
 
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """The username/password form, refusing a username+address pair after repeated failures."""
+class ThrottledSignIn:
+    """The password check of a sign-in form, refused while its username (or, for a browser that
+    signed in before, that browser) or its address is locked out (matches.signin); mixed into
+    Django's sign-in form and the admin's."""
 
     def clean(self) -> dict:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)
+        device = known_device(self.request, username)
         # Checked before the password so a locked-out guesser learns nothing more.
-        if is_locked_out(username, address):
-            raise ValidationError(TOO_MANY_ATTEMPTS, code="too_many_attempts")
+        refusal = lockout_message(username, address, device)
+        if refusal is not None:
+            raise ValidationError(refusal, code="too_many_attempts")
         try:
-            cleaned = super().clean()
+            return super().clean()
         except ValidationError:
-            record_failure(username, address)
+            # Only a wrong password counts: the admin also refuses right ones of non-staff.
+            if self.user_cache is None:
+                record_failure(username, address, device)
             raise
-        clear_failures(username, address)
-        return cleaned
+        finally:
+            if self.user_cache is not None:
+                clear_failures(username, device)
+
+
+class ThrottledAuthenticationForm(ThrottledSignIn, AuthenticationForm):
+    """The sign-in page's username/password form."""
+
+
+class ThrottledAdminAuthenticationForm(ThrottledSignIn, AdminAuthenticationForm):
+    """The admin's sign-in form (/admin/login/), throttled like the sign-in page's."""
 
 
 class LinkAccountForm(forms.Form):

@@ -405,3 +405,52 @@ class UserSettings(models.Model):
         """The user's settings, created with the defaults on first use."""
         found, _ = cls.objects.get_or_create(user=user)
         return found
+
+
+class SignInFailures(models.Model):
+    """Failed sign-ins in one fixed window, for one username, client address or known browser.
+
+    Kept in the database, not the cache: no other entry can push a lockout out, and every
+    web worker counts the same attempts (matches.signin).
+    """
+
+    class Scope(models.TextChoices):
+        USERNAME = "username"
+        ADDRESS = "address"
+        DEVICE = "device", "browser that signed in before"
+
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    # A username as typed, folded to lower case and cut to a username's longest; an address;
+    # or the id in a browser's device cookie.
+    subject = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name_plural = "sign-in failures"
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "subject"], name="signin_failures_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.failures} failed sign-in(s) for {self.scope} {self.subject}"
+
+
+class ApiToken(models.Model):
+    """A user's API key, kept only as its SHA-256 and its first characters (dotasync.api_tokens).
+
+    The key itself is shown once, when it is made; a copy of the database, the admin or a
+    backup holds nothing a request could be authenticated with.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token"
+    )
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key, hex")
+    prefix = models.CharField(
+        max_length=8, help_text="the key's first characters, to tell keys apart"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… of {self.user}"

@@ -9,13 +9,13 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis import Case
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from dotasync import api_tokens
 from dotasync.wsgi import application
 from matches.tests.match_builders import complete_match, stub_match
 from syncjobs.models import JobStatus, JobType, SyncJob
@@ -52,7 +52,7 @@ EXPECTED_STATUS_CODES = {
 
 @pytest.fixture
 def auth_header(user) -> dict[str, str]:
-    return {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+    return {"Authorization": f"Token {api_tokens.create_token(user)}"}
 
 
 def served_schema(auth_header: dict[str, str]) -> dict:

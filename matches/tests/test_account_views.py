@@ -11,14 +11,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client, RequestFactory
 from social_django.models import UserSocialAuth
 from social_django.utils import load_backend, load_strategy
 
 from matches.accounts import TooManyAccounts, link_account
-from matches.forms import TOO_MANY_ATTEMPTS
 from matches.models import STEAM_ID64_OFFSET, SteamAccount, UserSettings
 from matches.social import SignUpClosed, link_steam_account, refuse_new_user_unless_signup_allowed
 from matches.tests.match_builders import ACCOUNT_ID, PASSWORD
@@ -70,50 +68,7 @@ def test_sign_out_is_a_post(client, user):
     assert client.get("/").status_code == 302
 
 
-def test_the_tenth_failure_locks_out_that_username_from_that_address(client, user, settings):
-    settings.SIGNIN_MAX_FAILURES = 10
-    for _ in range(10):
-        assert TOO_MANY_ATTEMPTS not in sign_in(client, "alice", "guess").text
-
-    locked = sign_in(client, "alice", PASSWORD)
-
-    assert locked.status_code == 200
-    assert TOO_MANY_ATTEMPTS in locked.text
-    assert client.get("/").status_code == 302  # even the right password did not sign in
-
-
-def test_a_lockout_is_per_username_and_address(client, user, other_user, settings):
-    settings.SIGNIN_MAX_FAILURES = 3
-    for _ in range(3):
-        sign_in(client, "alice", "guess")
-
-    assert sign_in(Client(), "alice", PASSWORD, address="10.0.0.2").status_code == 302
-    assert sign_in(Client(), "bob", PASSWORD).status_code == 302
-    assert TOO_MANY_ATTEMPTS in sign_in(Client(), "ALICE", PASSWORD).text
-
-
-def test_a_successful_sign_in_forgets_earlier_failures(client, user, settings):
-    settings.SIGNIN_MAX_FAILURES = 3
-    sign_in(client, "alice", "guess")
-    sign_in(client, "alice", "guess")
-    assert sign_in(client, "alice", PASSWORD).status_code == 302
-    client.post("/logout/")
-
-    sign_in(client, "alice", "guess")
-    sign_in(client, "alice", "guess")
-
-    assert sign_in(client, "alice", PASSWORD).status_code == 302
-
-
-def test_the_lockout_ends_with_its_window(client, user, settings):
-    settings.SIGNIN_MAX_FAILURES = 2
-    sign_in(client, "alice", "guess")
-    sign_in(client, "alice", "guess")
-    assert TOO_MANY_ATTEMPTS in sign_in(client, "alice", PASSWORD).text
-
-    cache.clear()  # what the window's expiry does
-
-    assert sign_in(client, "alice", PASSWORD).status_code == 302
+# Lockouts after failed sign-ins: matches/tests/test_signin.py.
 
 
 # --- sign-up --------------------------------------------------------------------------------
@@ -239,7 +194,8 @@ def test_steam_sign_in_leaves_an_account_another_user_proved_with_them(
     assert any("another DotaSync user who proved it through Steam" in note for note in notes)
 
 
-def test_a_broken_steam_answer_returns_to_sign_in_with_a_message(client):
+def test_a_broken_steam_answer_returns_to_sign_in_with_a_message(client, settings):
+    settings.STEAM_SIGN_IN_ENABLED = True
     # No "?next=": the social views are exempt from LoginRequiredMiddleware, and a callback
     # without Steam's OpenID assertion is turned into a message, not a server error.
     response = client.get("/auth/complete/steam/", follow=True)

@@ -5,9 +5,9 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from dotasync import api_tokens
+from matches.models import AccountMatch, ApiToken, Match, MatchPlayer, SteamAccount
 from matches.tests.match_builders import complete_match, make_account, stub_match
 from syncjobs.models import JobStatus, JobType, SyncJob
 
@@ -64,7 +64,10 @@ def test_create_see_once_use_and_revoke_a_token(alice):
 
     assert created.redirect_chain == [("/accounts/#api-token", 302)]
     key = shown_new_token(created.content.decode())
-    assert key == Token.objects.get(user__username="alice").key
+    # Stored as its hash only: the database cannot give the key back.
+    stored = ApiToken.objects.get(user__username="alice")
+    assert stored.digest == api_tokens.digest_of(key)
+    assert key not in (stored.digest, stored.prefix)
     assert "Copy it now: DotaSync shows it this once." in created.content.decode()
     assert api_status(key) == 200
 
@@ -77,25 +80,24 @@ def test_create_see_once_use_and_revoke_a_token(alice):
     revoked = alice.post("/accounts/token/revoke/", follow=True)
 
     assert "API token revoked" in revoked.content.decode()
-    assert not Token.objects.filter(user__username="alice").exists()
+    assert not ApiToken.objects.filter(user__username="alice").exists()
     assert api_status(key) == 401
     assert "Create API token</button>" in revoked.content.decode()
 
 
 def test_a_second_create_does_not_replace_the_token_being_copied(alice):
-    alice.post("/accounts/token/")
-    key = Token.objects.get(user__username="alice").key
+    key = shown_new_token(alice.post("/accounts/token/", follow=True).content.decode())
 
     page = alice.post("/accounts/token/", follow=True).content.decode()
 
     assert "You already have an API token; revoke it to make a new one." in page
-    assert Token.objects.get(user__username="alice").key == key
+    assert ApiToken.objects.get(user__username="alice").digest == api_tokens.digest_of(key)
     assert api_status(key) == 200
 
 
 def test_revoking_touches_only_ones_own_token(alice, bob):
-    bob.post("/accounts/token/", follow=True)  # the page that shows the new key once
-    bobs_key = Token.objects.get(user__username="bob").key
+    # The page that shows the new key once.
+    bobs_key = shown_new_token(bob.post("/accounts/token/", follow=True).content.decode())
 
     alice.post("/accounts/token/")
     alice.post("/accounts/token/revoke/")
@@ -114,19 +116,19 @@ def test_token_changes_need_the_csrf_token(alice):
     guarded.get("/accounts/")
 
     assert guarded.post("/accounts/token/").status_code == 403
-    assert not Token.objects.filter(user__username="alice").exists()
+    assert not ApiToken.objects.filter(user__username="alice").exists()
     alice.post("/accounts/token/")
     assert guarded.post("/accounts/token/revoke/").status_code == 403
-    assert Token.objects.filter(user__username="alice").exists()
+    assert ApiToken.objects.filter(user__username="alice").exists()
     token = guarded.cookies["csrftoken"].value
     assert (
         guarded.post("/accounts/token/revoke/", {"csrfmiddlewaretoken": token}).status_code == 302
     )
-    assert not Token.objects.filter(user__username="alice").exists()
+    assert not ApiToken.objects.filter(user__username="alice").exists()
 
 
 def test_an_admin_made_token_shows_as_existing(alice):
-    key = Token.objects.create(user=get_user_model().objects.get(username="alice")).key
+    key = api_tokens.create_token(get_user_model().objects.get(username="alice"))
 
     page = alice.get("/accounts/").content.decode()
 

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from dotasync import api_tokens
 from matches.models import AccountMatch, SteamAccount, UserSettings
 from matches.tests.match_builders import complete_match, make_account
 from syncjobs.models import JobStatus, JobType, SyncJob
@@ -128,7 +128,7 @@ def test_the_zone_ends_with_the_request(alice, shared_matches):
 def test_the_api_answers_in_utc_whoever_asks_and_however(alice, shared_matches):
     # Alice's browser session (Berlin) and her token both get UTC, with its offset.
     alice_user = get_user_model().objects.get(username="alice")
-    token = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice_user).key}")
+    token = Client(HTTP_AUTHORIZATION=f"Token {api_tokens.create_token(alice_user)}")
 
     by_session = alice.get("/api/matches/").json()["results"]
     by_token = token.get("/api/matches/").json()["results"]

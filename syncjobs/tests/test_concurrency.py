@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from dotasync import api_tokens
 from matches.models import Match
 from syncjobs import engine
 from syncjobs.models import ACTIVE_STATUSES, JobStatus, JobType, SyncJob
@@ -48,7 +48,7 @@ def at_once(count: int, target: Callable[[int], object]) -> list[object]:
 
 
 def test_twenty_simultaneous_triggers_create_exactly_one_job(user, account):
-    token = Token.objects.create(user=user).key
+    token = api_tokens.create_token(user)
 
     def trigger(_: int) -> int:
         client = APIClient()
