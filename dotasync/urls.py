@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("dotasync.urls_auth")),
     path("", include("syncjobs.urls")),
     path("", include("matches.urls")),
+    path("", include("notifications.urls")),
 ]

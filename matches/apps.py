@@ -9,4 +9,6 @@ class MatchesConfig(AppConfig):
 
         from dotasync.logconfig import install_redaction
 
-        install_redaction([settings.STEAM_API_KEY, settings.OPENDOTA_API_KEY])
+        install_redaction(
+            [settings.STEAM_API_KEY, settings.OPENDOTA_API_KEY, settings.EMAIL_HOST_PASSWORD]
+        )
