@@ -14,7 +14,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from notifications.models import Channel, ChannelKind
-from syncjobs.tests.conftest import browser_type_launch_args  # noqa: F401 (Debian's chromium)
+
+# Debian's chromium for the browser test, and jobs run against the simulator.
+from syncjobs.tests.conftest import browser_type_launch_args, set_matches, sync  # noqa: F401
 
 
 @dataclass
