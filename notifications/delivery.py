@@ -7,7 +7,8 @@ a row that is due again once the lease is over. A failed attempt waits
 NOTIFY_RETRY_BACKOFF * 2**(attempts-1) seconds; after MAX_ATTEMPTS a row is given up.
 A channel whose deliveries failed SWITCH_OFF_AFTER times in a row is switched off, with the
 reason on the Settings page; its rows wait until the user switches it on again.
-Log lines name rows and channels by id: a webhook's URL is its credential.
+Log lines name rows and channels by id: a webhook's URL is its credential. Rows done with
+are forgotten after KEPT_FOR (what a session told is kept by its SessionMarker, not its rows).
 """
 
 import logging
@@ -23,6 +24,7 @@ from notifications.models import Channel, Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
 
+KEPT_FOR = timedelta(days=30)
 MAX_ATTEMPTS = 5
 SWITCH_OFF_AFTER = 5
 LEASE = timedelta(seconds=4 * channels.TIMEOUT_SECONDS)
@@ -38,6 +40,13 @@ def deliver_due(limit: int = BATCH) -> dict[str, int]:
             break
         report["sent" if attempt(delivery) else "failed"] += 1
     return report
+
+
+def prune() -> int:
+    """Forget deliveries sent or given up more than KEPT_FOR ago; returns how many."""
+    done = Delivery.objects.exclude(status=DeliveryStatus.PENDING)
+    deleted, _ = done.filter(created_at__lt=timezone.now() - KEPT_FOR).delete()
+    return deleted
 
 
 def claim_next() -> Delivery | None:

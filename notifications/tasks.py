@@ -4,8 +4,10 @@ from notifications import delivery, events
 
 
 def check_sessions_and_deliver() -> dict[str, int]:
-    """The periodic run: write what ended sessions tell, then send whatever is due."""
-    return {"sessions": events.find_ended_sessions(), **delivery.deliver_due()}
+    """The periodic run: write what ended sessions tell, send whatever is due, forget old rows."""
+    report = {"sessions": events.find_ended_sessions(), **delivery.deliver_due()}
+    delivery.prune()
+    return report
 
 
 def deliver_due() -> dict[str, int]:

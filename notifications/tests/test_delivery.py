@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications import delivery, events, tasks
+from notifications import channels, delivery, events, tasks
 from notifications.models import Channel, ChannelKind, Delivery, DeliveryStatus
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +223,26 @@ def test_a_completed_sync_tells_nothing(account, receiver, make_channel, set_mat
 
     assert sync(account).status == "completed"
     assert not Delivery.objects.exists()
+
+
+def test_a_long_session_fits_discord_s_25_fields():
+    message = {"title": "t", "fields": [{"name": f"m{i}", "value": "v"} for i in range(30)]}
+
+    fields = channels.discord_body(message)["embeds"][0]["fields"]
+
+    assert len(fields) == channels.DISCORD_MAX_FIELDS
+    assert fields[-2]["name"] == "m23"
+    assert fields[-1]["value"] == "and 6 more"
+
+
+def test_old_done_deliveries_are_forgotten_and_waiting_ones_kept(make_channel):
+    channel = make_channel(ChannelKind.EMAIL, "alice@example.org")
+    for status in DeliveryStatus.values:
+        _test_message(channel)
+        Delivery.objects.filter(pk=Delivery.objects.latest("pk").pk).update(status=status)
+    recent = _test_message(channel)
+    Delivery.objects.exclude(pk=recent.pk).update(created_at=timezone.now() - timedelta(days=31))
+
+    assert delivery.prune() == 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
+    assert Delivery.objects.count() == 2
