@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 SESSION_LOOKBACK = timedelta(days=1)
 FAILURES_WORTH_TELLING = 3
+TEST_MESSAGE_INTERVAL = timedelta(seconds=30)
 WON_COLOR = 0x2E9E5B
 LOST_COLOR = 0xC0392B
 PROBLEM_COLOR = 0xE6A23C
@@ -237,7 +238,12 @@ def _tell_if_job_needs_user(job_id: int) -> None:
 # --- the Settings page's button
 
 
-def write_test_message(channel: Channel) -> None:
+def write_test_message(channel: Channel) -> bool:
+    """A test message for the channel; False (and none) while one is less than
+    TEST_MESSAGE_INTERVAL old: the button must not make the server spam an address."""
+    recent = timezone.now() - TEST_MESSAGE_INTERVAL
+    if Delivery.objects.filter(channel=channel, event=Event.TEST, created_at__gt=recent).exists():
+        return False
     message = {
         "event": Event.TEST,
         "title": "DotaSync test message",
@@ -246,4 +252,4 @@ def write_test_message(channel: Channel) -> None:
         "color": TEST_COLOR,
         "fields": [],
     }
-    _write(channel, Event.TEST, f"test:{uuid.uuid4()}", message)
+    return _write(channel, Event.TEST, f"test:{uuid.uuid4()}", message)

@@ -56,7 +56,9 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
     if not channel.enabled:
         messages.error(request, "This channel is switched off: switch it on first.")
         return redirect(_settings_section())
-    events.write_test_message(channel)
+    if not events.write_test_message(channel):
+        messages.error(request, "A test message was sent moments ago: wait half a minute.")
+        return redirect(_settings_section())
     dispatch.enqueue_deliveries()
     messages.info(
         request,

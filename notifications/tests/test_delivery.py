@@ -20,7 +20,10 @@ DISCORD_PATH = "/api/webhooks/123456789012345678/tok-en_SECRET-part"
 
 
 def _test_message(channel: Channel) -> Delivery:
-    events.write_test_message(channel)
+    """A test message, however recent the channel's last one (the button's wait is over)."""
+    earlier = timezone.now() - events.TEST_MESSAGE_INTERVAL
+    Delivery.objects.filter(channel=channel, created_at__gt=earlier).update(created_at=earlier)
+    assert events.write_test_message(channel)
     return Delivery.objects.filter(channel=channel).latest("pk")
 
 
@@ -153,6 +156,9 @@ def test_the_test_button_sends_a_message(signed_in, receiver, make_channel, othe
     assert "A test message to 127.0.0.1 is on its way" in answer.content.decode()
     assert tasks.deliver_due() == {"sent": 1, "failed": 0}  # the task the button enqueued
     assert json.loads(receiver.requests[0].body)["title"] == "DotaSync test message"
+    again = signed_in.post(reverse("notification_test", args=[channel.pk]), follow=True)
+    assert "A test message was sent moments ago" in again.content.decode()
+    assert Delivery.objects.count() == 1
     client.force_login(other_user)
     assert client.post(reverse("notification_test", args=[channel.pk])).status_code == 404
     assert client.post(reverse("notification_remove", args=[channel.pk])).status_code == 404
