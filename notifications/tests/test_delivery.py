@@ -10,9 +10,12 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django_q.models import OrmQ, Schedule
 
 from notifications import channels, delivery, events, tasks
 from notifications.models import Channel, ChannelKind, Delivery, DeliveryStatus
+from syncjobs import schedule
+from syncjobs.models import JobStatus, JobType, SyncJob
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +157,8 @@ def test_the_test_button_sends_a_message(signed_in, receiver, make_channel, othe
     answer = signed_in.post(reverse("notification_test", args=[channel.pk]), follow=True)
 
     assert "A test message to 127.0.0.1 is on its way" in answer.content.decode()
+    queued = [task.func() for task in OrmQ.objects.all()]
+    assert queued == ["notifications.tasks.deliver_due"]
     assert tasks.deliver_due() == {"sent": 1, "failed": 0}  # the task the button enqueued
     assert json.loads(receiver.requests[0].body)["title"] == "DotaSync test message"
     again = signed_in.post(reverse("notification_test", args=[channel.pk]), follow=True)
@@ -252,3 +257,59 @@ def test_old_done_deliveries_are_forgotten_and_waiting_ones_kept(make_channel):
     assert delivery.prune() == 2
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
     assert Delivery.objects.count() == 2
+
+
+def test_a_redirect_is_not_followed(receiver, make_channel):
+    channel = make_channel(ChannelKind.WEBHOOK, receiver.url + "/hook")
+    receiver.statuses = [302]
+    row = _test_message(channel)
+
+    assert tasks.deliver_due() == {"sent": 0, "failed": 1}
+
+    row.refresh_from_db()
+    assert row.last_error == "127.0.0.1 answered HTTP 302."
+    assert len(receiver.requests) == 1
+
+
+def _ended_job(account, status: str, **fields) -> SyncJob:
+    return SyncJob.objects.create(
+        account=account,
+        job_type=JobType.INCREMENTAL,
+        status=status,
+        finished_at=timezone.now(),
+        **fields,
+    )
+
+
+def test_the_third_failed_sync_in_a_row_is_told_and_the_first_two_are_not(account, make_channel):
+    make_channel(ChannelKind.EMAIL, "alice@example.org")
+    _ended_job(account, JobStatus.COMPLETED)
+    for _ in range(2):
+        events.job_ended(_ended_job(account, JobStatus.FAILED, error_message="timed out").pk)
+    assert not Delivery.objects.exists()
+
+    events.job_ended(_ended_job(account, JobStatus.FAILED, error_message="timed out").pk)
+
+    assert Delivery.objects.get().payload["reason"] == "failing"
+
+
+def test_matches_left_waiting_for_a_daily_limit_are_told(account, make_channel):
+    make_channel(ChannelKind.EMAIL, "alice@example.org")
+    note = "OpenDota's daily API limit is used up; it is skipped until 00:00 UTC."
+    events.job_ended(_ended_job(account, JobStatus.COMPLETED, message=note).pk)
+    assert not Delivery.objects.exists()  # nothing was left waiting
+
+    events.job_ended(_ended_job(account, JobStatus.COMPLETED, message=note, details_deferred=40).pk)
+
+    row = Delivery.objects.get()
+    assert row.payload["reason"] == "quota"
+    assert row.payload["title"] == (
+        "The sync of Alice needs you: 40 matches wait for a daily API limit"
+    )
+
+
+def test_migrate_keeps_the_notifications_schedule():
+    schedule.ensure_schedule()
+
+    kept = Schedule.objects.get(name=schedule.NOTIFICATIONS_SCHEDULE_NAME)
+    assert (kept.func, kept.minutes) == ("notifications.tasks.check_sessions_and_deliver", 1)
