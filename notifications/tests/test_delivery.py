@@ -17,7 +17,7 @@ from notifications.models import Channel, ChannelKind, Delivery, DeliveryStatus
 from syncjobs import schedule
 from syncjobs.models import JobStatus, JobType, SyncJob
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 DISCORD_PATH = "/api/webhooks/123456789012345678/tok-en_SECRET-part"
 

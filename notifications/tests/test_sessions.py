@@ -14,7 +14,7 @@ from matches.tests.match_builders import complete_match, stub_match
 from notifications import events, tasks
 from notifications.models import ChannelKind, Delivery, SessionMarker
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
 
 SESSION_ONE = (7_100_000_001, 7_100_000_002)
 SESSION_TWO = (7_100_000_010, 7_100_000_011, 7_100_000_012)
