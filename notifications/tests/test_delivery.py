@@ -4,6 +4,7 @@ secret shown once, and a sync that a dead endpoint never slows."""
 
 import json
 import logging
+import socket
 import time
 from datetime import timedelta
 
@@ -313,3 +314,57 @@ def test_migrate_keeps_the_notifications_schedule():
 
     kept = Schedule.objects.get(name=schedule.NOTIFICATIONS_SCHEDULE_NAME)
     assert (kept.func, kept.minutes) == ("notifications.tasks.check_sessions_and_deliver", 1)
+
+
+@pytest.fixture
+def dns(monkeypatch) -> dict[str, str | list[str]]:
+    """Names this test resolves itself (the outside world's DNS); others resolve as usual.
+    A name's answer is an address, or a list of them given out one lookup after another."""
+    answers: dict[str, str | list[str]] = {}
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        answer = answers[host]
+        address = (
+            (answer.pop(0) if len(answer) > 1 else answer[0])
+            if isinstance(answer, list)
+            else answer
+        )
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return answers
+
+
+def test_a_name_that_resolves_elsewhere_later_is_checked_again(settings, signed_in, dns):
+    settings.NOTIFY_ALLOW_PRIVATE_ADDRESSES = False
+    dns["hooks.example.test"] = "93.184.215.14"
+    signed_in.post(
+        reverse("notification_add"), {"kind": "discord", "url": "https://hooks.example.test/x"}
+    )
+    channel = Channel.objects.get()
+    dns["hooks.example.test"] = "127.0.0.1"  # a rebinding name
+    row = _test_message(channel)
+
+    assert tasks.deliver_due() == {"sent": 0, "failed": 1}
+
+    row.refresh_from_db()
+    assert "hooks.example.test resolves to a private or local address (127.0.0.1)" in (
+        row.last_error
+    )
+
+
+def test_delivery_connects_to_the_address_it_checked_and_names_the_host(
+    receiver, make_channel, dns
+):
+    # Checked, it is the receiver's address; any later lookup leads nowhere (nothing listens
+    # on 127.0.0.2): only a connection to the checked address arrives.
+    dns["hooks.example.test"] = ["127.0.0.1", "127.0.0.2"]
+    port = receiver.url.rsplit(":", 1)[1]
+    channel = make_channel(ChannelKind.WEBHOOK, f"http://hooks.example.test:{port}/hook")
+    _test_message(channel)
+
+    assert tasks.deliver_due() == {"sent": 1, "failed": 0}
+    assert receiver.requests[0].headers["Host"] == f"hooks.example.test:{port}"
