@@ -79,7 +79,7 @@ def send(delivery: Delivery) -> None:
             mail.send()
         except OSError as exc:  # smtplib's errors are OSErrors, and so is no connection
             raise addresses.DeliveryFailed(
-                f"The mail server refused it ({type(exc).__name__})."
+                f"Could not hand the mail over ({type(exc).__name__})."
             ) from None
         return
     if channel.kind == ChannelKind.DISCORD:

@@ -368,3 +368,18 @@ def test_delivery_connects_to_the_address_it_checked_and_names_the_host(
 
     assert tasks.deliver_due() == {"sent": 1, "failed": 0}
     assert receiver.requests[0].headers["Host"] == f"hooks.example.test:{port}"
+
+
+def test_a_mail_server_that_is_down_is_a_failed_attempt(make_channel, settings):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    row = _test_message(make_channel(ChannelKind.EMAIL, "alice@example.org"))
+
+    assert tasks.deliver_due() == {"sent": 0, "failed": 1}
+
+    row.refresh_from_db()
+    assert row.last_error == "Could not hand the mail over (ConnectionRefusedError)."
+    assert row.status == DeliveryStatus.PENDING
