@@ -17,6 +17,8 @@ from typing import Any
 
 REDACTED = "REDACTED"
 _KEY_PARAM = re.compile(r"(?i)\b((?:api_)?key=)[^&\s'\"<>]+")
+# A Discord webhook's URL ends in its token (notifications never log URLs; this is the net).
+_WEBHOOK_TOKEN = re.compile(r"(/api/webhooks/\d+/)[\w-]+")
 _secrets: tuple[str, ...] = ()
 
 
@@ -28,6 +30,7 @@ def set_secrets(values: Iterable[str]) -> None:
 
 def redact(text: str) -> str:
     text = _KEY_PARAM.sub(rf"\1{REDACTED}", text)
+    text = _WEBHOOK_TOKEN.sub(rf"\1{REDACTED}", text)
     for secret in _secrets:
         text = text.replace(secret, REDACTED)
     return text

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "social_django",
     "matches",
     "syncjobs",
+    "matches.notifications",
 ]
 
 MIDDLEWARE = [
@@ -304,6 +305,24 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
+
+# --- Notifications (matches/notifications/) and the mail they are sent with ----------------
+# Where the site is, for the links in notifications ("https://dota.example.org"); none if unset.
+SITE_URL = env_str("SITE_URL").rstrip("/")
+# A session has ended when no match started this long after the last one ended.
+NOTIFY_SESSION_GAP_MINUTES = env_int("NOTIFY_SESSION_GAP_MINUTES", 30, minimum=1)
+# Webhooks may point at private and loopback addresses (and use plain http there): off, so a
+# user's webhook cannot make the server reach into its own network.
+NOTIFY_ALLOW_PRIVATE_ADDRESSES = env_bool("NOTIFY_ALLOW_PRIVATE_ADDRESSES", False)
+# A failed delivery is tried again after this many seconds, doubled at each attempt.
+NOTIFY_RETRY_BACKOFF = env_float("NOTIFY_RETRY_BACKOFF", 60.0)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dotasync@localhost")
 
 # --- Cache ---------------------------------------------------------------------------------
 # One cache for every process on the machine: the API's throttle must count the requests all

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("dotasync.urls_auth")),
     path("", include("syncjobs.urls")),
     path("", include("matches.urls")),
+    path("", include("matches.notifications.urls")),
 ]

@@ -52,6 +52,15 @@ def enqueue_part(job: SyncJob) -> None:
         logger.exception("could not enqueue a phase-2 helper of job %s", job.pk)
 
 
+def enqueue_deliveries() -> None:
+    """Send due notifications now rather than at the schedule's next minute; when the broker
+    refuses, the schedule sends them."""
+    try:
+        async_task("matches.notifications.tasks.deliver_due", group="notifications")
+    except Exception:
+        logger.exception("could not enqueue sending notifications")
+
+
 def task_waiting(job: SyncJob) -> bool:
     """Whether the job's task is in the broker's queue (or, on the ORM broker, running).
 

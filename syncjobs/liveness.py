@@ -26,6 +26,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from matches import dbclock
+from matches.notifications import events as notification_events
 from syncjobs import claims, locks
 from syncjobs.models import JobStatus, SyncJob
 
@@ -260,6 +261,7 @@ def finish(job: SyncJob, status: str, *, error: str = "", message: str | None = 
     ended = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**changes)
     if ended:
         claims.release(job)
+        notification_events.job_ended(job.pk)  # writes rows only: no endpoint slows a sync
     return bool(ended)
 
 

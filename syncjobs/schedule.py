@@ -5,7 +5,8 @@ which the scheduled syncs start.
   looks every minute for the accounts whose last sync started that long ago (or that never
   synced);
 - the supervisor, every minute: it ends jobs whose worker is gone and takes care of
-  pending jobs no worker will run (syncjobs.supervisor).
+  pending jobs no worker will run (syncjobs.supervisor);
+- notifications, every minute: ended play sessions, then the deliveries that are due.
 
 django-q's brokers hand tasks out first in, first out (the ORM broker by row id, Redis as a
 list), so the order of the enqueues is the order the workers run them, and nothing can pass a
@@ -38,6 +39,7 @@ SUPERVISOR_SCHEDULE_NAME = "dotasync: supervisor"
 # How often the schedule looks for accounts that are due, in minutes: a user's accounts held
 # back by their share start soon after one of their syncs ends, not an interval later.
 LOOK_EVERY_MINUTES = 1
+NOTIFICATIONS_SCHEDULE_NAME = "dotasync: notifications"
 
 
 def ensure_schedule(**_: object) -> None:
@@ -46,6 +48,15 @@ def ensure_schedule(**_: object) -> None:
         name=SUPERVISOR_SCHEDULE_NAME,
         defaults={
             "func": "syncjobs.tasks.supervise",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
+        name=NOTIFICATIONS_SCHEDULE_NAME,
+        defaults={
+            "func": "matches.notifications.tasks.check_sessions_and_deliver",
             "schedule_type": Schedule.MINUTES,
             "minutes": 1,
             "repeats": -1,
