@@ -1,25 +1,34 @@
 """One job's run in one worker: the two phases, then how the job ends.
 
 `JobRunner` holds what both phases share: the job's pulse (syncjobs.liveness),
-the upstream client, waiting out 429s, and which sources the job may still use.
-Phase 1 lives in syncjobs.listing, phase 2 in syncjobs.details.
+the upstream client, waiting out 429s, which sources the job may still use, and
+the task's deadline. Phase 1 lives in syncjobs.listing, phase 2 in syncjobs.details.
+
+A job outlives its task: once the deadline nears in phase 2, the runner leaves
+the job pending with its progress (`hand_over`) and syncjobs.engine hands it to
+a fresh task, which goes straight on with phase 2. A kill -9 at any point of that
+leaves either a running job whose worker is gone (ended as interrupted; the next
+full sync resumes it) or a pending one the supervisor hands out again.
 """
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
+from django.db.models import F
+from django.db.models.functions import Now
 from django_q.exceptions import TimeoutException
 
 from matches import dbclock, ratelimit
 from matches.errors import PrivateProfile, RateLimited, ServerError, SourceRefused, UpstreamError
 from matches.upstream import KEY_SETTINGS, URL_SETTINGS, UpstreamClient
 from syncjobs import liveness, names
-from syncjobs.details import DetailPhase
+from syncjobs.details import DetailPhase, HandOver
 from syncjobs.listing import ListingPhase
 from syncjobs.liveness import Cancelled, Pulse
-from syncjobs.models import JobStatus, JobType, SyncJob
+from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 from syncjobs.sources import DetailSource, IdSource
 
 logger = logging.getLogger(__name__)
@@ -40,8 +49,11 @@ class JobRunner:
         cancel_event: threading.Event | None = None,
         on_progress: Callable[[SyncJob], None] | None = None,
         coordinator: bool = True,
+        deadline: float | None = None,
     ) -> None:
         self.job = job
+        # time.monotonic() by which this task hands its phase 2 over; None: never.
+        self.deadline = deadline
         self.account = job.account
         self.pulse = Pulse(
             job, coordinator=coordinator, cancel_event=cancel_event, on_progress=on_progress
@@ -56,13 +68,17 @@ class JobRunner:
     # --- the coordinator's run
 
     def run(self) -> None:
-        """Both phases (phase 2 alone for a backfill), then end the job."""
+        """Both phases (phase 2 alone for a backfill or a job handed over), then end the job
+        or hand it over."""
         self.pulse.start()
         started = dbclock.now()
         try:
-            if self.job.job_type != JobType.BACKFILL:
+            continued = self.job.phase == JobPhase.FETCHING_DETAILS
+            if self.job.job_type != JobType.BACKFILL and not continued:
                 ListingPhase(self).run()
             DetailPhase(self).run()
+        except HandOver:
+            self.hand_over(started)
         except Cancelled:
             self.conclude(JobStatus.CANCELLED)
         except TimeoutException:
@@ -82,6 +98,26 @@ class JobRunner:
             self.conclude(JobStatus.FAILED, error=f"Internal error: {type(exc).__name__}")
         else:
             self.conclude(JobStatus.COMPLETED)
+
+    def hand_over(self, started) -> None:
+        """Leave the job pending for a fresh task, its progress written and its claims
+        released (the phase did); a job cancelled meanwhile ends cancelled instead."""
+        ran = (dbclock.now() - started).total_seconds()
+        self.note("Phase 2 goes on in a fresh task each time one nears SYNC_TASK_TIMEOUT.")
+        try:
+            self.pulse.stop()
+        except Exception:
+            logger.exception("job %s: could not write its last progress", self.job.pk)
+        handed = SyncJob.objects.filter(
+            pk=self.job.pk, status=JobStatus.RUNNING, cancel_requested_at__isnull=True
+        ).update(status=JobStatus.PENDING, handovers=F("handovers") + 1, enqueued_at=Now())
+        if not handed:
+            self.conclude(JobStatus.CANCELLED)
+            return
+        logger.info("job %s: handed over after %.0f s in this task", self.job.pk, ran)
+
+    def time_is_up(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     def conclude(self, status: str, *, error: str = "") -> None:
         try:
