@@ -54,9 +54,11 @@ def left_today() -> int:
     return max(0, settings.OPENDOTA_FREE_DAILY_CALLS if told is None else told)
 
 
-def spare_for_refetches(stubs_left: int) -> int:
-    """OpenDota calls a full sync may spend today on re-fetches of complete matches."""
-    return max(0, left_today() - stubs_left - settings.SYNC_OPENDOTA_RESERVE)
+def spare_for_refetches(stubs_left: int, quota_left: int | None = None) -> int:
+    """OpenDota calls a full sync may spend today on re-fetches of complete matches, of
+    `quota_left` (by default what is left today)."""
+    quota_left = left_today() if quota_left is None else quota_left
+    return max(0, quota_left - stubs_left - settings.SYNC_OPENDOTA_RESERVE)
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,18 @@ def _max_flow(capacity: dict[tuple[str, str], float], source: str, sink: str) ->
         total += push
 
 
-def _served(work: Work, sources: list[DetailSource], pace: dict[str, float], seconds: float):
+def _served(
+    work: Work,
+    sources: list[DetailSource],
+    pace: dict[str, float],
+    quota_left: int,
+    seconds: float,
+) -> float:
     """How many matches `sources` can serve in `seconds` (infinite: all they can today),
     routed as phase 2 routes them (syncjobs.details.DetailPhase.accepts)."""
     infinite = float("inf")
-    quota_left = left_today()
     capacity: dict[tuple[str, str], float] = {
-        ("R_in", "R_out"): float(spare_for_refetches(work.stubs)),
+        ("R_in", "R_out"): float(spare_for_refetches(work.stubs, quota_left)),
         ("quota", "end"): float(quota_left),
     }
     classes = {
@@ -167,14 +174,15 @@ def estimate(work: Work, sources: list[DetailSource], observed: float | None = N
     if not work.total:
         return Estimate(seconds=0)
     pace = _paces(sources, observed)
-    servable = round(_served(work, sources, pace, float("inf")))
+    quota_left = left_today()
+    servable = round(_served(work, sources, pace, quota_left, float("inf")))
     waiting = work.total - servable
     if not servable:
         return Estimate(None, waiting, _reset(waiting))
     low, high = 0.0, work.total / min(pace.values())
     for _ in range(BISECTIONS):
         middle = (low + high) / 2
-        if _served(work, sources, pace, middle) >= servable - 1e-6:
+        if _served(work, sources, pace, quota_left, middle) >= servable - 1e-6:
             high = middle
         else:
             low = middle
