@@ -35,7 +35,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection
@@ -50,11 +49,9 @@ from syncjobs import claims, dispatch, quota
 from syncjobs.breakers import JobBreaker
 from syncjobs.claims import Stub
 from syncjobs.concurrency import BATCH_SIZE, Writer
+from syncjobs.context import JobContext
 from syncjobs.models import JobPhase
 from syncjobs.sources import DETAIL_SOURCES, LABELS, DetailSource
-
-if TYPE_CHECKING:
-    from syncjobs.runner import JobRunner
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +159,7 @@ class WorkQueue:
 
 
 class DetailPhase:
-    def __init__(self, runner: "JobRunner") -> None:
+    def __init__(self, runner: JobContext) -> None:
         self.runner = runner
         self.job = runner.job
         self.pulse = runner.pulse

@@ -28,6 +28,7 @@ from matches import dbclock
 from matches.models import Match, SteamAccount
 from matches.upstream import UpstreamClient
 from syncjobs import dispatch, liveness, locks
+from syncjobs.context import JobContext
 from syncjobs.details import DetailPhase
 from syncjobs.dispatch import EnqueueFailed
 from syncjobs.liveness import Cancelled
@@ -305,9 +306,9 @@ def run_details_part(job_id: int, *, time_limit: float | None = None) -> int:
     job = SyncJob.objects.select_related("account").get(pk=job_id)
     if job.status != JobStatus.RUNNING or job.phase != JobPhase.FETCHING_DETAILS:
         return 0
-    runner = JobRunner(job, coordinator=False, deadline=deadline)
-    phase = DetailPhase(runner)
-    runner.pulse.start()
+    context = JobContext(job, coordinator=False, deadline=deadline)
+    phase = DetailPhase(context)
+    context.pulse.start()
     try:
         phase.run_part()
     except Cancelled:
@@ -315,5 +316,5 @@ def run_details_part(job_id: int, *, time_limit: float | None = None) -> int:
     except Exception:
         logger.exception("a phase-2 part of job %s crashed", job.pk)
     finally:
-        runner.pulse.stop()
+        context.pulse.stop()
     return phase.attempted

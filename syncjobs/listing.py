@@ -22,18 +22,15 @@ matches are new than Steam can list, OpenDota is walked too).
 
 import logging
 from enum import Enum
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 
 from matches import store
 from matches.errors import BadResponse, NotFound, RateLimited, ServerError, SourceRefused
+from syncjobs.context import JobContext
 from syncjobs.models import JobPhase, JobType, ListingFrontier
 from syncjobs.sources import ID_SOURCES, LABELS, Cursor, IdSource
-
-if TYPE_CHECKING:
-    from syncjobs.runner import JobRunner
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +42,7 @@ class Walked(Enum):
 
 
 class ListingPhase:
-    def __init__(self, runner: "JobRunner") -> None:
+    def __init__(self, runner: JobContext) -> None:
         self.runner = runner
         self.account = runner.account
         self.state = runner.pulse.state
