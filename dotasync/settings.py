@@ -266,6 +266,14 @@ SYNC_CONCURRENCY = env_int("SYNC_CONCURRENCY", 1, minimum=1)
 # django-q tasks sharing one job's phase 2 (they claim stubs with SKIP LOCKED); 1 = just the job.
 SYNC_DETAIL_TASKS = env_int("SYNC_DETAIL_TASKS", 1, minimum=1)
 SYNC_TASK_TIMEOUT = env_int("SYNC_TASK_TIMEOUT", 6 * 3600, minimum=60)
+# A task hands its job's phase 2 over to a fresh task this many seconds before
+# SYNC_TASK_TIMEOUT (time for the calls in flight to end and their answers to be stored).
+SYNC_HANDOVER_MARGIN = env_float("SYNC_HANDOVER_MARGIN", 600.0, minimum=0.0)
+# OpenDota's free daily allowance, assumed left until an answer of the day says what is.
+OPENDOTA_FREE_DAILY_CALLS = env_int("OPENDOTA_FREE_DAILY_CALLS", 3000, minimum=0)
+# OpenDota calls a day kept back for other syncs' matches without details: a full sync spends
+# only what is left of the day's allowance beyond its own stubs and this on re-fetches.
+SYNC_OPENDOTA_RESERVE = env_int("SYNC_OPENDOTA_RESERVE", 300, minimum=0)
 # Players' names and avatars (Steam's GetPlayerSummaries) are asked for again after this long.
 PLAYER_NAME_MAX_AGE_DAYS = env_float("PLAYER_NAME_MAX_AGE_DAYS", 7.0)
 

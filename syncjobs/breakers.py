@@ -6,9 +6,11 @@ answered the job, or whose last call failed, is called one call at a time (the
 caller holds a short probe lease), and after SYNC_BREAKER_THRESHOLD server errors
 in a row it is skipped for the rest of the job. A dead endpoint therefore costs a
 job at most the threshold in calls; a source that answers runs at full speed with
-one read of its row per call.
+one read of its row a second per worker (HEALTHY_RECHECK_SECONDS: in between, a
+worker whose last look found the source healthy calls it without asking again).
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +24,7 @@ from django.utils import timezone
 from syncjobs.models import SourceBreaker, SyncJob
 
 PROBE_POLL_SECONDS = 0.1
+HEALTHY_RECHECK_SECONDS = 1.0
 RECENT = timedelta(hours=1)
 # The open reason of a source whose daily limit is used up: it is not failing, and it is
 # back at the reset, so it carries nothing over to a later job.
@@ -45,6 +48,8 @@ class JobBreaker:
         self.probe_lease = timedelta(
             seconds=settings.UPSTREAM_CONNECT_TIMEOUT + settings.UPSTREAM_READ_TIMEOUT + 5
         )
+        # time.monotonic() until which this worker takes the source for healthy unasked.
+        self._healthy_until = 0.0
 
     def _carried_over(self, source: str) -> int:
         """A source whose breaker opened in a job of the last RECENT hour starts one server
@@ -66,12 +71,15 @@ class JobBreaker:
     def acquire(self, wait: Callable[[float], None]) -> Permit | None:
         """Leave to call the source, waiting while another worker probes it; None once open."""
         while True:
+            if time.monotonic() < self._healthy_until:
+                return Permit(probe=False)
             answered, failures, open_reason = self._mine.values_list(
                 "answered", "failures", "open_reason"
             ).get()
             if open_reason:
                 return None
             if answered and failures == 0:
+                self._healthy_until = time.monotonic() + HEALTHY_RECHECK_SECONDS
                 return Permit(probe=False)
             free = Q(probe_until__isnull=True) | Q(probe_until__lt=Now())
             if self._mine.filter(free, open_reason="").update(probe_until=Now() + self.probe_lease):
@@ -82,11 +90,12 @@ class JobBreaker:
         """The source gave an answer (even "not found"): it is up."""
         if permit.probe:
             self._mine.update(answered=True, failures=0, probe_until=None)
-        else:
+        elif time.monotonic() >= self._healthy_until:  # else it was healthy a moment ago
             self._mine.exclude(answered=True, failures=0).update(answered=True, failures=0)
 
     def failed(self, permit: Permit, reason: str) -> bool:
         """A server error; True when this failure opened the breaker."""
+        self._healthy_until = 0.0
         with transaction.atomic():
             row = SourceBreaker.objects.select_for_update().get(pk=self.row.pk)
             row.failures += 1

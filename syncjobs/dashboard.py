@@ -21,7 +21,7 @@ from django.template.defaultfilters import pluralize
 from matches.missing import fetch_waiting_label, waiting_count
 from matches.models import Match, SteamAccount
 from syncjobs import liveness, quota
-from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob, duration_words
+from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob, about
 from syncjobs.quota import Estimate
 from syncjobs.sources import LABELS
 
@@ -199,7 +199,7 @@ class FullSyncPreview:
         )
         guess = self.estimate
         if guess is not None and guess.seconds:
-            text += f": about {duration_words(guess.seconds)}"
+            text += f": {about(guess.seconds)}"
         if guess is not None and guess.waiting and guess.resets_at:
             text += (
                 f", and {guess.waiting:,} wait for OpenDota's daily limit "

@@ -7,9 +7,10 @@ the first queued match it can serve: so a match goes to whichever source is free
 to serve it, each source runs at its own pace, and the slow sequence endpoint
 never holds up a match OpenDota could answer now. A match without match_seq_num
 is never offered to the sequence endpoint; a re-fetch of a complete match goes
-to a metered source (OpenDota's daily quota) only when no other source can take
-it. A source that cannot answer a match (5xx, not found) hands it back for the
-next able source; when none is left, the match's outcome (matches.store.Outcome)
+to a metered source (OpenDota's daily quota) only out of the quota's spare part
+(syncjobs.quota.spare_for_refetches), or when no other source can take it. A
+source that cannot answer a match (5xx, not found) hands it back for the next able
+source; when none is left, the match's outcome (matches.store.Outcome)
 goes to the writer:
 
 - completed: an answer, stored with all players;
@@ -21,13 +22,19 @@ A source that refuses us whatever the match (a wrong key) is switched off for
 the job; a source that keeps failing is skipped by its circuit breaker
 (syncjobs.breakers, shared by the job's workers); when no source is left,
 phase 2 stops early and says so.
+
+A task whose time is nearly up (its runner's deadline, SYNC_HANDOVER_MARGIN before
+SYNC_TASK_TIMEOUT) stops claiming, lets its lanes end their calls, stores every
+answer, releases the rest and raises `HandOver`: a fresh task continues the job
+(syncjobs.runner), and what this one attempted is never fetched again by the job.
 """
 
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection
@@ -37,20 +44,21 @@ from matches import dbclock, ratelimit, store
 from matches.errors import BadResponse, NotFound, RateLimited, ServerError, SourceRefused
 from matches.models import Match
 from matches.store import Outcome, OutcomeKind
-from matches.upstream import interval_of
+from matches.upstream import OPENDOTA, interval_of
 from syncjobs import claims, dispatch, quota
 from syncjobs.breakers import DAILY_LIMIT, JobBreaker
 from syncjobs.claims import Stub
 from syncjobs.concurrency import BATCH_SIZE, Writer
+from syncjobs.context import JobContext
 from syncjobs.models import JobPhase
 from syncjobs.sources import DETAIL_SOURCES, LABELS, DetailSource
-
-if TYPE_CHECKING:
-    from syncjobs.runner import JobRunner
 
 logger = logging.getLogger(__name__)
 
 CLAIM_POLL_SECONDS = 0.2
+# Matches claimed at a time (the queue is topped up below this many waiting): a claim costs
+# about as much for 100 as for 25, and at zero latency smaller ones starved the lanes.
+CLAIM_SIZE = 4 * BATCH_SIZE
 STOPPED_EARLY = (
     "Stopped fetching details early: every detail source is failing (HTTP 5xx); "
     "the remaining matches wait for a later sync."
@@ -59,6 +67,10 @@ STOPPED_EARLY = (
 
 class EndPhase(Exception):
     """Phase 2 stops early without failing the job (every detail source is down)."""
+
+
+class HandOver(Exception):
+    """This task's time is nearly up: its phase 2 goes on in a fresh task."""
 
 
 @dataclass
@@ -147,7 +159,7 @@ class WorkQueue:
 
 
 class DetailPhase:
-    def __init__(self, runner: "JobRunner") -> None:
+    def __init__(self, runner: JobContext) -> None:
         self.runner = runner
         self.job = runner.job
         self.pulse = runner.pulse
@@ -160,15 +172,22 @@ class DetailPhase:
         self._lock = threading.Lock()
         self._deferred_streak = 0
         self._lane_failure: BaseException | None = None
+        # OpenDota calls this worker may still spend on re-fetches (syncjobs.quota).
+        self.refetch_budget = 0
+        self.refetches_claimed = False
+        self._budget_counted_at = 0.0
 
     # --- the coordinator and the helper tasks
 
     def run(self) -> None:
         """The coordinator's phase 2: count the work, start helper tasks, work until done."""
         state = self.pulse.state
-        state.phase = JobPhase.FETCHING_DETAILS
-        state.details_started_at = dbclock.now()
-        state.details_total = claims.detail_candidates(self.job).count()
+        if state.phase == JobPhase.FETCHING_DETAILS:  # a fresh task continues the job
+            state.details_total = sum(self.attempted_and_left())
+        else:
+            state.phase = JobPhase.FETCHING_DETAILS
+            state.details_started_at = dbclock.now()
+            state.details_total = claims.detail_candidates(self.job).count()
         self.prepare_sources()
         self.pulse.estimate = lambda: quota.estimate_job(self.job, self.sources, self.dead)
         self.pulse.beat()  # helper tasks start from the row: phase and total first
@@ -178,9 +197,10 @@ class DetailPhase:
         self.settle_total()
 
     def run_part(self) -> None:
-        """A helper task's share: claim and fetch until nothing is left."""
+        """A helper task's share: claim and fetch until nothing is left (or its time is up)."""
         self.prepare_sources()
-        self.work(wait_for_parts=False)
+        with contextlib.suppress(HandOver):  # the job's coordinator, or its fresh task, goes on
+            self.work(wait_for_parts=False)
         logger.info("job %s: a phase-2 part attempted %s matches", self.job.pk, self.attempted)
 
     def prepare_sources(self) -> None:
@@ -224,11 +244,15 @@ class DetailPhase:
 
     def feed(self, *, wait_for_parts: bool) -> None:
         """Keep the queue stocked from the database until the job's work is done."""
-        size = max(BATCH_SIZE, 4 * len(self.sources) * max(1, settings.SYNC_CONCURRENCY))
+        size = max(CLAIM_SIZE, 4 * len(self.sources) * max(1, settings.SYNC_CONCURRENCY))
         exhausted = False
         while True:
             self.pulse.checkpoint()
             self.raise_lane_failure()
+            if self.attempted and self.runner.time_is_up():
+                raise HandOver  # having stored something, so every task moves the job on
+            if self.refetches_claimed and time.monotonic() - self._budget_counted_at > 1.0:
+                self.count_refetch_budget()
             self.settle_unservable()
             claimable = self.claimable()
             if claimable is None:
@@ -237,6 +261,7 @@ class DetailPhase:
                 batch = self.claim(size, claimable)
                 if batch:
                     self.pulse.hold(stub.match_id for stub in batch)
+                    self.refetches_claimed |= any(stub.refetch for stub in batch)
                     self.queue.add(batch)
                 else:
                     exhausted = True
@@ -261,6 +286,23 @@ class DetailPhase:
         if len(batch) < size:
             batch += claims.claim_batch(self.job, size - len(batch), only=without_seq)
         return batch
+
+    def count_refetch_budget(self) -> None:
+        """What OpenDota's quota can spare for re-fetches, from what it last said is left
+        (less what the metered lanes may have in flight); one call, to be told, when it has
+        said nothing today."""
+        self._budget_counted_at = time.monotonic()
+        metered = [s for s in self.sources if s.name not in self.dead and quota.metered(s)]
+        if not metered:
+            return
+        if ratelimit.remaining_today(OPENDOTA) is None:
+            budget = 1
+        else:
+            stubs_left = claims.detail_candidates(self.job).exclude(has_details=True).count()
+            in_flight = len(metered) * max(1, settings.SYNC_CONCURRENCY)
+            budget = quota.spare_for_refetches(stubs_left) - in_flight
+        with self._lock:
+            self.refetch_budget = budget
 
     def claimable(self) -> Q | None:
         """Which candidates a source still in use can serve; None when no source is left."""
@@ -299,12 +341,16 @@ class DetailPhase:
             )
         return STOPPED_EARLY
 
-    def settle_total(self) -> None:
-        """The job's total becomes what it attempted plus what is left, with the reason."""
-        left = claims.detail_candidates(self.job).count()
+    def attempted_and_left(self) -> tuple[int, int]:
+        """How many matches the job attempted (in every task), and how many are left."""
         attempted = (
             Match.objects.for_account(self.job.account).filter(last_attempt_job=self.job).count()
         )
+        return attempted, claims.detail_candidates(self.job).count()
+
+    def settle_total(self) -> None:
+        """The job's total becomes what it attempted plus what is left, with the reason."""
+        attempted, left = self.attempted_and_left()
         self.pulse.state.details_total = attempted + left
         if not left:
             return
@@ -329,9 +375,9 @@ class DetailPhase:
             return False
         if source.needs_seq_num and item.stub.match_seq_num is None:
             return False
-        if item.stub.refetch and quota.metered(source):
+        if item.stub.refetch and quota.metered(source) and self.refetch_budget <= 0:
             # A daily quota goes to matches without details: a re-fetch goes to a metered
-            # source only when no unmetered one can take it.
+            # source only out of its spare part, or when no unmetered one can take it.
             return not any(
                 self.accepts(other, item) for other in self.sources if not quota.metered(other)
             )
@@ -363,7 +409,7 @@ class DetailPhase:
     def _serve(self, source: DetailSource) -> None:
         breaker = self.breakers[source.name]
         label = LABELS[source.name]
-        while source.name not in self.dead:
+        while source.name not in self.dead and not self.queue.closed:
             if not self.queue.wait_for(lambda it: self.accepts(source, it), CLAIM_POLL_SECONDS):
                 if self.queue.closed:
                     return
@@ -387,6 +433,9 @@ class DetailPhase:
             if item is None:  # another lane was quicker: the slot goes unused
                 breaker.released(permit)
                 continue
+            if item.stub.refetch and quota.metered(source):
+                with self._lock:
+                    self.refetch_budget -= 1
             try:
                 self.try_source(source, breaker, permit, item)
             except BaseException as exc:

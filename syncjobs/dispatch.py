@@ -44,6 +44,23 @@ def enqueue(job: SyncJob) -> None:
     )
 
 
+def enqueue_continuation(job: SyncJob) -> None:
+    """Hand a job that a task left pending before its timeout to a fresh task. When the
+    broker refuses, the job waits as pending and the supervisor hands it out later."""
+    try:
+        task_id = async_task(
+            "syncjobs.tasks.run_sync_job",
+            job.pk,
+            task_name=f"sync-job-{job.pk}-{job.handovers}",
+            group="sync",
+        )
+    except Exception:
+        logger.exception("could not hand job %s to a fresh task", job.pk)
+        return
+    # One hand-out of this task so far: the supervisor's count of lost tasks starts again.
+    SyncJob.objects.filter(pk=job.pk).update(task_id=str(task_id or ""), enqueue_count=1)
+
+
 def enqueue_part(job: SyncJob) -> None:
     """A helper task for the job's phase 2; the job goes on alone when the broker refuses."""
     try:

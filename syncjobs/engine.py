@@ -21,7 +21,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Value
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from matches import dbclock
 from matches.models import Match, SteamAccount
 from matches.upstream import UpstreamClient
 from syncjobs import dispatch, liveness, locks
+from syncjobs.context import JobContext
 from syncjobs.details import DetailPhase
 from syncjobs.dispatch import EnqueueFailed
 from syncjobs.liveness import Cancelled
@@ -153,12 +154,17 @@ def _refuse_beyond_owners_share(account: SteamAccount) -> None:
 def _resumed_refresh_time(account: SteamAccount):
     """A full sync after one that did not complete (interrupted, timed out, cancelled, or
     failed for any reason, a lost database connection too) continues it: what that one
-    stored already stays fresh, and is not paid for twice."""
-    previous = SyncJob.objects.filter(account=account).order_by("-created_at", "-pk").first()
-    if previous is None or previous.job_type != JobType.FULL:
+    stored already stays fresh, and is not paid for twice. The resume point is the
+    account's newest full sync, whatever ran since: the hourly incremental syncs in
+    between never reset it, so the older matches are reached in the end."""
+    previous = (
+        SyncJob.objects.filter(account=account, job_type=JobType.FULL)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if previous is None or previous.status not in (JobStatus.CANCELLED, JobStatus.FAILED):
         return None
-    cut_short = previous.status in (JobStatus.CANCELLED, JobStatus.FAILED)
-    return (previous.refresh_since or previous.started_at) if cut_short else None
+    return previous.refresh_since or previous.started_at
 
 
 def start_sync(
@@ -218,7 +224,10 @@ def request_cancel(job: SyncJob) -> SyncJob:
         status=JobStatus.CANCELLED,
         cancel_requested_at=now,
         finished_at=now,
-        message="Cancelled before it started.",
+        # A job between two tasks (handed over) keeps its notes.
+        message=Case(
+            When(handovers=0, then=Value("Cancelled before it started.")), default=F("message")
+        ),
     )
     if not cancelled:
         flagged = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
@@ -257,44 +266,63 @@ def run_job(
     client: UpstreamClient | None = None,
     cancel_event: threading.Event | None = None,
     on_progress: Callable[[SyncJob], None] | None = None,
+    time_limit: float | None = None,
 ) -> SyncJob:
     """Run a job to its end in this process. Safe to call twice for one job.
 
     A redelivered task for a job that has ended, or that a live worker runs, returns
     without doing anything; one for a job whose worker died ends it as interrupted.
+    With a `time_limit` (a task's), phase 2 still running after that many seconds is
+    handed to a fresh task, which continues the same job.
     A job runs on several threads with connections of their own, so never inside a
     transaction: they could not see what it holds.
     """
     if connection.in_atomic_block:
         raise RuntimeError("run a sync job outside any transaction")
+    deadline = time.monotonic() + time_limit if time_limit is not None else None
+    job, handed_over = _run_locked(job_id, client, cancel_event, on_progress, deadline)
+    if handed_over:  # once the account's lock is let go, which the fresh task takes
+        dispatch.enqueue_continuation(job)
+        job.refresh_from_db()
+    return job
+
+
+def _run_locked(job_id, client, cancel_event, on_progress, deadline) -> tuple[SyncJob, bool]:
+    """run_job's work under the account's lock: (the job, whether it was handed over)."""
     job = SyncJob.objects.select_related("account").get(pk=job_id)
     if job.status not in ACTIVE_STATUSES:
         logger.info("job %s has already %s; nothing to do", job.pk, job.status)
-        return job
+        return job, False
     account_id = job.account.account_id
     if not _acquire_account(account_id, wait=job.status == JobStatus.PENDING):
         logger.warning("job %s: another worker holds account %s", job.pk, account_id)
         job.refresh_from_db()
-        return job
+        return job, False
     try:
         if job.status == JobStatus.RUNNING:
             # Holding the account's lock proves the job's own worker is gone (PostgreSQL).
             if locks.supported() or liveness.worker_is_gone(job):
                 liveness.finish(job, JobStatus.FAILED, error=liveness.INTERRUPTED)
             job.refresh_from_db()
-            return job
+            return job, False
         claimed = SyncJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
             status=JobStatus.RUNNING,
-            started_at=Now(),
+            started_at=Coalesce("started_at", Now()),  # a job handed over keeps its start
             heartbeat_at=Now(),
             refresh_since=Coalesce("refresh_since", Value(dbclock.now())),
         )
         job.refresh_from_db()
         if not claimed:
-            return job
-        JobRunner(job, client=client, cancel_event=cancel_event, on_progress=on_progress).run()
+            return job, False
+        JobRunner(
+            job,
+            client=client,
+            cancel_event=cancel_event,
+            on_progress=on_progress,
+            deadline=deadline,
+        ).run()
         job.refresh_from_db()
-        return job
+        return job, job.status == JobStatus.PENDING
     finally:
         locks.release(account_id)
 
@@ -310,15 +338,16 @@ def _acquire_account(account_id: int, *, wait: bool) -> bool:
     return True
 
 
-def run_details_part(job_id: int) -> int:
+def run_details_part(job_id: int, *, time_limit: float | None = None) -> int:
     """A helper task of a running job's phase 2 (SYNC_DETAIL_TASKS > 1); returns how many
-    matches it attempted."""
+    matches it attempted. With a `time_limit`, it stops after that many seconds."""
+    deadline = time.monotonic() + time_limit if time_limit is not None else None
     job = SyncJob.objects.select_related("account").get(pk=job_id)
     if job.status != JobStatus.RUNNING or job.phase != JobPhase.FETCHING_DETAILS:
         return 0
-    runner = JobRunner(job, coordinator=False)
-    phase = DetailPhase(runner)
-    runner.pulse.start()
+    context = JobContext(job, coordinator=False, deadline=deadline)
+    phase = DetailPhase(context)
+    context.pulse.start()
     try:
         phase.run_part()
     except Cancelled:
@@ -326,5 +355,5 @@ def run_details_part(job_id: int) -> int:
     except Exception:
         logger.exception("a phase-2 part of job %s crashed", job.pk)
     finally:
-        runner.pulse.stop()
+        context.pulse.stop()
     return phase.attempted

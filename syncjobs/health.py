@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Count, Max, Min
+from django.db.models import Case, Count, F, Max, Min, When
 from django.utils import timezone
 from django_q.conf import Conf
 from django_q.status import Stat
@@ -127,8 +127,10 @@ def source_states(now: datetime) -> dict[str, dict[str, Any]]:
 
 
 def pending_jobs_state(now: datetime) -> dict[str, Any]:
+    # A job a task handed over to a fresh one has waited since the hand-over, not its creation.
+    waiting_since = Case(When(handovers__gt=0, then=F("enqueued_at")), default=F("created_at"))
     pending = SyncJob.objects.filter(status=JobStatus.PENDING).aggregate(
-        count=Count("pk"), oldest=Min("created_at")
+        count=Count("pk"), oldest=Min(waiting_since)
     )
     age = _seconds(now, pending["oldest"])
     limit = settings.HEALTH_PENDING_MAX_AGE

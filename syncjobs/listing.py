@@ -30,7 +30,7 @@ answers a private history with an empty list, and the job says it may be private
 
 import logging
 from enum import Enum
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from django.conf import settings
 from django.db import transaction
@@ -46,11 +46,9 @@ from matches.errors import (
 )
 from matches.models import Match
 from syncjobs import quota
+from syncjobs.context import JobContext
 from syncjobs.models import JobPhase, JobType, ListingFrontier
 from syncjobs.sources import ID_SOURCES, LABELS, OPENDOTA_LIST, STEAM_HISTORY_CAP, Cursor, IdSource
-
-if TYPE_CHECKING:
-    from syncjobs.runner import JobRunner
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +69,7 @@ PRIVATE_BUT_LISTED = "The matches listed before still get their details: those a
 
 
 class ListingPhase:
-    def __init__(self, runner: "JobRunner") -> None:
+    def __init__(self, runner: JobContext) -> None:
         self.runner = runner
         self.account = runner.account
         self.state = runner.pulse.state

@@ -85,6 +85,9 @@ class SyncJob(models.Model):
     enqueue_count = models.PositiveSmallIntegerField(
         default=0, help_text="how often its task was handed to the cluster"
     )
+    handovers = models.PositiveIntegerField(
+        default=0, help_text="how often a task neared its timeout and left phase 2 to a new one"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -145,7 +148,7 @@ class SyncJob(models.Model):
             return ""
         parts = []
         if self.eta_seconds is not None and self.details_done < self.details_total:
-            parts.append(f"about {duration_words(self.eta_seconds)}")
+            parts.append(about(self.eta_seconds))
         if self.eta_waiting and self.eta_resets_at:
             parts.append(
                 f"{self.eta_waiting:,} matches wait for OpenDota's daily limit, reset "
@@ -193,6 +196,12 @@ class SyncJob(models.Model):
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+def about(seconds: int) -> str:
+    """An estimated duration in words: "about 7 min", or "less than a minute"."""
+    words = duration_words(seconds)
+    return words if words.startswith("less") else f"about {words}"
 
 
 def duration_words(seconds: int) -> str:

@@ -1,15 +1,22 @@
-"""Daily quotas and the time phase 2 has left.
+"""Daily quotas, where phase 2 spends them, and the time phase 2 has left.
 
 OpenDota without a key allows a few thousand calls a day (its answers say how many
-are left: matches.ratelimit.heed_remaining keeps the number). Phase 2 spends that
-quota on matches without details first (syncjobs.claims orders the work so) and
-never on a re-fetch another source could do. When it runs out, the matches only
-OpenDota can serve (no match_seq_num) wait for the reset, the job says how many,
-and a sync of the account is scheduled right after the reset.
+are left: matches.ratelimit.heed_remaining keeps the number; until the day's first
+answer, OPENDOTA_FREE_DAILY_CALLS are assumed). Phase 2 spends that quota on matches
+without details first (syncjobs.claims orders the work so); a full sync's re-fetch
+of a complete match goes to OpenDota only out of what is *spare*: the day's calls
+left beyond the job's own stubs and SYNC_OPENDOTA_RESERVE (other accounts' new
+matches). When the quota runs out, the matches only OpenDota can serve (no
+match_seq_num) wait for the reset, the job says how many, and a sync of the
+account is scheduled right after the reset.
 
-The estimate: the sources serve the work left at once, each at its own pace
-(1 / its *_MIN_INTERVAL, or the pace seen so far when unpaced), the sequence
-endpoint only matches with a match_seq_num, OpenDota no more than its quota left.
+The estimate routes the work left as phase 2 does: each source serves what it may
+take (the sequence endpoint only matches with a match_seq_num, OpenDota its quota,
+re-fetches only out of the spare part) at its own pace (1 / its *_MIN_INTERVAL, or
+the pace seen so far when unpaced), all at once; the time is the shortest in which
+the sources together serve everything they can serve today (a max-flow, searched
+by bisection). GetMatchDetails, which fails every match since patch 7.36, counts
+only once a job's breaker has seen it answer.
 """
 
 from dataclasses import dataclass
@@ -23,16 +30,59 @@ from matches import dbclock, ratelimit
 from matches.models import Match, SteamAccount
 from matches.upstream import OPENDOTA, interval_of
 from syncjobs import claims
-from syncjobs.models import SyncJob
-from syncjobs.sources import DETAIL_SOURCES, DetailSource
+from syncjobs.models import SourceBreaker, SyncJob
+from syncjobs.sources import DETAIL_SOURCES, STEAM_DETAILS, DetailSource
 
 CONTINUE_SCHEDULE = "dotasync: continue account {} after OpenDota's daily reset"
+# Sources known to fail every match (GetMatchDetails: HTTP 500 since patch 7.36, Valve's
+# Dota2-Gameplay #17910, #24383, #33427): the estimate counts on them only after a breaker
+# of theirs saw an answer.
+PRESUMED_DEAD = frozenset({STEAM_DETAILS})
+BISECTIONS = 40
 
 
 def metered(source: DetailSource) -> bool:
     """Whether every call to `source` spends a daily quota that matters (OpenDota's free
     tier; a key raises its limits far beyond what one deployment uses)."""
     return source.bucket == OPENDOTA and not settings.OPENDOTA_API_KEY
+
+
+def left_today() -> int:
+    """OpenDota's keyless calls left today: what its last answer of the day said, else the
+    free allowance (no call was made today)."""
+    told = ratelimit.remaining_today(OPENDOTA)
+    return max(0, settings.OPENDOTA_FREE_DAILY_CALLS if told is None else told)
+
+
+def spare_for_refetches(stubs_left: int, quota_left: int | None = None) -> int:
+    """OpenDota calls a full sync may spend today on re-fetches of complete matches, of
+    `quota_left` (by default what is left today)."""
+    quota_left = left_today() if quota_left is None else quota_left
+    return max(0, quota_left - stubs_left - settings.SYNC_OPENDOTA_RESERVE)
+
+
+@dataclass(frozen=True)
+class Work:
+    """Phase 2's work left: matches without details (stubs) and re-fetches of complete
+    ones, each with or without a match_seq_num."""
+
+    stubs_with_seq: int = 0
+    stubs_without_seq: int = 0
+    refetch_with_seq: int = 0
+    refetch_without_seq: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.stubs_with_seq
+            + self.stubs_without_seq
+            + self.refetch_with_seq
+            + self.refetch_without_seq
+        )
+
+    @property
+    def stubs(self) -> int:
+        return self.stubs_with_seq + self.stubs_without_seq
 
 
 @dataclass(frozen=True)
@@ -51,78 +101,151 @@ def _paces(sources: list[DetailSource], observed: float | None) -> dict[str, flo
     return paces
 
 
-def estimate(
-    with_seq: int, without_seq: int, sources: list[DetailSource], observed: float | None = None
-) -> Estimate:
-    """How long `sources` take for the work left, and what must wait for a quota's reset.
+def _max_flow(capacity: dict[tuple[str, str], float], source: str, sink: str) -> float:
+    """Edmonds-Karp on a graph of a dozen nodes."""
+    residual = dict(capacity)
+    for a, b in capacity:
+        residual.setdefault((b, a), 0.0)
+    neighbours: dict[str, list[str]] = {}
+    for a, b in residual:
+        neighbours.setdefault(a, []).append(b)
+    total = 0.0
+    while True:
+        parent = {source: source}
+        frontier = [source]
+        while frontier and sink not in parent:
+            node = frontier.pop(0)
+            for nxt in neighbours.get(node, []):
+                if nxt not in parent and residual[(node, nxt)] > 1e-9:
+                    parent[nxt] = node
+                    frontier.append(nxt)
+        if sink not in parent:
+            return total
+        path, node = [], sink
+        while node != source:
+            path.append((parent[node], node))
+            node = parent[node]
+        push = min(residual[edge] for edge in path)
+        for a, b in path:
+            residual[(a, b)] -= push
+            residual[(b, a)] += push
+        total += push
 
-    `without_seq` matches can go to every source but the sequence endpoint; OpenDota's
-    free tier (metered) serves no more than its quota left today.
-    """
-    a, b = without_seq, with_seq
-    if not a + b:
+
+def _served(
+    work: Work,
+    sources: list[DetailSource],
+    pace: dict[str, float],
+    quota_left: int,
+    seconds: float,
+) -> float:
+    """How many matches `sources` can serve in `seconds` (infinite: all they can today),
+    routed as phase 2 routes them (syncjobs.details.DetailPhase.accepts)."""
+    infinite = float("inf")
+    capacity: dict[tuple[str, str], float] = {
+        ("R_in", "R_out"): float(spare_for_refetches(work.stubs, quota_left)),
+        ("quota", "end"): float(quota_left),
+    }
+    classes = {
+        ("stub", True): work.stubs_with_seq,
+        ("stub", False): work.stubs_without_seq,
+        ("refetch", True): work.refetch_with_seq,
+        ("refetch", False): work.refetch_without_seq,
+    }
+    for (kind, with_seq), count in classes.items():
+        node = f"{kind}-{with_seq}"
+        capacity[("start", node)] = float(count)
+        able = [s for s in sources if with_seq or not s.needs_seq_num]
+        unmetered_able = any(not metered(s) for s in able)
+        for source in able:
+            if kind == "refetch" and metered(source) and unmetered_able:
+                capacity[(node, "R_in")] = infinite  # only out of the spare quota
+            else:
+                capacity[(node, source.name)] = infinite
+    for source in sources:
+        capacity[("R_out", source.name)] = infinite if metered(source) else 0.0
+        limit = pace[source.name] * seconds if seconds != infinite else infinite
+        capacity[(source.name, "quota" if metered(source) else "end")] = limit
+    return _max_flow(capacity, "start", "end")
+
+
+def estimate(work: Work, sources: list[DetailSource], observed: float | None = None) -> Estimate:
+    """How long `sources` take for `work` today, and what must wait for a quota's reset."""
+    if not work.total:
         return Estimate(seconds=0)
     pace = _paces(sources, observed)
-    o = sum(pace[s.name] for s in sources if metered(s))
-    d = sum(pace[s.name] for s in sources if not metered(s) and not s.needs_seq_num)
-    s = sum(pace[src.name] for src in sources if src.needs_seq_num)
-    quota = ratelimit.remaining_today(OPENDOTA) if o else None
-    waiting = 0
-    if quota is not None and d == 0 and a > quota:
-        waiting, a = a - quota, quota
-    if o + d == 0:
-        waiting, a = waiting + a, 0
-    if o + d + s == 0:
-        return Estimate(None, waiting + b, _reset(waiting + b))
-    seconds = max(a / (o + d) if a else 0.0, (a + b) / (o + d + s))
-    if quota is not None and o * seconds > quota:
-        # OpenDota stops at its quota; the other sources do the rest.
-        rest = a + b - quota
-        if s + d == 0:
-            waiting += rest
-            seconds = quota / o
+    quota_left = left_today()
+    servable = round(_served(work, sources, pace, quota_left, float("inf")))
+    waiting = work.total - servable
+    if not servable:
+        return Estimate(None, waiting, _reset(waiting))
+    low, high = 0.0, work.total / min(pace.values())
+    for _ in range(BISECTIONS):
+        middle = (low + high) / 2
+        if _served(work, sources, pace, quota_left, middle) >= servable - 1e-6:
+            high = middle
         else:
-            seconds = max(a / (o + d) if a else 0.0, quota / o, rest / (s + d))
-    return Estimate(round(seconds), waiting, _reset(waiting))
+            low = middle
+    return Estimate(round(high), waiting, _reset(waiting))
 
 
 def _reset(waiting: int) -> datetime | None:
     return ratelimit.next_utc_midnight() if waiting else None
 
 
-def _work_left(matches: QuerySet[Match]) -> tuple[int, int]:
-    """How many of `matches` have a match_seq_num, and how many have none."""
+def _work_left(matches: QuerySet[Match]) -> Work:
+    """`matches` as phase 2 routes them."""
+    stub = ~Q(has_details=True)
+    with_seq = Q(match_seq_num__isnull=False)
     counts = matches.aggregate(
-        with_seq=Count("pk", filter=Q(match_seq_num__isnull=False)),
-        without_seq=Count("pk", filter=Q(match_seq_num__isnull=True)),
+        stubs_with_seq=Count("pk", filter=stub & with_seq),
+        stubs_without_seq=Count("pk", filter=stub & ~with_seq),
+        refetch_with_seq=Count("pk", filter=~stub & with_seq),
+        refetch_without_seq=Count("pk", filter=~stub & ~with_seq),
     )
-    return counts["with_seq"], counts["without_seq"]
+    return Work(**counts)
+
+
+def serving(sources: list[DetailSource]) -> list[DetailSource]:
+    """The sources expected to answer: a source presumed dead only once the newest breaker
+    of it (any job's) saw it answer."""
+    expected = []
+    for source in sources:
+        if source.name in PRESUMED_DEAD:
+            newest = (
+                SourceBreaker.objects.filter(source=source.name)
+                .order_by("-job__created_at", "-pk")
+                .values_list("answered", "open_reason")
+                .first()
+            )
+            if newest is None or not newest[0] or newest[1]:
+                continue
+        expected.append(source)
+    return expected
 
 
 def estimate_job(job: SyncJob, sources: list[DetailSource], dead: dict[str, str]) -> Estimate:
     """The estimate of a running phase 2, from its work left and its sources still in use."""
-    with_seq, without_seq = _work_left(claims.detail_candidates(job))
+    work = _work_left(claims.detail_candidates(job))
     observed = None
     if job.details_started_at and job.details_done:
         elapsed = (dbclock.now() - job.details_started_at).total_seconds()
         observed = job.details_done / elapsed if elapsed > 0 else None
-    usable = [s for s in sources if s.name not in dead]
-    return estimate(with_seq, without_seq, usable, observed)
+    usable = serving([s for s in sources if s.name not in dead])
+    return estimate(work, usable, observed)
 
 
 def estimate_sync(account: SteamAccount, job_type: str) -> Estimate:
     """What a sync of `job_type` would take in phase 2 if it started now, for the known
     matches (a listing may add more): what the dashboard says before a Full Sync."""
-    with_seq, without_seq = _work_left(
-        claims.wanted_details(account, job_type, refresh_since=dbclock.now())
-    )
+    work = _work_left(claims.wanted_details(account, job_type, refresh_since=dbclock.now()))
     sources = [
         DETAIL_SOURCES[name]
         for name in settings.SYNC_DETAIL_SOURCES
         if ratelimit.disabled_reason(DETAIL_SOURCES[name].bucket) is None
         and (settings.STEAM_API_KEY or not DETAIL_SOURCES[name].needs_key)
     ]
-    return estimate(with_seq, without_seq, sources)
+    return estimate(work, serving(sources))
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,28 @@
 """django-q task entry points: thin adapters over the engine."""
 
+from django.conf import settings
+
 from matches.models import SteamAccount
 from syncjobs import engine, names, schedule, supervisor
 from syncjobs.models import JobType
 
 
+def task_time_limit() -> float:
+    """Seconds a task works before it hands its job's phase 2 over: SYNC_HANDOVER_MARGIN
+    before the cluster's timeout stops it."""
+    return max(0.0, settings.SYNC_TASK_TIMEOUT - settings.SYNC_HANDOVER_MARGIN)
+
+
 def run_sync_job(job_id: int) -> str:
-    """Run one SyncJob; a redelivered task for an ended or live job does nothing."""
-    return engine.run_job(job_id).status
+    """Run one SyncJob (a fresh task takes over a phase 2 that nears the timeout); a
+    redelivered task for an ended or live job does nothing."""
+    return engine.run_job(job_id, time_limit=task_time_limit()).status
 
 
 def fetch_details_part(job_id: int) -> int:
-    """Help a running job's phase 2 (SYNC_DETAIL_TASKS > 1): claim and fetch stubs."""
-    return engine.run_details_part(job_id)
+    """Help a running job's phase 2 (SYNC_DETAIL_TASKS > 1): claim and fetch stubs until
+    nothing is left or the task nears its timeout."""
+    return engine.run_details_part(job_id, time_limit=task_time_limit())
 
 
 def resolve_player_names(job_id: int) -> str:

@@ -144,6 +144,22 @@ def test_a_job_pending_too_long_is_unhealthy(db, anonymous, settings):
     assert body["cluster"]["ok"] is True
 
 
+def test_a_job_between_two_tasks_has_waited_since_its_hand_over(db, anonymous, settings):
+    settings.HEALTH_PENDING_MAX_AGE = 600
+    supervisor_ran(seconds_ago=10)
+    handed_over = job(JobStatus.PENDING)
+    SyncJob.objects.filter(pk=handed_over.pk).update(
+        created_at=timezone.now() - timedelta(hours=5),
+        enqueued_at=timezone.now() - timedelta(seconds=30),
+        handovers=1,
+    )
+
+    status, body = healthz(anonymous)
+
+    assert status == 200
+    assert 30 <= body["pending_jobs"]["oldest_age_seconds"] < 90
+
+
 def test_sources_report_a_used_up_daily_limit_and_its_reset(db, anonymous, settings):
     settings.STEAM_API_KEY = STEAM_KEY
     supervisor_ran(seconds_ago=10)

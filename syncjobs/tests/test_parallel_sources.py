@@ -242,7 +242,7 @@ def test_the_estimate_adds_up_the_paces(settings, db):
     settings.STEAM_SEQUENCE_MIN_INTERVAL = 5.0
     settings.OPENDOTA_MIN_INTERVAL = 1.0
 
-    guess = quota.estimate(500, 0, sources("steam_sequence", "opendota"))
+    guess = quota.estimate(quota.Work(stubs_with_seq=500), sources("steam_sequence", "opendota"))
 
     # 500 matches at 1/5 + 1 a second: about 7 minutes, not 42 (the sequence endpoint alone).
     assert guess.seconds == round(500 / 1.2)
@@ -253,7 +253,7 @@ def test_the_estimate_keeps_matches_without_seq_num_off_the_sequence_endpoint(se
     settings.STEAM_SEQUENCE_MIN_INTERVAL = 5.0
     settings.OPENDOTA_MIN_INTERVAL = 1.0
 
-    guess = quota.estimate(0, 600, sources("steam_sequence", "opendota"))
+    guess = quota.estimate(quota.Work(stubs_without_seq=600), sources("steam_sequence", "opendota"))
 
     assert guess.seconds == 600  # OpenDota alone, at one a second
 
@@ -264,7 +264,10 @@ def test_the_estimate_says_what_waits_for_the_daily_limit(settings, db):
     settings.OPENDOTA_API_KEY = ""
     ratelimit.heed_remaining("opendota", minute=None, day=1000)
 
-    guess = quota.estimate(100, 2500, sources("steam_sequence", "opendota"))
+    guess = quota.estimate(
+        quota.Work(stubs_with_seq=100, stubs_without_seq=2500),
+        sources("steam_sequence", "opendota"),
+    )
 
     assert guess.waiting == 1500
     assert guess.resets_at == ratelimit.next_utc_midnight()
