@@ -248,8 +248,9 @@ SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 3, minimum=1)
 SYNC_RETRY_BACKOFF_BASE = env_float("SYNC_RETRY_BACKOFF_BASE", 1800.0)
 SYNC_BREAKER_THRESHOLD = env_int("SYNC_BREAKER_THRESHOLD", 5, minimum=1)
 SYNC_MAX_CONSECUTIVE_DEFERRED = env_int("SYNC_MAX_CONSECUTIVE_DEFERRED", 10, minimum=1)
-# SQLite only (PostgreSQL knows a dead worker from its advisory lock): seconds without a
-# heartbeat (written every second) after which a running job counts as dead.
+# An in-memory SQLite database only (PostgreSQL and a SQLite file know a dead worker from a
+# lock that goes with it, syncjobs.locks): seconds without a heartbeat (written every second)
+# after which a running job counts as dead.
 SYNC_STALE_AFTER = env_float("SYNC_STALE_AFTER", 60.0, minimum=5.0)
 # Seconds a phase-2 claim lasts unless its live worker renews it (every second).
 SYNC_CLAIM_LEASE = env_float("SYNC_CLAIM_LEASE", 300.0, minimum=1.0)

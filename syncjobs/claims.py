@@ -38,10 +38,17 @@ def lease() -> timedelta:
 
 def detail_candidates(job: SyncJob) -> QuerySet[Match]:
     """The account's matches this job fetches details for, as a lazy queryset: those of
-    `wanted_details` that the job has not attempted yet."""
+    `wanted_details` that the job has not attempted yet.
+
+    A match records only its last attempt's job. A match another account's job (they share
+    it) attempted is no candidate while that job runs: else that job's attempt would
+    overwrite ours and make the match new work for us again. Once that job has ended, the
+    match is ours to try (if we have not: then its last attempt would be ours).
+    """
+    attempted_by_a_running_job = Q(last_attempt_job__status=JobStatus.RUNNING)
     return wanted_details(
         job.account, job.job_type, force=job.force, refresh_since=job.refresh_since
-    ).exclude(last_attempt_job=job)
+    ).exclude(Q(last_attempt_job=job) | attempted_by_a_running_job)
 
 
 def wanted_details(
@@ -73,9 +80,16 @@ def claim_batch(job: SyncJob, size: int, only: Q | None = None) -> list[Stub]:
     """Claim up to `size` of the job's free candidates (those matching `only`) for this
     worker: matches without details first (a full sync's re-fetches come last, so a daily
     quota goes to what has nothing yet), newest first."""
-    if not SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists():
-        return []
     with transaction.atomic():
+        # The job's row first: its end (liveness.finish, an UPDATE of that row that then
+        # releases the job's claims) waits for this claim, or this claim sees the end. A
+        # check before the transaction let a helper claim work its coordinator had just
+        # concluded. (SQLite's transactions take the write lock at once: they are serial.)
+        running = SyncJob.objects.select_for_update(no_key=True).filter(
+            pk=job.pk, status=JobStatus.RUNNING
+        )
+        if not running.values_list("pk", flat=True):
+            return []
         rows = list(
             detail_candidates(job)
             .filter(_is_free())

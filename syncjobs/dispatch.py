@@ -1,19 +1,24 @@
 """Handing jobs to the django-q task cluster, and telling whether a job's task still waits.
 
-django-q's ORM broker keeps a task's row until a worker has finished it; its
-Redis broker hands a task out once, so a task a worker took and lost (a kill -9)
-is gone. Either way the database alone says what a job needs: a job whose task
-is gone is handed out again (its task is idempotent: a second copy of it finds
-the job running or ended and does nothing).
+django-q's ORM broker keeps a task's row until a worker has finished it, locked
+for Q_CLUSTER's `retry` (hours) from when a cluster pulled it; its Redis broker
+hands a task out once, so a task a worker took and lost (a kill -9) is gone.
+Either way the database alone says what a job needs: a job whose task is gone,
+or held by a cluster that is gone, is handed out again (its task is idempotent:
+a second copy of it finds the job running or ended and does nothing).
 """
 
 import logging
+from datetime import timedelta
 
 from django.db.models import F
 from django.db.models.functions import Now
+from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
 from django_q.brokers.redis_broker import Redis
+from django_q.conf import Conf
+from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from django_q.status import Stat
 from django_q.tasks import async_task
@@ -79,7 +84,7 @@ def enqueue_deliveries() -> None:
 
 
 def task_waiting(job: SyncJob) -> bool:
-    """Whether the job's task is in the broker's queue (or, on the ORM broker, running).
+    """Whether the job's task is in the broker's queue, or in the hands of a live cluster.
 
     A broker this cannot look into counts as waiting: better a job waits than it
     runs twice. A Redis task a busy cluster has pulled already but not started is in
@@ -90,7 +95,8 @@ def task_waiting(job: SyncJob) -> bool:
     broker = get_broker()
     if isinstance(broker, ORM):
         queued = broker.get_connection().filter(key=broker.list_key)
-        return any(package.task_id() == job.task_id for package in queued)
+        row = next((package for package in queued if package.task_id() == job.task_id), None)
+        return row is not None and _in_live_hands(row, broker)
     if isinstance(broker, Redis):
         for payload in broker.connection.lrange(broker.list_key, 0, -1):
             try:
@@ -100,3 +106,26 @@ def task_waiting(job: SyncJob) -> bool:
                 continue
         return any(stat.task_q_size for stat in Stat.get_all(broker))
     return True
+
+
+def _in_live_hands(row: OrmQ, broker: ORM) -> bool:
+    """Whether an ORM broker's task row waits: unlocked in the queue, or locked by a cluster
+    that is still alive.
+
+    A cluster that pulls a row locks it for `retry` seconds (ORM.timeout) and keeps it in its
+    own queue while its workers are busy; a cluster killed meanwhile leaves the row locked
+    for hours. The row does not name its cluster, but its lock tells when it was pulled, and
+    a cluster born after that cannot hold it. Live clusters are those whose status (django-q
+    saves it every half second, expiring after 3 s) is in the cache: with the database as
+    broker every cluster runs on this machine (several machines need Redis, see the README).
+    """
+    now = timezone.now()
+    if row.lock is None or row.lock <= now:
+        return True
+    pulled_at = row.lock - timedelta(seconds=Conf.RETRY)
+    try:
+        clusters = Stat.get_all(broker)
+    except Exception:
+        logger.exception("could not read the task clusters' status")
+        return True
+    return any(stat.tob <= pulled_at for stat in clusters if stat.status != Conf.STOPPED)

@@ -4,9 +4,10 @@ A running job's worker keeps a `Pulse`: a thread that, about once a second
 whatever the phases are doing (a paced call can take minutes), adds the
 progress counted since its last beat to the job row, stamps the heartbeat,
 renews the work claims the worker holds and checks the job's cancel flag (four
-times a second). Waits and calls go through `Pulse.sleep` and
-`Pulse.checkpoint`, which raise `Cancelled` within a fraction of a second of a
-cancel.
+times a second): a worker stops as on a cancel once its job has ended too, so a
+helper task never works on for a job its coordinator concluded. Waits and calls
+go through `Pulse.sleep` and `Pulse.checkpoint`, which raise `Cancelled` within a
+fraction of a second of a cancel.
 
 A job whose worker is gone is ended where users look: `end_if_dead` runs on
 every read of a job's status and in the periodic supervisor.
@@ -22,6 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -165,7 +167,7 @@ class Pulse:
         try:
             while not self._stop.wait(min(CANCEL_CHECK_SECONDS, renew_every)):
                 try:
-                    if not self.cancel_event.is_set() and cancel_requested(self.job.pk):
+                    if not self.cancel_event.is_set() and stop_requested(self.job.pk):
                         self.cancel_event.set()
                     if time.monotonic() - last_beat >= BEAT_SECONDS:
                         self.beat()
@@ -200,7 +202,7 @@ class Pulse:
             raise
         if held:
             claims.renew(self.job, held)
-        if row.cancel_requested_at is not None:
+        if row.cancel_requested_at is not None or row.status != JobStatus.RUNNING:
             self.cancel_event.set()
         if self.on_progress:
             self.on_progress(row)
@@ -246,8 +248,14 @@ def merge_notes(existing: str, notes: Iterable[str]) -> str:
     return merged[:NOTES_MAX]
 
 
-def cancel_requested(job_id: int) -> bool:
-    return SyncJob.objects.filter(pk=job_id, cancel_requested_at__isnull=False).exists()
+def stop_requested(job_id: int) -> bool:
+    """Whether the job's workers stop: its cancel flag is set, or it has ended (a helper task
+    whose coordinator concluded, or a job a reader ended for dead)."""
+    return (
+        SyncJob.objects.filter(pk=job_id)
+        .filter(Q(cancel_requested_at__isnull=False) | ~Q(status=JobStatus.RUNNING))
+        .exists()
+    )
 
 
 # --- ending jobs ---------------------------------------------------------------------------

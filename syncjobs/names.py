@@ -3,38 +3,52 @@
 A completed job enqueues `syncjobs.tasks.resolve_player_names`, which asks Steam's
 GetPlayerSummaries about the accounts of the job's matches whose names are missing or older
 than PLAYER_NAME_MAX_AGE_DAYS. It runs after the job has ended, so it never holds that sync up,
-and it gives way to every other: it stops within a fraction of a second once the job's cancel
-flag is set, a newer job of the account is created, or any sync is waiting or running (the
-Steam rate limit, and the task cluster's workers, are theirs; the names left wait for the
-account's next sync, which names them when it ends). A failure is reported in the job's
-message; the names wait for the next sync.
+and it gives way to the syncs it competes with for Steam's rate limit (its calls and theirs
+share the `steam` bucket): within a fraction of a second of a sync of any account starting to
+list with Steam's GetMatchHistory or to fetch with GetMatchDetails (unless that job's breaker
+switched GetMatchDetails off), it stops and hands the players left to a run of itself a minute
+later (a one-off django-q schedule), which gives way again while the competition lasts. A sync
+that does not call the `steam` bucket (OpenDota, the sequence endpoint) is no competition, so
+under the hourly schedule the first account to finish is named too. It stops for good when
+the job's cancel flag is set. A failure is reported in the job's message; the names wait for
+the next sync.
 """
 
 import logging
-import threading
 import time
+from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from matches import players
-from matches.upstream import UpstreamClient
-from syncjobs.models import ACTIVE_STATUSES, JobStatus, SyncJob
+from matches.upstream import STEAM, UpstreamClient
+from syncjobs.models import JobPhase, JobStatus, SourceBreaker, SyncJob
+from syncjobs.sources import DETAIL_SOURCES, ID_SOURCES
 
 logger = logging.getLogger(__name__)
 
 CHECK_EVERY_SECONDS = 0.25
 SLEEP_SLICE_SECONDS = 0.1
+# How long the players left wait for the next try when a sync uses Steam's rate limit.
+HAND_ON_SECONDS = 60
+HAND_ON_SCHEDULE = "player-names-{}"
 MESSAGE_MAX = SyncJob._meta.get_field("message").max_length
 
-
-GAVE_WAY = "the job was cancelled, or a sync is waiting or running"
+CANCELLED = "the job was cancelled"
+COMPETING = "a sync is using Steam's rate limit; the players left are handed to a later run"
 
 
 class GaveWay(Exception):
-    """The job was cancelled, a newer job of the account was created, or some sync is active:
-    the Steam rate limit is theirs."""
+    """The job was cancelled, or a sync competes for Steam's rate limit (the rate limit is
+    the sync's; `hand_on` says whether the players left are asked later)."""
+
+    def __init__(self, reason: str, *, hand_on: bool) -> None:
+        super().__init__(reason)
+        self.hand_on = hand_on
 
 
 def enqueue_name_resolution(job: SyncJob) -> None:
@@ -77,6 +91,8 @@ def resolve_names_for_job(job_id: int) -> str:
             client.close()
     except GaveWay as stop:
         logger.info("job %s: naming its players stopped: %s", job.pk, stop)
+        if stop.hand_on:
+            hand_on(job)
         return f"stopped: {stop}"
     logger.info(
         "job %s: %s of %s players described by Steam in %s calls",
@@ -95,30 +111,61 @@ def resolve_names_for_job(job_id: int) -> str:
     return f"named {result.asked} players"
 
 
+def hand_on(job: SyncJob) -> None:
+    """Name the players left in a run of the task HAND_ON_SECONDS from now (one schedule a
+    job, so a task that gives way again moves its run instead of adding one; django-q
+    deletes a one-off schedule with negative repeats once it has run)."""
+    Schedule.objects.update_or_create(
+        name=HAND_ON_SCHEDULE.format(job.pk),
+        defaults={
+            "func": "syncjobs.tasks.resolve_player_names",
+            "args": repr((job.pk,)),
+            "schedule_type": Schedule.ONCE,
+            "next_run": timezone.now() + timedelta(seconds=HAND_ON_SECONDS),
+            "repeats": -1,
+        },
+    )
+
+
+def competing_syncs() -> Q:
+    """The running syncs that call the `steam` bucket now, as a filter of SyncJob: listing
+    while a Steam ID source is configured, or fetching details with a Steam detail source
+    that the job's breaker has not switched off."""
+    competing = Q(pk__in=[])
+    if any(ID_SOURCES[name].bucket == STEAM for name in settings.SYNC_ID_SOURCES):
+        competing |= ~Q(phase=JobPhase.FETCHING_DETAILS)
+    for name in settings.SYNC_DETAIL_SOURCES:
+        if DETAIL_SOURCES[name].bucket != STEAM:
+            continue
+        switched_off = SourceBreaker.objects.filter(job=OuterRef("pk"), source=name).exclude(
+            open_reason=""
+        )
+        competing |= Q(phase=JobPhase.FETCHING_DETAILS) & ~Exists(switched_off)
+    return Q(status=JobStatus.RUNNING) & competing
+
+
 class _Watch:
     """The task's cooperative stop: a checkpoint before every call, and sleeps that keep
     checking while the rate limiter makes the task wait its turn."""
 
     def __init__(self, job: SyncJob) -> None:
         self.job = job
-        self._stopped = threading.Event()
+        self._stopped: GaveWay | None = None
         self._last_check = 0.0
 
     def checkpoint(self) -> None:
-        if self._stopped.is_set():
-            raise GaveWay(GAVE_WAY)
+        if self._stopped is not None:
+            raise self._stopped
         now = time.monotonic()
         if now - self._last_check < CHECK_EVERY_SECONDS:
             return
         self._last_check = now
-        gave_way = SyncJob.objects.filter(
-            Q(pk=self.job.pk, cancel_requested_at__isnull=False)
-            | Q(account_id=self.job.account_id, pk__gt=self.job.pk)
-            | Q(status__in=ACTIVE_STATUSES)
-        ).exists()
-        if gave_way:
-            self._stopped.set()
-            raise GaveWay(GAVE_WAY)
+        if SyncJob.objects.filter(pk=self.job.pk, cancel_requested_at__isnull=False).exists():
+            self._stopped = GaveWay(CANCELLED, hand_on=False)
+        elif SyncJob.objects.filter(competing_syncs()).exists():
+            self._stopped = GaveWay(COMPETING, hand_on=True)
+        if self._stopped is not None:
+            raise self._stopped
 
     def sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

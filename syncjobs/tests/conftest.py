@@ -7,13 +7,10 @@ The account, the users and the simulator are in the root conftest.py.
 import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.db.models.functions import Now
-from django.utils import timezone
 from django_q.models import Schedule
 
 from dotasync.processes import Child, start_manage, stop, wait_for
@@ -21,7 +18,7 @@ from matches.simulator import SEQ_OFFSET, SimulatorHandle
 from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine, locks
 from syncjobs.models import JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env, lock_holder
+from syncjobs.tests.processes import child_env
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -69,49 +66,29 @@ def fetches_per_match(simulator: SimulatorHandle) -> Callable[[], Counter]:
 
 
 @pytest.fixture
-def worker_gone(settings) -> Callable[[SyncJob], None]:
+def worker_gone() -> Callable[[SyncJob], None]:
     """worker_gone(job): the job reads as running, but no worker runs it any more.
 
-    PostgreSQL knows a worker is gone when nobody holds the account's advisory lock, which is
-    the case without anything to do. SQLite only knows it from a heartbeat older than
-    SYNC_STALE_AFTER: there the job's heartbeat is set that far back.
+    A job's worker holds its account's lock (an advisory lock on PostgreSQL, an flock beside
+    the SQLite database): nobody holds it here, so nothing else is needed.
     """
 
     def mark(job: SyncJob) -> None:
-        fields: dict[str, object] = {"status": JobStatus.RUNNING}
-        if connection.vendor != "postgresql":
-            stale = timedelta(seconds=settings.SYNC_STALE_AFTER + 1)
-            fields["heartbeat_at"] = timezone.now() - stale
-        SyncJob.objects.filter(pk=job.pk).update(**fields)
+        SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
 
     return mark
 
 
 @pytest.fixture
-def wait_until_seen_dead(settings) -> Callable[[SyncJob], None]:
+def wait_until_seen_dead() -> Callable[[SyncJob], None]:
     """wait_until_seen_dead(job), after its worker was killed: returns once this process can
-    tell that the worker is gone, as the next start of a sync must.
-
-    PostgreSQL tells once the server has noticed the closed connection and dropped its advisory
-    lock. SQLite tells by a heartbeat older than SYNC_STALE_AFTER, lowered here to a second in
-    this process (the children keep theirs, so a live job of theirs is never taken for dead).
-    """
-    if connection.vendor != "postgresql":
-        settings.SYNC_STALE_AFTER = 1.0
+    tell that the worker is gone, as the next start of a sync must: once its account's lock
+    went with it (PostgreSQL's server notices the closed connection; SQLite's flock goes with
+    the process at once)."""
 
     def wait(job: SyncJob) -> None:
-        if connection.vendor == "postgresql":
-            account_id = job.account.account_id
-            wait_for(lambda: lock_holder(account_id) is None, 10, "the dead worker's lock to go")
-            return
-        stale = timedelta(seconds=settings.SYNC_STALE_AFTER)
-        wait_for(
-            lambda: SyncJob.objects.filter(
-                pk=job.pk, heartbeat_at__lt=timezone.now() - stale
-            ).exists(),
-            10 + settings.SYNC_STALE_AFTER,
-            "the dead worker's heartbeat to go stale",
-        )
+        account_id = job.account.account_id
+        wait_for(lambda: locks.held_by_nobody(account_id), 10, "the dead worker's lock to go")
 
     return wait
 
@@ -181,8 +158,8 @@ def sync_worker(start_cluster: Callable[..., Child]) -> None:
 
 @pytest.fixture
 def live_worker(db):
-    """Makes a job look run by a live worker: this process holds the account's sync lock
-    (PostgreSQL) and the job has a fresh heartbeat (SQLite). Released after the test."""
+    """Makes a job look run by a live worker: this process holds the account's sync lock and
+    the job has a fresh heartbeat. Released after the test."""
 
     def hold(job: SyncJob) -> SyncJob:
         locks.acquire(job.account.account_id)

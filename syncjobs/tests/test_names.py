@@ -2,15 +2,20 @@
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models.functions import Now
 from django.utils import timezone
-from django_q.models import OrmQ
+from django.utils.html import escape
+from django_q.models import OrmQ, Schedule
 
 from dotasync.processes import wait_for
-from matches.models import MatchPlayer, Player, SteamAccount
-from matches.tests.match_builders import ACCOUNT_ID
+from matches import players
+from matches.models import Match, MatchPlayer, Player
+from matches.simulator.world import persona_name
+from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID
 from syncjobs import engine, names, tasks
 from syncjobs.models import JobStatus, JobType, SyncJob
 
@@ -128,16 +133,7 @@ def test_without_a_steam_key_opendota_names_still_name_the_account(
     assert account.persona_name == Player.objects.get(pk=ACCOUNT_ID).persona_name != ""
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("stop", ["cancel", "newer job", "another account's sync"])
-def test_the_task_gives_way_to_a_cancel_or_any_sync(
-    simulator, settings, stop, set_matches, sync, account
-):
-    set_matches(150)
-    job = sync(account)
-    settings.STEAM_API_MIN_INTERVAL = 0.5  # ~9 calls of 100 names: about 4 s if left alone
-    outcome = []
-
+def resolve_in_a_thread(job: SyncJob, outcome: list[str]) -> threading.Thread:
     def resolve():
         try:
             outcome.append(tasks.resolve_player_names(job.pk))
@@ -146,24 +142,100 @@ def test_the_task_gives_way_to_a_cancel_or_any_sync(
 
     worker = threading.Thread(target=resolve)
     worker.start()
+    return worker
+
+
+def sync_in_a_thread(job: SyncJob) -> threading.Thread:
+    def run():
+        try:
+            engine.run_job(job.pk)
+        finally:
+            connection.close()
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    return runner
+
+
+@pytest.mark.parametrize("stop", ["cancel", "another account's sync listing with Steam"])
+def test_the_task_gives_way_to_a_cancel_or_a_sync_using_steam(
+    simulator, settings, stop, sync, account, others_account
+):
+    simulator.state.configure(
+        accounts={str(ACCOUNT_ID): {"matches": 150}, str(OTHERS_ACCOUNT_ID): {"matches": 1200}}
+    )
+    job = sync(account)
+    settings.STEAM_API_MIN_INTERVAL = 0.5  # ~9 calls of 100 names: about 4 s if left alone
+    outcome: list[str] = []
+    worker = resolve_in_a_thread(job, outcome)
     wait_for(lambda: summaries_calls(simulator) >= 2, 30, "the task to start asking")
     asked_at = time.monotonic()
+    competitor = None
     if stop == "cancel":
         SyncJob.objects.filter(pk=job.pk).update(cancel_requested_at=timezone.now())
-    elif stop == "newer job":
-        engine.create_job(account, JobType.INCREMENTAL)
     else:
-        other = SteamAccount.objects.create(account_id=ACCOUNT_ID + 1)
-        engine.create_job(other, JobType.INCREMENTAL)
+        competitor = sync_in_a_thread(engine.create_job(others_account, JobType.FULL))
     worker.join(timeout=10)
+    try:
+        assert not worker.is_alive()
+        assert time.monotonic() - asked_at < 2.5
+        assert outcome[0].startswith("stopped")
+        calls = summaries_calls(simulator)
+        assert calls < 9
+        time.sleep(0.6)
+        assert summaries_calls(simulator) == calls
+        # Given way to a sync, the players left are handed to a run a minute later.
+        handed_on = Schedule.objects.filter(name=names.HAND_ON_SCHEDULE.format(job.pk)).first()
+        assert (handed_on is not None) == (stop != "cancel")
+        if handed_on:
+            assert (handed_on.func, handed_on.args) == (
+                "syncjobs.tasks.resolve_player_names",
+                repr((job.pk,)),
+            )
+            assert handed_on.next_run > timezone.now() + timedelta(seconds=50)
+    finally:
+        if competitor:
+            SyncJob.objects.filter(account=others_account).update(cancel_requested_at=Now())
+            competitor.join(timeout=30)
 
-    assert not worker.is_alive()
-    assert time.monotonic() - asked_at < 1.5
-    assert outcome[0].startswith("stopped")
-    calls = summaries_calls(simulator)
-    assert calls < 9
-    time.sleep(0.6)
-    assert summaries_calls(simulator) == calls
+
+@pytest.mark.parametrize(
+    "other", ["a newer job of the account", "another account's pending sync", "an OpenDota sync"]
+)
+def test_the_task_does_not_give_way_to_what_leaves_steam_alone(
+    simulator, settings, other, sync, account, others_account
+):
+    simulator.state.configure(
+        accounts={str(ACCOUNT_ID): {"matches": 150}, str(OTHERS_ACCOUNT_ID): {"matches": 300}},
+        latency_ms=20,
+    )
+    job = sync(account)
+    settings.STEAM_API_MIN_INTERVAL = 0.3
+    outcome: list[str] = []
+    worker = resolve_in_a_thread(job, outcome)
+    wait_for(lambda: summaries_calls(simulator) >= 2, 30, "the task to start asking")
+    competitor = None
+    if other == "a newer job of the account":
+        engine.create_job(account, JobType.INCREMENTAL)
+    elif other == "another account's pending sync":
+        engine.create_job(others_account, JobType.INCREMENTAL)
+    else:  # lists and fetches from OpenDota and the sequence endpoint: not the steam bucket
+        settings.SYNC_ID_SOURCES = ["opendota"]
+        settings.SYNC_DETAIL_SOURCES = ["steam_sequence", "opendota"]
+        competitor = sync_in_a_thread(engine.create_job(others_account, JobType.FULL))
+        wait_for(
+            lambda: SyncJob.objects.filter(
+                account=others_account, status=JobStatus.RUNNING
+            ).exists(),
+            10,
+            "the other sync to run",
+        )
+    worker.join(timeout=30)
+    if competitor:
+        competitor.join(timeout=60)
+
+    assert outcome[0].startswith("named")
+    assert not Schedule.objects.filter(name=names.HAND_ON_SCHEDULE.format(job.pk)).exists()
 
 
 def test_an_unusable_broker_never_fails_the_job(simulator, account, monkeypatch, set_matches, sync):
@@ -174,3 +246,58 @@ def test_an_unusable_broker_never_fails_the_job(simulator, account, monkeypatch,
     set_matches(3)
 
     assert sync(account).status == JobStatus.COMPLETED
+
+
+@pytest.mark.slow
+def test_under_the_hourly_schedule_the_first_account_to_finish_is_named_too(
+    simulator, signed_in, account, others_account, start_cluster
+):
+    """The schedule starts every account's sync at once: alice's small one ends while bob's
+    long one still calls Steam. Her names wait for his sync, and then come, on her match
+    pages."""
+    simulator.state.configure(
+        accounts={str(ACCOUNT_ID): {"matches": 10}, str(OTHERS_ACCOUNT_ID): {"matches": 600}}
+    )
+    # Steam paced, as it is for real; no OpenDota details, whose answers carry names already.
+    start_cluster(
+        Q_WORKERS=2,
+        STEAM_API_MIN_INTERVAL=0.2,
+        SYNC_DETAIL_SOURCES="steam_details,steam_sequence",
+    )
+
+    assert tasks.sync_all_accounts() == 2  # what the hourly schedule runs
+    alices = SyncJob.objects.get(account=account)
+    wait_for(
+        lambda: SyncJob.objects.filter(pk=alices.pk, status=JobStatus.COMPLETED).exists(),
+        60,
+        "alice's sync to complete",
+    )
+    assert SyncJob.objects.filter(account=others_account, status=JobStatus.RUNNING).exists()
+    mates = set(
+        MatchPlayer.objects.filter(match__account_links__account=account)
+        .exclude(account_id=ACCOUNT_ID)
+        .values_list("account_id", flat=True)
+    )
+    mates = {mate for mate in mates if players.is_known_account(mate)}
+    assert mates
+
+    # Handed on a minute later (the cluster's scheduler looks every 30 s) once bob's sync ends.
+    wait_for(
+        lambda: (
+            Player.objects.filter(pk__in=mates, refreshed_at__isnull=False).count() == len(mates)
+        ),
+        240,
+        "alice's teammates to be named",
+    )
+    named = {
+        player.pk: player.persona_name
+        for player in Player.objects.filter(pk__in=mates)
+        if simulator.state.world.has_profile(player.pk)
+    }
+    assert named
+    assert all(name == persona_name(mate) for mate, name in named.items())
+    for match in Match.objects.for_account(account).prefetch_related("players"):
+        page = signed_in.get(f"/matches/{match.pk}/").content.decode()
+        for seat in match.players.all():
+            if seat.account_id in named:
+                assert escape(named[seat.account_id]) in page, (match.pk, seat.account_id)
