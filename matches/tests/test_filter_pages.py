@@ -81,6 +81,6 @@ def test_a_players_items_come_in_groups(signed_in, account):
     assert groups == {
         "Inventory": "<li>Blink Dagger</li><li>Black King Bar</li>",
         "Backpack": "<li>Smoke of Deceit</li>",
-        "Neutral item": '<li>Nether Shawl</li><li title="Enchantment">Keen-eyed</li>',
+        "Neutral item": '<li>Nether Shawl</li><li title="Neutral enchantment">Keen-eyed</li>',
         "Upgrades": "<li>Aghanim's Shard</li>",
     }
