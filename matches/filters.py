@@ -2,7 +2,9 @@
 
 A URL holds them, so a filtered view can be bookmarked: `start` and `end` (dates in the
 user's time zone, both included), `hero`, `game_mode`, `lobby_type`, `side` (radiant or dire)
-and `teammate` (the account id of a player on the account's side). Presets (last 7 days, this
+and `teammate` (the account id of a player on the account's side). The user's stored Turbo
+choice (UserSettings.include_turbo) is not in the URL: it holds for every view until changed,
+and a `game_mode` chosen in the URL overrides it. Presets (last 7 days, this
 patch...) are links that fill in `start` and `end`, so a bookmark keeps the dates it was made
 with.
 """
@@ -17,8 +19,8 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from matches.dota_constants import game_modes, heroes_by_name, lobby_types, patches
-from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer
+from matches.dota_constants import TURBO_GAME_MODE, game_modes, heroes_by_name, lobby_types, patches
+from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer, UserSettings
 
 # The heroes table's orderings: a column key, "-" first for the highest first.
 HERO_COLUMN_NAMES = {
@@ -55,6 +57,7 @@ class MatchFilters:
     side: str | None = None
     teammate: int | None = None
     zone: tzinfo = UTC
+    include_turbo: bool = True
 
     @property
     def read_own_row(self) -> bool:
@@ -74,6 +77,9 @@ class MatchFilters:
             matches = matches.filter(hero_id=self.hero_id)
         if self.game_mode is not None:
             matches = matches.filter(game_mode=self.game_mode)
+        elif not self.include_turbo:
+            # exclude() keeps the matches whose mode is unknown (NULL): they may not be Turbo.
+            matches = matches.exclude(game_mode=TURBO_GAME_MODE)
         if self.lobby_type is not None:
             matches = matches.filter(lobby_type=self.lobby_type)
         if self.side is not None:
@@ -89,6 +95,13 @@ class MatchFilters:
 
     def _midnight(self, day: date) -> datetime:
         return datetime.combine(day, time.min, tzinfo=self.zone)
+
+
+def includes_turbo(user) -> bool:
+    """The user's stored Turbo choice (UserSettings.include_turbo): counted until they say
+    otherwise. One query, and no settings row made for a user who never chose."""
+    chosen = UserSettings.objects.filter(user=user).values_list("include_turbo", flat=True)
+    return next(iter(chosen), True)
 
 
 def next_ordering(column: str, current: str) -> str:
@@ -226,8 +239,9 @@ class MatchFiltersForm(forms.Form):
             )
         return cleaned
 
-    def filters(self, zone: tzinfo) -> MatchFilters:
-        """The filters of a valid form, with its dates as days of `zone`."""
+    def filters(self, zone: tzinfo, include_turbo: bool = True) -> MatchFilters:
+        """The filters of a valid form, with its dates as days of `zone`, and the user's Turbo
+        choice."""
         cleaned = self.cleaned_data
         return MatchFilters(
             start=cleaned.get("start"),
@@ -238,6 +252,7 @@ class MatchFiltersForm(forms.Form):
             side=cleaned.get("side") or None,
             teammate=cleaned.get("teammate"),
             zone=zone,
+            include_turbo=include_turbo,
         )
 
     def error_messages(self) -> dict[str, list[str]]:
