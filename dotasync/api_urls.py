@@ -45,6 +45,8 @@ urlpatterns = [
         matches_api.StatsWithAgainstView.as_view(),
         name="api-stats-with-against",
     ),
+    path("stats/streaks/", matches_api.StatsStreaksView.as_view(), name="api-stats-streaks"),
+    path("stats/trends/", matches_api.StatsTrendsView.as_view(), name="api-stats-trends"),
     path(
         "stats/players/<int:player_id>/",
         matches_api.StatsPlayerView.as_view(),

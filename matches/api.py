@@ -23,10 +23,16 @@ from dotasync.api import (
     user_account,
     validated_query,
 )
-from matches import analysis, friends
+from matches import analysis, friends, trends
 from matches.accounts import InvalidAccountReference, link_account
 from matches.dota_constants import TURBO_GAME_MODE
-from matches.filters import HeroesForm, MatchFiltersForm, OverTimeForm, includes_turbo
+from matches.filters import (
+    HeroesForm,
+    MatchFiltersForm,
+    OverTimeForm,
+    TrendsForm,
+    includes_turbo,
+)
 from matches.models import AccountMatch, Match, SteamAccount
 from matches.players import is_known_account
 from matches.serializers import (
@@ -43,8 +49,10 @@ from matches.serializers import (
     RecordSerializer,
     SideBySideSerializer,
     SteamAccountSerializer,
+    StreaksSerializer,
     SummarySerializer,
     TeammateSerializer,
+    TrendsSerializer,
     WithAgainstSerializer,
 )
 from matches.stats import account_matches, teammates
@@ -271,6 +279,7 @@ FILTER_DESCRIPTIONS = {
     "teammate": "Only the matches this account id played on your side.",
     "sort": "Column of the heroes table to sort by; a leading - sorts from the highest.",
     "by": "Length of a period (default month).",
+    "histogram": "The number the histogram counts (default kills).",
 }
 FILTERS_REFUSED = invalid_response(
     "A filter is invalid (an unknown hero, a bad date, a start after the end...), there is "
@@ -383,3 +392,21 @@ class StatsPlayerView(StatsView):
         if not is_known_account(player_id) or player_id == stats.account.account_id:
             raise NotFound("The player is the account itself, or no Steam account.")
         return SideBySideSerializer(friends.kept_side_by_side(stats, player_id)).data
+
+
+@_stats_schema("The longest win and loss streaks, and the current one", StreaksSerializer)
+class StatsStreaksView(StatsView):
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return StreaksSerializer(trends.kept_streaks(stats)).data
+
+
+@_stats_schema(
+    "Moving averages of the last 20 games per day of play, and a histogram of one number",
+    TrendsSerializer,
+    TrendsForm,
+)
+class StatsTrendsView(StatsView):
+    form_class = TrendsForm
+
+    def numbers(self, stats: analysis.AccountStats, form: TrendsForm) -> dict:
+        return TrendsSerializer(trends.kept_trends(stats, form.histogram_number())).data

@@ -41,6 +41,17 @@ HERO_ORDERINGS = tuple(f"{sign}{column}" for column in HERO_COLUMNS for sign in 
 DEFAULT_HERO_ORDERING = "-games"
 # Names read from A to Z; numbers and dates are most useful from the highest.
 ASCENDING_FIRST = ("hero",)
+# (label, bin width) of each number a histogram can count.
+HISTOGRAM_NUMBERS = {
+    "kills": ("Kills", 2),
+    "deaths": ("Deaths", 2),
+    "assists": ("Assists", 4),
+    "gold_per_min": ("GPM", 50),
+    "xp_per_min": ("XPM", 50),
+    "last_hits": ("Last hits", 25),
+    "duration": ("Duration (minutes)", 5),
+}
+DEFAULT_HISTOGRAM_NUMBER = "kills"
 UNITS = ("day", "week", "month")
 DEFAULT_UNIT = "month"
 
@@ -303,3 +314,18 @@ class OverTimeForm(MatchFiltersForm):
 
     def unit(self) -> str:
         return self.cleaned_data["by"]
+
+
+class TrendsForm(MatchFiltersForm):
+    """The trends view's query: the filters, and the number its histogram counts."""
+
+    histogram = forms.ChoiceField(
+        widget=PlainSelect,
+        label="Histogram of",
+        choices=[(key, label) for key, (label, _width) in HISTOGRAM_NUMBERS.items()],
+        required=False,
+        error_messages={"invalid_choice": "No histogram counts %(value)s."},
+    )
+
+    def histogram_number(self) -> str:
+        return self.cleaned_data.get("histogram") or DEFAULT_HISTOGRAM_NUMBER

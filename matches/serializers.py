@@ -425,3 +425,48 @@ class SideBySideSerializer(serializers.Serializer):
 
     def get_persona_name(self, found) -> str:
         return found.label.persona_name if found.label else ""
+
+
+# --- streaks and trends (matches.trends) --------------------------------------------------------
+
+
+class StreakSerializer(serializers.Serializer):
+    won = serializers.BooleanField(help_text="A win streak (true) or a loss streak.")
+    length = serializers.IntegerField(help_text="Games in a row.")
+    first_match_id = serializers.IntegerField()
+    first_start = serializers.DateTimeField()
+    last_match_id = serializers.IntegerField()
+    last_start = serializers.DateTimeField()
+
+
+class StreaksSerializer(serializers.Serializer):
+    longest_win = StreakSerializer(allow_null=True, help_text="The first of the longest.")
+    longest_loss = StreakSerializer(allow_null=True, help_text="The first of the longest.")
+    current = StreakSerializer(allow_null=True, help_text="The newest game's streak.")
+
+
+class TrendPointSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="A day you played, in your time zone.")
+    games = serializers.IntegerField(help_text="Games averaged: the last ones up to that day.")
+    kills = serializers.FloatField(allow_null=True)
+    deaths = serializers.FloatField(allow_null=True)
+    assists = serializers.FloatField(allow_null=True)
+    gold_per_min = serializers.FloatField(allow_null=True)
+    xp_per_min = serializers.FloatField(allow_null=True)
+    last_hits = serializers.FloatField(allow_null=True)
+    win_rate = serializers.FloatField(help_text="0 to 1.")
+
+
+class BinSerializer(serializers.Serializer):
+    low = serializers.IntegerField(help_text="Lowest value of the bin.")
+    high = serializers.IntegerField(help_text="Highest value of the bin (included).")
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField()
+    win_rate = serializers.FloatField(help_text="0 to 1; 0 for an empty bin.")
+
+
+class TrendsSerializer(serializers.Serializer):
+    window = serializers.IntegerField(help_text="How many last games each point averages.")
+    points = TrendPointSerializer(many=True, help_text="One per day of play, oldest first.")
+    number = serializers.CharField(help_text="The number the histogram counts.")
+    bins = BinSerializer(many=True, help_text="Lowest first; empty bins between included.")

@@ -21,8 +21,15 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from matches import analysis, choice, export, friends, stats
-from matches.filters import HeroesForm, MatchFiltersForm, OverTimeForm, includes_turbo, presets
+from matches import analysis, choice, export, friends, stats, trends
+from matches.filters import (
+    HeroesForm,
+    MatchFiltersForm,
+    OverTimeForm,
+    TrendsForm,
+    includes_turbo,
+    presets,
+)
 from matches.forms import ExportForm
 from matches.missing import fetch_waiting_label, waiting_count, why_details_missing
 from matches.models import Match, SteamAccount, UserSettings
@@ -215,6 +222,7 @@ STATS_PAGES = (
     ("stats_records", "Records"),
     ("stats_activity", "Activity"),
     ("stats_with_against", "With and against"),
+    ("stats_trends", "Trends"),
 )
 
 
@@ -263,6 +271,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "unit": form.unit(),
             "periods": numbers.over_time(form.unit()),
             "heroes": numbers.heroes()[:TOP_HEROES_SHOWN],
+            "streaks": trends.kept_streaks(numbers),
             "details": Match.objects.for_account(numbers.account).details_summary(),
         }
 
@@ -317,6 +326,17 @@ def stats_with_against(request: HttpRequest) -> HttpResponse:
             "show_avatars": shows_outside_images(request),
         },
     )
+
+
+@login_required
+def stats_trends(request: HttpRequest) -> HttpResponse:
+    def build(numbers: analysis.AccountStats, form: TrendsForm) -> dict:
+        return {
+            "trends": trends.kept_trends(numbers, form.histogram_number()),
+            "trend_numbers": trends.TREND_NUMBERS,
+        }
+
+    return _stats_page(request, "matches/stats_trends.html", build, TrendsForm)
 
 
 @login_required
