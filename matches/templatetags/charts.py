@@ -339,6 +339,7 @@ def trend_geometry(points: list[TrendPoint], field: str, width: int = CHART_WIDT
             ((x, plot_bottom + 18, anchor, day.isoformat()) for day, x, anchor in days),
         ),
         "many_points": len(dots) > 1,
+        "has_values": bool(known),
     }
 
 
