@@ -160,6 +160,9 @@ STEAM_SEQUENCE_MIN_INTERVAL = env_float("STEAM_SEQUENCE_MIN_INTERVAL", 5.0)
 OPENDOTA_MIN_INTERVAL = env_float("OPENDOTA_MIN_INTERVAL", 1.0)
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 15.0, minimum=0.1)
+# An answer is cut past either (a parsed OpenDota match is about 0.5 MB).
+UPSTREAM_MAX_ANSWER_BYTES = env_int("UPSTREAM_MAX_ANSWER_BYTES", 16 * 2**20, minimum=2**16)
+UPSTREAM_MAX_ANSWER_SECONDS = env_float("UPSTREAM_MAX_ANSWER_SECONDS", 30.0, minimum=1.0)
 # Demo mode: no Steam key, so `make run` points both APIs at the built-in simulator.
 DEMO_MODE = env_bool("DEMO_MODE", False)
 
@@ -206,6 +209,11 @@ SYNC_CLAIM_LEASE = env_float("SYNC_CLAIM_LEASE", 300.0, minimum=1.0)
 # Seconds a pending job may wait for a worker before the supervisor checks its task was lost.
 SYNC_PENDING_GRACE = env_float("SYNC_PENDING_GRACE", 60.0, minimum=1.0)
 SYNC_SCHEDULE_INTERVAL_MINUTES = env_int("SYNC_SCHEDULE_INTERVAL_MINUTES", 60)
+# What one user may ask of the instance's shared workers and upstream quotas (0: no limit): the
+# Steam accounts they link, and their syncs waiting or running at once. The schedule hands each
+# user at most their free share, round-robin between users (syncjobs.schedule).
+MAX_ACCOUNTS_PER_USER = env_int("MAX_ACCOUNTS_PER_USER", 10, minimum=0)
+MAX_ACTIVE_JOBS_PER_USER = env_int("MAX_ACTIVE_JOBS_PER_USER", 3, minimum=0)
 # Phase-2 fetches in flight per job (threads inside the worker); 1 keeps it sequential.
 SYNC_CONCURRENCY = env_int("SYNC_CONCURRENCY", 1, minimum=1)
 # django-q tasks sharing one job's phase 2 (they claim stubs with SKIP LOCKED); 1 = just the job.

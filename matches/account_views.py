@@ -13,11 +13,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dotasync import api_tokens
-from matches.accounts import AccountBusy, unlink_account, unlink_summary
+from matches.accounts import AccountBusy, take_notices, unlink_account, unlink_summary
 from matches.forms import LinkAccountForm, ThrottledAuthenticationForm, UserSettingsForm
 from matches.models import Match, SteamAccount, UserSettings
 from matches.players import label_of, labels_for
-from syncjobs.engine import AlreadyRunning, EnqueueFailed, start_sync
+from syncjobs import start_throttle
+from syncjobs.engine import AlreadyRunning, EnqueueFailed, TooManyJobs, start_sync
 from syncjobs.models import JobType, SyncJob
 
 
@@ -68,6 +69,8 @@ def accounts(request: HttpRequest) -> HttpResponse:
             if request.POST.get("then") == "sync":
                 _start_first_sync(request, account)
             return redirect("accounts")
+    for notice in take_notices(request.user):
+        messages.warning(request, notice)
     with_state = _accounts_with_sync_state(request.user)
     labels = labels_for(account.account_id for account, _ in with_state)
     linked = [
@@ -95,10 +98,16 @@ def accounts(request: HttpRequest) -> HttpResponse:
 
 
 def _start_first_sync(request: HttpRequest, account: SteamAccount) -> None:
+    if (wait := start_throttle.seconds_to_wait(request)) is not None:
+        refusal = start_throttle.refusal(wait)
+        messages.error(request, f"The sync of {account} did not start. {refusal}")
+        return
     try:
         start_sync(account, JobType.INCREMENTAL, request.user)
     except AlreadyRunning:
         messages.info(request, f"A sync of {account} is already under way.")
+    except TooManyJobs as exc:
+        messages.error(request, f"The sync of {account} did not start. {exc}")
     except EnqueueFailed as exc:
         messages.error(request, f"The sync of {account} could not start. {exc}")
     else:

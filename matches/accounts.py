@@ -1,9 +1,17 @@
-"""Linking and unlinking Steam accounts; one parser for every way a player names an account."""
+"""Linking and unlinking Steam accounts; one parser for every way a player names an account.
+
+One user holds a Steam account. A typed id links it unverified and only while nobody holds it;
+a Steam sign-in proves it, links it verified, and takes it over from a user who had only typed
+it (who is told, AccountNotice). A typed id of an account someone else holds is answered as
+for any account the user cannot see, never naming the holder.
+"""
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -13,6 +21,7 @@ from matches.models import (
     ANONYMOUS_ACCOUNT_ID,
     STEAM_ID64_OFFSET,
     AccountMatch,
+    AccountNotice,
     Match,
     SteamAccount,
 )
@@ -91,29 +100,111 @@ def _short(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-class AccountOwnedByAnotherUser(InvalidAccountReference):
-    pass
+class AccountNotLinkable(InvalidAccountReference):
+    """A typed id of an account another user holds. Said as for any account the user cannot
+    see, never naming that user; a Steam sign-in that proves the account links it."""
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__(
+            f"Steam account {account_id} is not one you can link by typing its id. If it is "
+            "yours, link it through Steam sign-in: that proves it and links it."
+        )
+
+
+class TooManyAccounts(InvalidAccountReference):
+    """The user already has MAX_ACCOUNTS_PER_USER linked accounts."""
+
+    def __init__(self, linked: int) -> None:
+        super().__init__(
+            f"You have {linked} linked Steam accounts, the most one user may have "
+            "(MAX_ACCOUNTS_PER_USER): unlink one first."
+        )
 
 
 def link_account(
-    owner: AbstractBaseUser | None,
+    owner: AbstractBaseUser,
     text: str,
     resolve_vanity: Callable[[str], int] | None = None,
 ) -> SteamAccount:
-    """Find or create the account named by `text` and give it to `owner`.
+    """Link the account named by `text` to `owner`, unverified: typing an id proves nothing.
 
-    An account already linked to a different user is refused rather than taken over.
+    Raises AccountNotLinkable for an account another user holds (a Steam sign-in that proves
+    it takes it over, link_proven_account) and TooManyAccounts at MAX_ACCOUNTS_PER_USER.
     """
     account_id = parse_account_reference(text, resolve_vanity)
     with transaction.atomic():
+        _lock_user(owner)
+        held = SteamAccount.objects.filter(account_id=account_id, owner=owner).first()
+        if held is not None:
+            return held
+        _refuse_beyond_account_limit(owner)
         account, _ = SteamAccount.objects.select_for_update().get_or_create(account_id=account_id)
-        if owner is not None:
-            if account.owner_id not in (None, owner.pk):
-                raise AccountOwnedByAnotherUser("That Steam account is linked to another user.")
-            if account.owner_id is None:
-                account.owner = owner
-                account.save(update_fields=["owner"])
+        if account.owner_id is not None:
+            raise AccountNotLinkable(account_id)
+        account.owner, account.verified = owner, False
+        account.save(update_fields=["owner", "verified"])
     return account
+
+
+@dataclass(frozen=True)
+class ProvenLink:
+    """What a Steam sign-in's proof did to the account it proved."""
+
+    account: SteamAccount
+    taken_from_typed_link: bool = False  # another user had only typed its id: now it is yours
+    held_by_another_proven_owner: bool = False  # another user proved it too: left with them
+
+
+def link_proven_account(owner: AbstractBaseUser, account_id: int) -> ProvenLink:
+    """Link the account a Steam sign-in just proved to `owner`, verified.
+
+    An account another user had only typed in is taken over, and that user finds a notice
+    (AccountNotice) saying so; its matches and sync jobs go with it, as they are the
+    account's. One another user proved through Steam too stays with them. TooManyAccounts at
+    MAX_ACCOUNTS_PER_USER.
+    """
+    with transaction.atomic():
+        _lock_user(owner)
+        account, _ = SteamAccount.objects.select_for_update().get_or_create(account_id=account_id)
+        if account.owner_id is not None and account.owner_id != owner.pk and account.verified:
+            return ProvenLink(account, held_by_another_proven_owner=True)
+        if account.owner_id != owner.pk:
+            _refuse_beyond_account_limit(owner)
+        previous_owner_id = account.owner_id
+        account.owner, account.verified = owner, True
+        account.save(update_fields=["owner", "verified"])
+        if previous_owner_id in (None, owner.pk):
+            return ProvenLink(account)
+        AccountNotice.objects.create(
+            user_id=previous_owner_id,
+            text=(
+                f"Steam account {account_id}, which you had linked by typing its id, is no "
+                "longer among your accounts: its owner proved through Steam sign-in that it "
+                "is theirs, and its synced matches went with it."
+            ),
+        )
+    return ProvenLink(account, taken_from_typed_link=True)
+
+
+def _lock_user(user: AbstractBaseUser) -> None:
+    """Lock the user's row until the transaction ends: a user's links count one at a time,
+    so two at once cannot both pass the limit."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+
+
+def _refuse_beyond_account_limit(owner: AbstractBaseUser) -> None:
+    limit = settings.MAX_ACCOUNTS_PER_USER
+    linked = SteamAccount.objects.filter(owner=owner).count()
+    if limit and linked >= limit:
+        raise TooManyAccounts(linked)
+
+
+def take_notices(user: AbstractBaseUser) -> list[str]:
+    """The user's notices, oldest first; each is given once, then gone."""
+    with transaction.atomic():
+        notices = list(AccountNotice.objects.select_for_update().filter(user=user))
+        AccountNotice.objects.filter(pk__in=[notice.pk for notice in notices]).delete()
+    return [notice.text for notice in notices]
 
 
 # --- unlinking ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from dotasync.api import (
     validated_query,
 )
 from matches import analysis, friends, trends
-from matches.accounts import InvalidAccountReference, link_account
+from matches.accounts import AccountNotLinkable, InvalidAccountReference, link_account
 from matches.dota_constants import TURBO_GAME_MODE
 from matches.filters import (
     HeroesForm,
@@ -80,7 +80,13 @@ class AccountListView(APIView):
         request=LinkAccountSerializer,
         responses={
             201: SteamAccountSerializer,
-            400: invalid_response("Not a Steam account, or one linked to another user."),
+            400: invalid_response(
+                "Not a Steam account, or you already have MAX_ACCOUNTS_PER_USER linked."
+            ),
+            404: error_response(
+                "Not an account you can link by typing its id (as for any account you cannot "
+                "see); its owner links it through Steam sign-in."
+            ),
             **NOT_JSON,
             **AUTH_ERRORS,
         },
@@ -95,6 +101,8 @@ class AccountListView(APIView):
                 params.validated_data["account"],
                 resolve_vanity=client.resolve_vanity_url if client else None,
             )
+        except AccountNotLinkable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
         except InvalidAccountReference as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         finally:

@@ -26,6 +26,10 @@ class SteamAccount(models.Model):
         on_delete=models.SET_NULL,
         related_name="steam_accounts",
     )
+    verified = models.BooleanField(
+        default=False,
+        help_text="its owner proved it through Steam sign-in; a typed id links it unverified",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -43,6 +47,23 @@ class SteamAccount(models.Model):
     @property
     def steam_id64(self) -> int:
         return self.account_id + STEAM_ID64_OFFSET
+
+
+class AccountNotice(models.Model):
+    """Something that happened to a user's accounts while they were away (another user took
+    over one they had only typed in), shown once on their Accounts page."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_notices"
+    )
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"notice for {self.user_id}: {self.text[:40]}"
 
 
 class MatchQuerySet(models.QuerySet):

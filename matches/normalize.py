@@ -1,11 +1,15 @@
 """Turn upstream JSON into typed values for the models.
 
 Tolerant of missing or odd optional fields (they become None), strict about the
-fields a row cannot exist without (those raise BadResponse). Steam's
+fields a row cannot exist without (those raise BadResponse). Everything that
+comes out can be stored on PostgreSQL and SQLite alike: text loses the
+characters a database refuses (NUL) or cannot encode (lone surrogates), and only
+integers pass where numbers are expected (JSON's NaN and Infinity do not). Steam's
 GetMatchDetails, GetMatchHistoryBySequenceNum and OpenDota's /matches/{id} all
 normalise into the same MatchDetails.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -92,14 +96,21 @@ PLAYER_FIELDS = {
 # 0/1 in Steam's answers, booleans or 0/1 in OpenDota's.
 PLAYER_FLAGS = ("aghanims_scepter", "aghanims_shard", "moonshard")
 TEXT_MAX = 200
+# PostgreSQL refuses NUL in text and JSON, a lone surrogate (JSON's "\ud800") cannot be
+# encoded as UTF-8, and no other control character belongs in a name or a message.
+_UNSTORABLE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _int_within(value: Any, low: int, high: int) -> int | None:
+    """`value` if it is an integer from `low` to `high` (no bool, float, NaN or text)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if low <= value <= high else None
 
 
 def optional_int(data: dict, key: str, maximum: int = _BIGINT_MAX) -> int | None:
     """A non-negative integer that fits its column, or None for anything else."""
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value if 0 <= value <= maximum else None
+    return _int_within(data.get(key), 0, maximum)
 
 
 def required_int(data: dict, key: str, what: str, maximum: int = _BIGINT_MAX) -> int:
@@ -139,8 +150,11 @@ def optional_flag(data: dict, key: str) -> bool | None:
 
 
 def optional_text(value: Any, maximum: int = TEXT_MAX) -> str:
-    """A display string (a name), stripped and cut to its column; "" for anything else."""
-    return value.strip()[:maximum] if isinstance(value, str) else ""
+    """A display string (a name), without control characters, stripped and cut to its
+    column; "" for anything else."""
+    if not isinstance(value, str):
+        return ""
+    return _UNSTORABLE_CHARACTERS.sub("", value).strip()[:maximum]
 
 
 def _as_dict(data: Any, what: str) -> dict:
@@ -240,20 +254,27 @@ def match_details(raw: Any) -> MatchDetails:
 
 
 def _ability_upgrades(raw_player: dict) -> list[dict[str, int]] | None:
-    """Steam's [{ability, time, level}], or OpenDota's flat ability id list, as one shape."""
+    """Steam's [{ability, time, level}], or OpenDota's flat ability id list, as one shape.
+
+    Only integers are kept: a time or level that is not one (NaN, text) becomes None, an
+    upgrade without an ability id is left out. A time before the horn is negative."""
     upgrades = raw_player.get("ability_upgrades")
     if isinstance(upgrades, list):
         return [
-            {"ability": u["ability"], "time": u.get("time"), "level": u.get("level")}
+            {
+                "ability": u["ability"],
+                "time": _int_within(u.get("time"), -_INT_MAX, _INT_MAX),
+                "level": _int_within(u.get("level"), 0, _SMALL_MAX),
+            }
             for u in upgrades
-            if isinstance(u, dict) and isinstance(u.get("ability"), int)
+            if isinstance(u, dict) and optional_int(u, "ability", _INT_MAX) is not None
         ]
     flat = raw_player.get("ability_upgrades_arr")
     if isinstance(flat, list):
         return [
             {"ability": ability, "time": None, "level": level}
             for level, ability in enumerate(flat, start=1)
-            if isinstance(ability, int)
+            if _int_within(ability, 0, _INT_MAX) is not None
         ]
     return None
 

@@ -23,6 +23,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from matches import dbclock
+from matches.errors import RateLimited
 from matches.models import RateLimitSlot
 
 Sleep = Callable[[float], None]
@@ -35,18 +36,29 @@ def reserve(bucket: str, interval: float) -> float:
 
 def _reserve(bucket: str, interval: float) -> tuple[float, float]:
     """(the reserved start as Unix seconds on the database's clock, the delay until it in
-    seconds, measured when the database read its clock: time.monotonic() then)."""
+    seconds, measured when the database read its clock: time.monotonic() then).
+
+    Raises RateLimited (daily) while a paced bucket is switched off for the day: an answer
+    that said nothing is left today stops every caller of every worker before its next
+    call, not after the 429 that call would get. An unpaced bucket (interval 0, in tests)
+    never touches the database."""
     if interval <= 0:
         return time.time(), time.monotonic()
     _ensure_row(bucket)
     with transaction.atomic():
         slot = RateLimitSlot.objects.select_for_update().get(bucket=bucket)
         now = dbclock.epoch()
+        if slot.disabled_until is not None and slot.disabled_until.timestamp() > now:
+            raise _switched_off(bucket, slot.disabled_reason)
         read_at = time.monotonic()
         start = max(now, slot.next_at)
         slot.next_at = start + interval
         slot.save(update_fields=["next_at"])
     return start, read_at + (start - now)
+
+
+def _switched_off(bucket: str, reason: str) -> RateLimited:
+    return RateLimited(reason, daily=True, status=None, source=bucket)
 
 
 def wait_turn(bucket: str, interval: float, sleep: Sleep = time.sleep) -> float:
@@ -55,12 +67,17 @@ def wait_turn(bucket: str, interval: float, sleep: Sleep = time.sleep) -> float:
     Returns the reserved start: the pacing guarantee holds for these, while the
     moment `sleep` actually returns depends on the OS scheduler. The wait is counted
     from when the database read its clock, so the commit's own latency is not added
-    to it (that would make the gaps between calls jitter by as much).
+    to it (that would make the gaps between calls jitter by as much). A caller that
+    waited asks again whether the bucket was switched off meanwhile (another lane's
+    answer said nothing is left today) and then raises RateLimited (daily) too.
     """
     start, due = _reserve(bucket, interval)
     delay = due - time.monotonic()
     if delay > 0:
         sleep(delay)
+        reason = disabled_reason(bucket)
+        if reason is not None:
+            raise _switched_off(bucket, reason)
     return start
 
 
@@ -76,13 +93,19 @@ def push_back(bucket: str, seconds: float) -> None:
 def heed_remaining(bucket: str, *, minute: int | None, day: int | None) -> None:
     """Pace by what the source says is left (OpenDota's X-Rate-Limit-Remaining-* headers):
     nothing left this minute waits for the next; nothing left today switches the source
-    off until the end of the UTC day, before it has to answer 429."""
+    off until the end of the UTC day, before it has to answer 429.
+
+    OpenDota sends `limit - calls counted`, this call and 429s included (odota/core
+    svc/web.ts: `remDay = API_FREE_LIMIT - dailyIncrValue`), so on its daily 429 the day
+    counter is negative: what is left is then 0."""
     if minute is not None and minute <= 0:
         push_back(bucket, 60 - dbclock.epoch() % 60 + 0.5)
     if day is None:
         return
     _ensure_row(bucket)
-    RateLimitSlot.objects.filter(bucket=bucket).update(remaining_today=day, remaining_at=Now())
+    RateLimitSlot.objects.filter(bucket=bucket).update(
+        remaining_today=max(0, day), remaining_at=Now()
+    )
     if day <= 0:
         until = next_utc_midnight()
         disable_until(

@@ -29,7 +29,21 @@ class SteamAccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SteamAccount
-        fields = ["account_id", "steam_id64", "persona_name", "avatar_url", "created_at", "details"]
+        fields = [
+            "account_id",
+            "steam_id64",
+            "persona_name",
+            "avatar_url",
+            "verified",
+            "created_at",
+            "details",
+        ]
+        extra_kwargs = {
+            "verified": {
+                "help_text": "Proven through Steam sign-in; false for an account linked by "
+                "typing its id, which its owner's Steam sign-in takes over."
+            }
+        }
 
     @extend_schema_field(DetailsSummarySerializer)
     def get_details(self, account: SteamAccount) -> dict[str, int]:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from social_core.exceptions import AuthPolicyError
 
-from matches.accounts import AccountOwnedByAnotherUser, link_account
+from matches.accounts import InvalidAccountReference, link_proven_account, parse_account_reference
 
 
 class SignUpClosed(AuthPolicyError):
@@ -26,19 +26,31 @@ def refuse_new_user_unless_signup_allowed(
 
 
 def link_steam_account(backend: Any, uid: str, user: Any = None, *args: Any, **kwargs: Any) -> None:
-    """Link the Steam account that just proved itself to the signed-in user.
+    """Link the Steam account that just proved itself to the signed-in user, verified.
 
-    The uid of Steam's OpenID is the SteamID64. An account that another user already
-    linked is left with them: typing an id proves nothing, but taking it over silently
-    would surprise that user, so the player is told instead.
+    The uid of Steam's OpenID is the SteamID64. The proof outweighs a typed id: an account
+    another user had only typed in becomes this user's (matches.accounts.link_proven_account
+    leaves that user a notice). One another user proved through Steam too stays with them.
     """
     if backend.name != "steam" or user is None:
         return
+    request = backend.strategy.request
     try:
-        link_account(user, uid)
-    except AccountOwnedByAnotherUser:
+        link = link_proven_account(user, parse_account_reference(uid))
+    except InvalidAccountReference as exc:  # TooManyAccounts, or a uid that is no SteamID64
+        messages.warning(request, f"Signed in, but this Steam account was not linked. {exc}")
+        return
+    account_id = link.account.account_id
+    if link.held_by_another_proven_owner:
         messages.warning(
-            backend.strategy.request,
-            "Signed in, but this Steam account is linked to another DotaSync user, "
-            "so it was not added to your accounts.",
+            request,
+            "Signed in, but this Steam account is linked to another DotaSync user who proved "
+            "it through Steam too, so it was not added to your accounts.",
+        )
+    elif link.taken_from_typed_link:
+        messages.success(
+            request,
+            f"Linked Steam account {account_id}, proven through Steam. Another user had linked "
+            "it by typing its id; it is yours now, with the matches synced so far, and they "
+            "have been told.",
         )

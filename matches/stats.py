@@ -60,14 +60,17 @@ def teammates(
     """The players who were on the account's team in its matches with details, most games first,
     those with at least `min_games` games together.
 
-    One aggregate query: the account's own player rows joined, on the match, to the other
-    known players of the same side.
+    One aggregate query over the account's own linked matches (linked_matches), as every other
+    view counts: a match another user's sync stored, in which the account merely appears, is
+    not the account's until its own sync links it. The account's player rows are joined, on
+    the match, to the other known players of the same side.
     """
     player = Player.objects.filter(account_id=OuterRef("account_id"))
     linked = SteamAccount.objects.filter(account_id=OuterRef("account_id"))
+    own_matches = linked_matches(account, details_status="complete").values("pk")
     rows = (
         MatchPlayer.objects.filter(
-            match__has_details=True,
+            match_id__in=own_matches,
             match__players__account_id=account.account_id,
             match__players__is_radiant=F("is_radiant"),
             account_id__isnull=False,

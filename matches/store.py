@@ -2,7 +2,10 @@
 
 Every write is idempotent: a page or a match stored twice leaves exactly the
 rows storing it once left. Callers make the HTTP calls first; these functions
-only open short transactions.
+only open short transactions. A match whose details the database refuses (a
+value matches.normalize let through that PostgreSQL or SQLite will not store)
+is recorded as failed with the database's reason, and the rest of its batch is
+stored: one bad value never stops a sync, nor every later one.
 """
 
 from collections.abc import Iterable, Sequence
@@ -10,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 
 from matches import players as player_names
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
-from matches.normalize import HistoryEntry, MatchDetails
+from matches.normalize import HistoryEntry, MatchDetails, optional_text
 
 FETCH_ERROR_MAX = Match._meta.get_field("fetch_error").max_length
 _PLAYER_COLUMNS = [
@@ -130,14 +133,38 @@ class Outcome:
         return cls(match_id, OutcomeKind.DEFERRED, reason=reason)
 
 
-def save_outcomes(outcomes: Sequence[Outcome], job_id: int | None, now: datetime) -> None:
-    """Record one batch of phase-2 outcomes of job `job_id` in one short transaction.
+def save_outcomes(outcomes: Sequence[Outcome], job_id: int | None, now: datetime) -> list[Outcome]:
+    """Record one batch of phase-2 outcomes of job `job_id` in one short transaction, and
+    return them as recorded.
 
     A complete match is never downgraded: a later failure or outage while
     re-fetching it (full sync) leaves its stored details as they were. A deferral
     counts nothing: a stub notes why it waits, and a failed match keeps its
-    attempts and the clock of its retry backoff.
+    attempts and the clock of its retry backoff. When the database refuses the
+    batch, each outcome is stored on its own, and a match whose details it refuses
+    becomes a failure saying why (one attempt counted, as for a malformed answer).
     """
+    try:
+        _save_outcomes(outcomes, job_id, now)
+    except (DataError, IntegrityError, UnicodeEncodeError) as exc:
+        if len(outcomes) > 1:
+            return [stored for o in outcomes for stored in save_outcomes([o], job_id, now)]
+        (outcome,) = outcomes
+        if outcome.kind is not OutcomeKind.COMPLETED:
+            raise
+        reason = f"{outcome.source}: the database refused its details ({_why_refused(exc)})"
+        refused = Outcome.failed(outcome.match_id, reason)
+        _save_outcomes([refused], job_id, now)
+        return [refused]
+    return list(outcomes)
+
+
+def _why_refused(exc: Exception) -> str:
+    said = optional_text(str(exc).partition("\n")[0])
+    return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
+
+
+def _save_outcomes(outcomes: Sequence[Outcome], job_id: int | None, now: datetime) -> None:
     by_kind: dict[OutcomeKind, list[Outcome]] = {kind: [] for kind in OutcomeKind}
     for outcome in outcomes:
         by_kind[outcome.kind].append(outcome)

@@ -5,6 +5,14 @@ one pooled `requests.Session`, explicit timeouts, a shared per-source rate
 limit and one error taxonomy (matches.errors). tenacity retries only transient
 network failures (no connection made), briefly; everything with an answer is
 classified and left to the caller's rules.
+
+An answer is read in pieces as they arrive, never more than
+UPSTREAM_MAX_ANSWER_BYTES and never for longer than UPSTREAM_MAX_ANSWER_SECONDS,
+with the job's checkpoint between pieces: a huge or trickling answer is cut
+like a timeout, and a cancel is seen while it trickles. Redirects are not
+followed: the APIs never redirect, so one means the base URL setting is wrong
+(or the answer is not the API's), and following it could send the key's query
+string to another host.
 """
 
 import json
@@ -15,8 +23,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 from django.conf import settings
 from tenacity import (
     Retrying,
@@ -44,6 +54,7 @@ from matches.normalize import (
     MatchDetails,
     match_details,
     opendota_history_entry,
+    optional_text,
     steam_history_page,
 )
 
@@ -52,6 +63,12 @@ logger = logging.getLogger(__name__)
 USER_AGENT = "DotaSync/0.1 (self-hosted Dota 2 match-history sync)"
 PRIVATE_PROFILE_STATUS = 15
 STEAM_PAGE_SIZE = 100
+# The most of an answer one read hands back: it returns as soon as anything arrived.
+READ_PIECE_BYTES = 64 * 1024
+# A cancel abandons an answer only once it has been coming for this long: one that arrives
+# promptly is still read and stored (a cancel keeps every answer received), a trickling one
+# is not waited for.
+CANCEL_GRACE_SECONDS = 1.0
 
 # Rate-limit buckets: each is paced on its own, across every worker.
 STEAM = "steam"
@@ -187,7 +204,7 @@ class UpstreamClient:
                 source=STEAM,
             )
         if status != 1:
-            detail = str(result.get("statusDetail") or f"status {status}")[:200]
+            detail = optional_text(str(result.get("statusDetail") or f"status {status}"))
             raise BadResponse(f"GetMatchHistory refused: {detail}", status=200, source=STEAM)
         return steam_history_page(result, account_id)
 
@@ -267,7 +284,7 @@ class UpstreamClient:
                 continue
             summaries[account_id] = PlayerSummary(
                 account_id=account_id,
-                persona_name=_text(player.get("personaname"), 200),
+                persona_name=optional_text(player.get("personaname"), 200),
                 avatar_url=_steam_url(player.get("avatarmedium") or player.get("avatar")),
                 avatar_small_url=_steam_url(player.get("avatar")),
                 avatar_full_url=_steam_url(player.get("avatarfull")),
@@ -347,7 +364,13 @@ class UpstreamClient:
         else:
             ratelimit.wait_turn(bucket, interval_of(bucket), self.sleep)
         started = time.monotonic()
-        response = self.session.get(url, params=params, timeout=self.timeout)
+        response = self.session.get(
+            url, params=params, timeout=self.timeout, stream=True, allow_redirects=False
+        )
+        try:
+            self._read_answer(bucket, response, started)
+        finally:
+            response.close()  # an answer cut short closes its connection instead of reusing it
         logger.debug(
             "%s %s -> %s in %.0f ms",
             bucket,
@@ -357,16 +380,72 @@ class UpstreamClient:
         )
         return response
 
+    def _read_answer(self, bucket: str, response: requests.Response, started: float) -> None:
+        """Read the body into `response.content`, cut at the size and time limits.
+
+        One read returns whatever has arrived (urllib3's read1), so the deadline and the
+        job's checkpoint (past CANCEL_GRACE_SECONDS) are looked at between pieces however
+        slowly they trickle in; a compressed answer is counted as it decompresses, a piece
+        at a time.
+        """
+        limit = settings.UPSTREAM_MAX_ANSWER_BYTES
+        deadline = started + settings.UPSTREAM_MAX_ANSWER_SECONDS
+        declared = _header_int(response, "Content-Length")
+        if declared is not None and declared > limit:
+            raise self._too_large(bucket, response)
+        pieces = []
+        size = 0
+        while True:
+            if time.monotonic() - started > CANCEL_GRACE_SECONDS:
+                self.checkpoint()
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"{_label(bucket)} took longer than "
+                    f"{settings.UPSTREAM_MAX_ANSWER_SECONDS:g} s to answer; cut off",
+                    status=response.status_code,
+                    source=bucket,
+                )
+            try:
+                piece = response.raw.read1(READ_PIECE_BYTES, decode_content=True)
+            # urllib3's errors become requests' own; a stall mid-answer is a read timeout
+            # like a stall before it (not retried), where requests would say ConnectionError.
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise requests.ReadTimeout(exc) from None
+            except urllib3.exceptions.SSLError as exc:
+                raise requests.exceptions.SSLError(exc) from None
+            except urllib3.exceptions.DecodeError as exc:
+                raise requests.exceptions.ContentDecodingError(exc) from None
+            except urllib3.exceptions.ProtocolError as exc:
+                raise requests.exceptions.ChunkedEncodingError(exc) from None
+            if not piece:
+                break
+            size += len(piece)
+            if size > limit:
+                raise self._too_large(bucket, response)
+            pieces.append(piece)
+        # What Response.content would have read and cached itself.
+        response._content = b"".join(pieces)
+        response._content_consumed = True
+
+    @staticmethod
+    def _too_large(bucket: str, response: requests.Response) -> ServerError:
+        return ServerError(
+            f"{_label(bucket)}'s answer is larger than "
+            f"{settings.UPSTREAM_MAX_ANSWER_BYTES:,} bytes; cut off",
+            status=response.status_code,
+            source=bucket,
+        )
+
     def _parse(self, bucket: str, response: requests.Response) -> Any:
+        day = None
         if bucket == OPENDOTA:
+            day = _header_int(response, "X-Rate-Limit-Remaining-Day")
             ratelimit.heed_remaining(
-                bucket,
-                minute=_header_int(response, "X-Rate-Limit-Remaining-Minute"),
-                day=_header_int(response, "X-Rate-Limit-Remaining-Day"),
+                bucket, minute=_header_int(response, "X-Rate-Limit-Remaining-Minute"), day=day
             )
         status = response.status_code
         if status == 429:
-            raise self._rate_limited(bucket, response)
+            raise self._rate_limited(bucket, response, day_left=day)
         if status == 404:
             raise NotFound(f"not found on {_label(bucket)}", status=404, source=bucket)
         if 400 <= status < 500:
@@ -375,6 +454,8 @@ class UpstreamClient:
             raise ServerError(
                 f"{_label(bucket)} answered HTTP {status}", status=status, source=bucket
             )
+        if 300 <= status < 400:
+            raise self._redirected(bucket, response)
         if status != 200:
             raise BadResponse(
                 f"{_label(bucket)} answered HTTP {status}", status=status, source=bucket
@@ -385,6 +466,27 @@ class UpstreamClient:
             raise BadResponse(
                 f"{_label(bucket)} sent malformed JSON", status=status, source=bucket
             ) from None
+        except RecursionError:
+            raise BadResponse(
+                f"{_label(bucket)} sent JSON nested too deeply to read",
+                status=status,
+                source=bucket,
+            ) from None
+
+    def _redirected(self, bucket: str, response: requests.Response) -> SourceRefused:
+        """A 3xx: the API is not where its setting says (whatever the match)."""
+        try:
+            target = urlsplit(urljoin(response.url, response.headers.get("Location", "")))
+            where = optional_text(target.hostname, 100) or "nowhere"
+        except ValueError:  # not even a URL
+            where = "nowhere"
+        return SourceRefused(
+            f"{_label(bucket)} answered HTTP {response.status_code}, a redirect to {where}, "
+            "which is not followed",
+            setting=URL_SETTINGS[bucket],
+            status=response.status_code,
+            source=bucket,
+        )
 
     def _refused(self, bucket: str, response: requests.Response) -> SourceRefused:
         """A 4xx other than 404 and 429: the source refuses us, not one match.
@@ -411,8 +513,14 @@ class UpstreamClient:
             source=bucket,
         )
 
-    def _rate_limited(self, bucket: str, response: requests.Response) -> RateLimited:
-        daily = bucket == OPENDOTA and "daily" in _error_text(response)
+    def _rate_limited(
+        self, bucket: str, response: requests.Response, *, day_left: int | None
+    ) -> RateLimited:
+        """OpenDota's daily 429 says "daily api limit exceeded", its day counter negative
+        (svc/web.ts); its minute 429 carries no Retry-After."""
+        daily = bucket == OPENDOTA and (
+            "daily" in _error_text(response) or (day_left is not None and day_left < 0)
+        )
         return RateLimited(
             f"{_label(bucket)} daily API limit exceeded"
             if daily
@@ -434,20 +542,16 @@ def _error_text(response: requests.Response) -> str:
     """OpenDota's {"error": "..."} text, short and without any key; "" for HTML pages."""
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     error = data.get("error") if isinstance(data, dict) else None
-    return redact(str(error))[:120] if error else ""
-
-
-def _text(value: Any, maximum: int) -> str:
-    return value.strip()[:maximum] if isinstance(value, str) else ""
+    return optional_text(redact(str(error)), 120) if error else ""
 
 
 def _steam_url(value: Any) -> str:
     """A web URL as Steam sends it; anything else (or too long for its column) is dropped,
     because pages put these in src and href attributes."""
-    url = _text(value, 501)
+    url = optional_text(value, 501)
     return url if url.startswith(("https://", "http://")) and len(url) <= 500 else ""
 
 

@@ -18,11 +18,12 @@ from dotasync.api import (
     validated_query,
 )
 from matches.models import SteamAccount
-from syncjobs import liveness
+from syncjobs import liveness, start_throttle
 from syncjobs.engine import (
     AlreadyRunning,
     EnqueueFailed,
     NotCancellable,
+    TooManyJobs,
     request_cancel,
     start_sync,
 )
@@ -40,7 +41,10 @@ START_ERRORS = {
     400: invalid_response("Bad input, no linked account, or several and no account_id."),
     404: error_response("You have no linked account with that account_id."),
     409: OpenApiResponse(BusySerializer, description="A job is already pending or running."),
-    429: error_response("Too many syncs started: wait and try again."),
+    429: error_response(
+        "Too many syncs started (wait and try again), or MAX_ACTIVE_JOBS_PER_USER of yours "
+        "are already waiting or running."
+    ),
     503: error_response(
         "The task queue did not take the job (its broker is down); no job is left."
     ),
@@ -51,7 +55,7 @@ START_ERRORS = {
 
 class StartSyncView(APIView):
     throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "sync"
+    throttle_scope = start_throttle.SCOPE  # one allowance with the web pages' starts
 
     def start(
         self,
@@ -69,6 +73,8 @@ class StartSyncView(APIView):
         except AlreadyRunning as exc:
             body = {"detail": str(exc), "job": SyncJobSerializer(exc.job).data}
             return Response(body, status=status.HTTP_409_CONFLICT)
+        except TooManyJobs as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         except EnqueueFailed as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         job.refresh_from_db()

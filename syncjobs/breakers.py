@@ -23,6 +23,9 @@ from syncjobs.models import SourceBreaker, SyncJob
 
 PROBE_POLL_SECONDS = 0.1
 RECENT = timedelta(hours=1)
+# The open reason of a source whose daily limit is used up: it is not failing, and it is
+# back at the reset, so it carries nothing over to a later job.
+DAILY_LIMIT = "daily limit"
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,14 @@ class JobBreaker:
     def _carried_over(self, source: str) -> int:
         """A source whose breaker opened in a job of the last RECENT hour starts one server
         error short of opening again: a dead endpoint (GetMatchDetails since 7.36) costs
-        each later job one probe, not the whole threshold."""
-        recently = SourceBreaker.objects.filter(
-            source=source, job__created_at__gte=timezone.now() - RECENT
-        ).exclude(open_reason="")
+        each later job one probe, not the whole threshold. A daily limit is no failure."""
+        recently = (
+            SourceBreaker.objects.filter(
+                source=source, job__created_at__gte=timezone.now() - RECENT
+            )
+            .exclude(open_reason="")
+            .exclude(open_reason=DAILY_LIMIT)
+        )
         return self.threshold - 1 if recently.exists() else 0
 
     @property

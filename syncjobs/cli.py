@@ -166,7 +166,7 @@ def run_or_enqueue(
             job = engine.start_sync(account, job_type, **options)
         else:
             job = engine.create_job(account, job_type, **options)
-    except (engine.AlreadyRunning, engine.EnqueueFailed) as exc:
+    except (engine.AlreadyRunning, engine.TooManyJobs, engine.EnqueueFailed) as exc:
         raise CommandError(str(exc), returncode=EXIT_FAILED) from None
     if enqueue:
         job.refresh_from_db()

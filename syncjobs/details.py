@@ -39,7 +39,7 @@ from matches.models import Match
 from matches.store import Outcome, OutcomeKind
 from matches.upstream import interval_of
 from syncjobs import claims, dispatch, quota
-from syncjobs.breakers import JobBreaker
+from syncjobs.breakers import DAILY_LIMIT, JobBreaker
 from syncjobs.claims import Stub
 from syncjobs.concurrency import BATCH_SIZE, Writer
 from syncjobs.models import JobPhase
@@ -374,6 +374,10 @@ class DetailPhase:
                 return
             try:
                 ratelimit.wait_turn(source.bucket, interval_of(source.bucket), self.pulse.sleep)
+            except RateLimited as exc:  # an answer said nothing is left today: no 429 asked for
+                breaker.released(permit)
+                self.mark_dead(source, exc.message)
+                return
             except BaseException:
                 breaker.released(permit)
                 raise
@@ -412,7 +416,7 @@ class DetailPhase:
         except RateLimited:  # the daily limit: 429s within it are waited out
             breaker.released(permit)
             self.runner.disable_for_today(source.bucket, label)
-            breaker.open("daily limit")
+            breaker.open(DAILY_LIMIT)
             self.mark_dead(source, f"{label}'s daily limit is used up")
             item.down.append(f"{label}: daily limit")
         except SourceRefused as exc:
@@ -469,12 +473,13 @@ class DetailPhase:
             self.fail_lane(EndPhase(STOPPED_EARLY))
 
     def store(self, outcomes: list[Outcome]) -> None:
-        """The writer's work: store one batch (releasing its claims), then count it."""
-        store.save_outcomes(outcomes, self.job.pk, dbclock.now())
+        """The writer's work: store one batch (releasing its claims), then count it as stored
+        (details the database refused are a failure)."""
+        stored = store.save_outcomes(outcomes, self.job.pk, dbclock.now())
         self.pulse.let_go(o.match_id for o in outcomes)
         with self._lock:
             self.attempted += len(outcomes)
-        for outcome in outcomes:
+        for outcome in stored:
             self.pulse.count("done")
             if outcome.kind is OutcomeKind.COMPLETED:
                 self.pulse.count("ok")

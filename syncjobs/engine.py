@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce, Now
@@ -43,6 +44,7 @@ __all__ = [
     "AlreadyRunning",
     "EnqueueFailed",
     "NotCancellable",
+    "TooManyJobs",
     "create_job",
     "request_cancel",
     "reset_failed",
@@ -64,6 +66,18 @@ class NotCancellable(Exception):
     pass
 
 
+class TooManyJobs(Exception):
+    """The account's owner already has MAX_ACTIVE_JOBS_PER_USER syncs waiting or running."""
+
+    def __init__(self, active: int) -> None:
+        super().__init__(
+            f"You already have {active} syncs waiting or running, the most one user may have "
+            "at once (MAX_ACTIVE_JOBS_PER_USER): wait for one to end, or cancel one, then start "
+            "this one."
+        )
+        self.active = active
+
+
 def create_job(
     account: SteamAccount,
     job_type: str,
@@ -73,7 +87,8 @@ def create_job(
     reset_failed: bool = False,
     _retried: bool = False,
 ) -> SyncJob:
-    """Create a pending job, or raise AlreadyRunning while the account has a live one.
+    """Create a pending job, or raise AlreadyRunning while the account has a live one, or
+    TooManyJobs while the account's owner has MAX_ACTIVE_JOBS_PER_USER live ones.
 
     A running job whose worker is gone is ended first, and so is a pending job that
     no worker took within SYNC_PENDING_GRACE: neither blocks the account.
@@ -86,6 +101,7 @@ def create_job(
         end_if_never_started(active, replaced=True)
     try:
         with transaction.atomic():
+            _refuse_beyond_owners_share(account)
             if reset_failed:
                 _reset_failed(account)
             return SyncJob.objects.create(
@@ -109,6 +125,29 @@ def create_job(
         if active is None:
             raise  # not the one-active-job constraint (e.g. the account was just deleted)
         raise AlreadyRunning(active) from None
+
+
+def _refuse_beyond_owners_share(account: SteamAccount) -> None:
+    """Raise TooManyJobs when the account's owner already has MAX_ACTIVE_JOBS_PER_USER jobs
+    waiting or running. An account nobody owns (a command's) has no owner to limit.
+
+    The owner's row is locked until the caller's transaction ends, so two starts of the same
+    user's accounts count one after the other and cannot both pass; other users' starts do
+    not wait for it. A running job whose worker is gone does not count.
+    """
+    limit = settings.MAX_ACTIVE_JOBS_PER_USER
+    if not limit:
+        return
+    # Read afresh: the account may have changed hands (a Steam sign-in) since it was loaded.
+    owner_id = SteamAccount.objects.filter(pk=account.pk).values_list("owner_id", flat=True).first()
+    if owner_id is None:
+        return
+    get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+    active = list(SyncJob.objects.active().for_user(owner_id).select_related("account"))
+    live = [job for job in active if not liveness.end_if_dead(job)]
+    # A second start of an account that is syncing is told so (AlreadyRunning), not this.
+    if len(live) >= limit and all(job.account_id != account.pk for job in live):
+        raise TooManyJobs(len(live))
 
 
 def _resumed_refresh_time(account: SteamAccount):

@@ -10,27 +10,44 @@ Either moves the frontier up to the newest match of this listing. A listing cut
 short (an error, a limit, a cancel, a kill) moves nothing: it leaves the stretch
 it stored and where it would have asked next, and the next listing continues
 there after listing what is new. Nothing it stored is lost, and no incremental
-sync ever takes a listing that stopped early for a complete one.
+sync ever takes a listing that stopped early for a complete one. Nor one that
+stopped at a cap (Steam's newest 500): it moves its frontier only once another
+source's listing of the same sync got through, which covers what lies below.
 
 Which sources a sync walks: a full sync lists every usable source to its end; an
 incremental sync lists to its end every source that has never been listed
 completely (so a first sync of any type gets the whole history, OpenDota's
 beyond Steam's 500), then walks the others in order until one meets its
 frontier (with a Steam key that is one call when nothing is new; when more
-matches are new than Steam can list, OpenDota is walked too).
+matches are new than Steam can list, or Steam's pages left hidden high-level
+matches out, OpenDota is walked too), and after that every source whose last
+listing is unfinished.
+
+A history made private stops the listing (Steam's status 15), but the matches
+listed before still get their details, which are public by match id; OpenDota
+answers a private history with an empty list, and the job says it may be private.
 """
 
 import logging
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from django.conf import settings
 from django.db import transaction
 
-from matches import store
-from matches.errors import BadResponse, NotFound, RateLimited, ServerError, SourceRefused
+from matches import ratelimit, store
+from matches.errors import (
+    BadResponse,
+    NotFound,
+    PrivateProfile,
+    RateLimited,
+    ServerError,
+    SourceRefused,
+)
+from matches.models import Match
+from syncjobs import quota
 from syncjobs.models import JobPhase, JobType, ListingFrontier
-from syncjobs.sources import ID_SOURCES, LABELS, Cursor, IdSource
+from syncjobs.sources import ID_SOURCES, LABELS, OPENDOTA_LIST, STEAM_HISTORY_CAP, Cursor, IdSource
 
 if TYPE_CHECKING:
     from syncjobs.runner import JobRunner
@@ -41,7 +58,16 @@ logger = logging.getLogger(__name__)
 class Walked(Enum):
     MET_FRONTIER = "met the frontier"
     REACHED_END = "reached the end"
+    CAPPED = "stopped at the source's cap"
     CUT = "was cut short"
+
+
+COMPLETE = (Walked.MET_FRONTIER, Walked.REACHED_END)
+MAYBE_PRIVATE = (
+    "OpenDota lists no match of this account: its match history may be private (in Dota 2: "
+    "Settings → Options → Social → “Expose Public Match Data”, then sync again)."
+)
+PRIVATE_BUT_LISTED = "The matches listed before still get their details: those are public."
 
 
 class ListingPhase:
@@ -51,6 +77,12 @@ class ListingPhase:
         self.state = runner.pulse.state
         self.seen: set[int] = set()
         self.cuts: list[str] = []
+        self.daily_cuts: list[str] = []
+        # Sources whose listing stopped at their cap: the newest match it listed.
+        self.capped: dict[str, int | None] = {}
+        self.private: PrivateProfile | None = None
+        # Sources that left matches out of a page this sync (Steam's hidden high-level ones).
+        self.hiding: set[str] = set()
 
     def run(self) -> None:
         self.state.phase = JobPhase.COLLECTING_IDS
@@ -62,24 +94,77 @@ class ListingPhase:
             if self.runner.usable(ID_SOURCES[name])
         ]
         if not sources:
+            off_today = self._off_for_today()
+            if off_today:
+                self._stop_for_today(off_today)
             raise self.runner.no_source_left("match IDs")
         frontiers = {source.name: self._frontier(source) for source in sources}
         never_listed = [s for s in sources if frontiers[s.name].complete_through is None]
         walks: dict[str, Walked] = {}
         for source in sources:
-            if full or source in never_listed:
+            if (full or source in never_listed) and self.private is None:
                 walks[source.name] = self.walk(source, frontiers[source.name], to_frontier=False)
         if not full:
+            met = False
             for source in sources:
-                if source in never_listed:
+                if source in never_listed or self.private is not None:
                     continue
+                if met and not frontiers[source.name].has_partial:
+                    continue  # an unfinished listing is walked again, whoever met its frontier
                 walks[source.name] = self.walk(source, frontiers[source.name], to_frontier=True)
-                if walks[source.name] is Walked.MET_FRONTIER:
-                    break
+                # A walk that met its frontier past hidden matches did not list them all.
+                met = met or (
+                    walks[source.name] is Walked.MET_FRONTIER and source.name not in self.hiding
+                )
+        self._settle_capped(frontiers, walks)
+        if self.private is not None:
+            if not Match.objects.for_account(self.account).exists():
+                raise self.private
+            self.runner.note(self.private.message)
+            self.runner.note(PRIVATE_BUT_LISTED)
+            return
         if walks and all(result is Walked.CUT for result in walks.values()) and not self.seen:
             if self.runner.refusals:
                 raise self.runner.no_source_left("match IDs")
+            if self.daily_cuts and len(self.daily_cuts) == len(self.cuts):
+                self._stop_for_today("; ".join(self.cuts))
             raise ServerError("; ".join(self.cuts))
+
+    def _settle_capped(
+        self, frontiers: dict[str, ListingFrontier], walks: dict[str, Walked]
+    ) -> None:
+        """A capped listing moves its frontier once another listing of this sync got through
+        (that one covers what lies below the cap); until then the next sync walks it again."""
+        complete = any(result in COMPLETE for result in walks.values())
+        for name, top in self.capped.items():
+            if not complete:
+                self.runner.note(
+                    f"{LABELS[name]} lists only the newest {STEAM_HISTORY_CAP} matches and no "
+                    "other listing got through; the next sync lists the older ones."
+                )
+                continue
+            if top is not None:
+                frontier = frontiers[name]
+                frontier.complete_through = max(top, frontier.complete_through or 0)
+                frontier.save(update_fields=["complete_through", "updated_at"])
+
+    def _off_for_today(self) -> str:
+        """Why the configured ID sources that are switched off for the day are off ("": none)."""
+        reasons = {
+            ratelimit.disabled_reason(ID_SOURCES[name].bucket) or ""
+            for name in settings.SYNC_ID_SOURCES
+        }
+        return " ".join(sorted(reason for reason in reasons if "daily" in reason))
+
+    def _stop_for_today(self, why: str) -> NoReturn:
+        """Nothing can be listed before the daily limit resets: a sync follows the reset."""
+        resets_at = ratelimit.next_utc_midnight()
+        quota.continue_after_reset(self.account, resets_at)
+        raise RateLimited(
+            f"{why.rstrip('.')}; a sync of this account starts after {resets_at:%H:%M} UTC "
+            "on its own.",
+            daily=True,
+        )
 
     def _frontier(self, source: IdSource) -> ListingFrontier:
         frontier, _ = ListingFrontier.objects.get_or_create(
@@ -104,7 +189,7 @@ class ListingPhase:
         while True:
             pages += 1
             try:
-                page, next_cursor = self.runner.call(
+                page = self.runner.call(
                     source.bucket,
                     label,
                     lambda c=cursor, small=small_pages: source.fetch_page(
@@ -114,6 +199,10 @@ class ListingPhase:
             except RateLimited:  # the daily limit: 429s within it are waited out
                 self.runner.disable_for_today(source.bucket, label)
                 self._cut(label, pages, "its daily API limit is used up")
+                self.daily_cuts.append(label)
+                return Walked.CUT
+            except PrivateProfile as exc:  # the other sources cannot list it either
+                self.private = exc
                 return Walked.CUT
             except SourceRefused as exc:  # the note names the setting to fix
                 self.runner.refuse(exc)
@@ -121,7 +210,12 @@ class ListingPhase:
             except (ServerError, NotFound, BadResponse) as exc:
                 self._cut(label, pages, exc.message)
                 return Walked.CUT
-            ids = [entry.match_id for entry in page]
+            next_cursor = page.next_cursor
+            if page.hides_matches:
+                self.hiding.add(source.name)
+            ids = [entry.match_id for entry in page.entries]
+            if pages == 1 and not ids and source.name == OPENDOTA_LIST:
+                self.runner.note(MAYBE_PRIVATE)  # OpenDota's answer for a private history
             if ids:
                 top = max(ids) if top is None else top
                 bottom = min(ids) if bottom is None else min(bottom, min(ids))
@@ -134,9 +228,13 @@ class ListingPhase:
                 met = stop_at is not None and resume[1] is not None and resume[1] <= stop_at
                 resume = None
             finished = met or (jump is None and next_cursor is None)
+            capped = finished and not met and page.capped
             with transaction.atomic():
-                new = store.save_history_page(self.account, page)
-                if finished:
+                new = store.save_history_page(self.account, page.entries)
+                if capped:  # no complete listing, and nothing below it to continue with
+                    frontier.partial_top = frontier.partial_bottom = None
+                    frontier.partial_cursor = None
+                elif finished:
                     frontier.complete_through = max(top or 0, frontier.complete_through or 0)
                     frontier.partial_top = frontier.partial_bottom = None
                     frontier.partial_cursor = None
@@ -150,6 +248,9 @@ class ListingPhase:
             self.state.ids_new += new
             if met:
                 return Walked.MET_FRONTIER
+            if capped:
+                self.capped[source.name] = top
+                return Walked.CAPPED
             if finished:
                 return Walked.REACHED_END
             if jump is not None:

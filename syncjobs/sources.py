@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from matches.normalize import HistoryEntry, MatchDetails
-from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE, UpstreamClient
+from matches.upstream import OPENDOTA, STEAM, STEAM_PAGE_SIZE, STEAM_SEQUENCE, UpstreamClient
 
 STEAM_HISTORY = "steam_history"
 OPENDOTA_LIST = "opendota"
@@ -24,6 +24,9 @@ OPENDOTA_DETAILS = "opendota"
 
 OPENDOTA_FULL_PAGE = 1000
 OPENDOTA_INCREMENTAL_PAGE = 100
+# GetMatchHistory never reaches past an account's newest 500 matches: its `total_results` is
+# then 500 (shared/NOTES.md), and its end is the cap, not the history's.
+STEAM_HISTORY_CAP = 500
 
 LABELS = {
     STEAM_HISTORY: "Steam GetMatchHistory",
@@ -38,13 +41,27 @@ Cursor = int | None
 
 
 @dataclass(frozen=True)
+class Page:
+    """One page of an ID source, newest first."""
+
+    entries: list[HistoryEntry]
+    next_cursor: Cursor  # None: the source lists nothing further down
+    # The source stops at a cap (Steam's newest 500), not at the end of the history: what it
+    # listed is no complete listing.
+    capped: bool = False
+    # The source left matches out of this page that it still counts (Steam's high-level
+    # matches since March 2025): another source has to list them.
+    hides_matches: bool = False
+
+
+@dataclass(frozen=True)
 class IdSource:
     name: str
     bucket: str
     needs_key: bool
-    # (client, account_id, cursor, small) -> (page, next page cursor or None at the end);
-    # `small` asks for a small page when few matches are expected to be new.
-    fetch_page: Callable[[UpstreamClient, int, Cursor, bool], tuple[list[HistoryEntry], Cursor]]
+    # (client, account_id, cursor, small) -> the page at the cursor; `small` asks for a
+    # small page when few matches are expected to be new.
+    fetch_page: Callable[[UpstreamClient, int, Cursor, bool], Page]
     first_cursor: Cursor = None
     # True when the cursor counts entries from the newest (OpenDota's offset), not a match id.
     offset_paged: bool = False
@@ -61,23 +78,24 @@ class DetailSource:
 
 def _steam_history_page(
     client: UpstreamClient, account_id: int, start_at: Cursor, small: bool
-) -> tuple[list[HistoryEntry], Cursor]:
+) -> Page:
     page = client.steam_match_history(account_id, start_at)
+    capped = page.total_results >= STEAM_HISTORY_CAP
+    # A short page before the end: Valve removed matches it still counts in results_remaining.
+    hides = len(page.entries) < STEAM_PAGE_SIZE and page.results_remaining > 0
     if not page.entries:
-        return [], None
+        return Page([], None, capped, hides)
     lowest = min(entry.match_id for entry in page.entries)
     if page.results_remaining <= 0 or (start_at is not None and lowest > start_at):
-        return page.entries, None
-    return page.entries, lowest - 1  # start_at_match_id is inclusive upstream
+        return Page(page.entries, None, capped, hides)
+    return Page(page.entries, lowest - 1, hides_matches=hides)  # start_at is inclusive
 
 
-def _opendota_page(
-    client: UpstreamClient, account_id: int, offset: Cursor, small: bool
-) -> tuple[list[HistoryEntry], Cursor]:
+def _opendota_page(client: UpstreamClient, account_id: int, offset: Cursor, small: bool) -> Page:
     size = OPENDOTA_INCREMENTAL_PAGE if small else OPENDOTA_FULL_PAGE
     offset = offset or 0
     entries = client.opendota_player_matches(account_id, limit=size, offset=offset)
-    return entries, (offset + size if len(entries) == size else None)
+    return Page(entries, offset + size if len(entries) == size else None)
 
 
 ID_SOURCES = {

@@ -1,12 +1,8 @@
 """django-q task entry points: thin adapters over the engine."""
 
-import logging
-
 from matches.models import SteamAccount
-from syncjobs import engine, names, supervisor
+from syncjobs import engine, names, schedule, supervisor
 from syncjobs.models import JobType
-
-logger = logging.getLogger(__name__)
 
 
 def run_sync_job(job_id: int) -> str:
@@ -25,21 +21,9 @@ def resolve_player_names(job_id: int) -> str:
 
 
 def sync_all_accounts() -> int:
-    """The periodic schedule: an incremental sync for every linked account not already syncing."""
-    started = 0
-    # A list, not .iterator(): enqueueing on the ORM broker must not run while a
-    # server-side cursor is still open on SQLite.
-    for account in list(SteamAccount.objects.filter(owner__isnull=False)):
-        try:
-            engine.start_sync(account, JobType.INCREMENTAL)
-        except engine.AlreadyRunning:
-            logger.info("account %s is already syncing; schedule skips it", account.account_id)
-            continue
-        except engine.EnqueueFailed as exc:
-            logger.error("account %s: %s", account.account_id, exc)
-            continue
-        started += 1
-    return started
+    """The periodic schedule: an incremental sync of the linked accounts not already syncing,
+    fairly between users (syncjobs.schedule)."""
+    return schedule.start_scheduled_syncs()
 
 
 def continue_sync(account_id: int) -> int | None:
@@ -50,7 +34,7 @@ def continue_sync(account_id: int) -> int | None:
         return None
     try:
         return engine.start_sync(account, JobType.INCREMENTAL).pk
-    except engine.AlreadyRunning:
+    except (engine.AlreadyRunning, engine.TooManyJobs):  # the schedule syncs it later
         return None
 
 

@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from matches import choice
 from matches.models import SteamAccount
+from syncjobs import start_throttle
 from syncjobs.dashboard import (
     LiveState,
     SyncPanel,
@@ -25,6 +26,7 @@ from syncjobs.engine import (
     AlreadyRunning,
     EnqueueFailed,
     NotCancellable,
+    TooManyJobs,
     request_cancel,
     start_sync,
 )
@@ -89,6 +91,9 @@ def start(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("Unknown sync type")
     account = form.cleaned_data["account"]
     job_type = form.cleaned_data["job_type"]
+    if (wait := start_throttle.seconds_to_wait(request)) is not None:
+        messages.error(request, start_throttle.refusal(wait))
+        return redirect(_dashboard_url(account))
     try:
         # A person who asks to retry failed matches means now: skip the automatic retry
         # backoff (the engine still stops at SYNC_MAX_ATTEMPTS).
@@ -97,6 +102,8 @@ def start(request: HttpRequest) -> HttpResponse:
         messages.warning(
             request, f"A sync of {account} is already under way: wait for it or cancel it."
         )
+    except TooManyJobs as exc:
+        messages.error(request, f"The sync of {account} did not start. {exc}")
     except EnqueueFailed as exc:
         messages.error(request, f"The sync could not start. {exc}")
     return redirect(_dashboard_url(account))

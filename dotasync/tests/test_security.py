@@ -198,9 +198,10 @@ def test_a_user_cannot_see_or_touch_another_users_data(data, user):
     for path in ("/api/sync/trigger", "/api/sync/backfill"):
         body = {"account_id": THEIRS, "job_type": JobType.FULL}
         assert api.post(path, body, content_type=json).status_code == 404, path
-    # Linking someone else's account is refused, not a takeover.
+    # Typing someone else's account is refused, not a takeover: a 404, as for any account
+    # one cannot see.
     assert (
-        api.post("/api/accounts/", {"account": str(THEIRS)}, content_type=json).status_code == 400
+        api.post("/api/accounts/", {"account": str(THEIRS)}, content_type=json).status_code == 404
     )
 
     # Lists show only one's own.

@@ -96,6 +96,8 @@ def test_defaults_load(clean_env):
         ("TIME_ZONE", "../../etc/passwd"),
         ("HEALTH_CLUSTER_TIMEOUT", "0"),
         ("HEALTH_PENDING_MAX_AGE", "soon"),
+        ("MAX_ACCOUNTS_PER_USER", "ten"),
+        ("MAX_ACTIVE_JOBS_PER_USER", "-1"),
     ],
 )
 def test_a_bad_value_is_improperly_configured_and_named(clean_env, name, value):

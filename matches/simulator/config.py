@@ -41,15 +41,26 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "match_faults": {},
     "error_rate": {},
     "rate_limit": {},
+    # The day's free OpenDota calls are spent already (another client on the same address):
+    # every keyless call answers the daily 429, its day counter negative.
     "opendota_daily_limit": False,
     # The n-th call (since the last reset) of an endpoint answers a fault: {"history": {2: "503"}}.
     "call_faults": {},
     # When set, an OpenDota request carrying another api_key is refused with HTTP 400, as
     # OpenDota does; requests without a key are the free tier and always served.
     "opendota_api_key": "",
-    # OpenDota's free tier: calls without a key a day (0: no limit). Answers then carry
-    # X-Rate-Limit-Remaining-Day, and once it is spent a 429 "daily api limit exceeded".
+    # OpenDota's free tier, as odota/core svc/web.ts enforces it on every keyless call:
+    # calls a UTC day (API_FREE_LIMIT, 3,000 since November 2025; 0: no limit) and calls a
+    # minute (NO_API_KEY_PER_MIN_LIMIT, 60; 0: no limit). Every keyless answer then carries
+    # X-Rate-Limit-Remaining-Day / -Minute = the limit minus the calls counted so far, this
+    # one included, so the counters go negative on the 429s.
     "opendota_daily_allowance": 0,
+    "opendota_minute_limit": 0,
+    # Keyless calls another client on the same address made today before ours.
+    "opendota_spent_today": 0,
+    # The share of ranked matches that are Immortal Draft: Steam's match sequence leaves
+    # them out (the next match answers instead), other sources have them.
+    "immortal_draft_fraction": 0.0,
     "hang_seconds": 30.0,
     "slow_seconds": 2.0,
     "fault_retry_after": 1.0,
@@ -58,7 +69,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "now": None,
 }
 # Config keys the synthetic data depends on; changing one rebuilds the World.
-WORLD_KEYS = ("seed", "default_matches", "accounts", "hidden_fraction", "now")
+WORLD_KEYS = (
+    "seed",
+    "default_matches",
+    "accounts",
+    "hidden_fraction",
+    "immortal_draft_fraction",
+    "now",
+)
 
 
 def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
@@ -73,12 +91,19 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
         elif key in (
             "latency_ms",
             "hidden_fraction",
+            "immortal_draft_fraction",
             "hang_seconds",
             "slow_seconds",
             "fault_retry_after",
         ):
             out[key] = float(value)
-        elif key in ("seed", "default_matches", "opendota_daily_allowance"):
+        elif key in (
+            "seed",
+            "default_matches",
+            "opendota_daily_allowance",
+            "opendota_minute_limit",
+            "opendota_spent_today",
+        ):
             out[key] = int(value)
         elif key == "now":
             out[key] = None if value is None else float(value)
@@ -127,7 +152,9 @@ def endpoint_name(name: str) -> str:
     return name
 
 
-CALL_FAULTS = ("500", "503", "429")
+# "daily": from this OpenDota call on, the day's free calls are spent (by another client on
+# the same address), so it and the rest of the day answer the daily 429.
+CALL_FAULTS = ("500", "503", "429", "daily")
 
 
 def _call_fault(fault: str) -> str:

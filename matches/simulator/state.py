@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -42,6 +43,8 @@ from matches.simulator.world import (
     persona_name,
 )
 
+OPENDOTA_FREE_DAILY_LIMIT = 3_000  # API_FREE_LIMIT since November 2025 (shared/NOTES.md)
+
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 
@@ -55,6 +58,22 @@ def _opendota_key_refusal(config: dict[str, Any], params: dict[str, str]) -> Res
     return json_response({"error": "API key invalid. Please check your key."}, 400)
 
 
+@dataclass(frozen=True)
+class OpenDotaCounters:
+    """What OpenDota says is left after a keyless call; None for a limit that is off."""
+
+    minute: int | None
+    day: int | None
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.minute is not None:
+            headers["X-Rate-Limit-Remaining-Minute"] = str(self.minute)
+        if self.day is not None:
+            headers["X-Rate-Limit-Remaining-Day"] = str(self.day)
+        return headers
+
+
 class SimulatorState:
     """Config, counters and request log of one simulator; safe to use from any thread."""
 
@@ -65,7 +84,13 @@ class SimulatorState:
         self.world: World
         self.log: list[dict[str, Any]] = []
         self._calls: dict[str, int] = dict.fromkeys(ENDPOINTS, 0)
-        self._opendota_today = 0  # keyless OpenDota calls of the simulated day
+        # The simulator's clock (Unix seconds); OpenDota's counters reset with its minute and
+        # its UTC day. Tests may replace it.
+        self.clock: Callable[[], float] = time.time
+        self._opendota_day = self._opendota_minute = -1
+        self._opendota_today = 0  # keyless OpenDota calls of the UTC day
+        self._opendota_this_minute = 0
+        self._spent_elsewhere_today = 0  # the "daily" call fault's share of the day
         self._apply(dict(DEFAULT_CONFIG) | normalized_config(config), rebuild=True)
 
     def _apply(self, config: dict[str, Any], rebuild: bool) -> None:
@@ -89,7 +114,8 @@ class SimulatorState:
         with self._lock:
             self.log = []
             self._calls = dict.fromkeys(ENDPOINTS, 0)
-            self._opendota_today = 0  # a reset is a new day
+            # A reset is a new day.
+            self._opendota_today = self._opendota_this_minute = self._spent_elsewhere_today = 0
             if config:
                 self._apply(dict(DEFAULT_CONFIG), rebuild=True)
 
@@ -126,35 +152,65 @@ class SimulatorState:
             config = self.config
             world = self.world
         scripted = config["call_faults"].get(endpoint, {}).get(call_number)
-        remaining = None
-        if scripted is None:
-            remaining = self._spend_daily_allowance(endpoint, config, params)
-        if remaining == 0:
+        opendota = endpoint.startswith("opendota")
+        # OpenDota refuses a wrong key before its rate limiter counts the call (svc/web.ts).
+        refused = _opendota_key_refusal(config, params) if opendota else None
+        counters = None
+        if opendota and refused is None:
+            counters = self._count_opendota_call(config, params, spend_the_day=scripted == "daily")
+            scripted = None if scripted == "daily" else scripted
+        if refused is not None:
+            response = refused
+        elif counters is not None and counters.minute is not None and counters.minute < 0:
+            response = json_response({"error": "minute rate limit exceeded"}, 429)
+        elif counters is not None and counters.day is not None and counters.day < 0:
             response = json_response({"error": "daily api limit exceeded"}, 429)
         elif scripted is None:
             response = self._answer(endpoint, config, world, params | path_params)
         elif scripted == "429":
-            response = too_many(endpoint.startswith("opendota"), config["fault_retry_after"])
+            response = too_many(opendota, config["fault_retry_after"])
         else:
-            response = server_error(endpoint.startswith("opendota"), int(scripted))
-        if remaining is not None:
-            response.headers["X-Rate-Limit-Remaining-Day"] = str(max(0, remaining - 1))
+            response = server_error(opendota, int(scripted))
+        if counters is not None:
+            response.headers.update(counters.headers())
         response.delay += config["latency_ms"] / 1000
         return response
 
-    def _spend_daily_allowance(
-        self, endpoint: str, config: dict[str, Any], params: dict[str, str]
-    ) -> int | None:
-        """A keyless OpenDota call spends the day's allowance: what was left before this call
-        (0: refused), or None when no allowance applies."""
-        allowance = config["opendota_daily_allowance"]
-        if not allowance or not endpoint.startswith("opendota") or "api_key" in params:
+    def _count_opendota_call(
+        self, config: dict[str, Any], params: dict[str, str], *, spend_the_day: bool
+    ) -> "OpenDotaCounters | None":
+        """OpenDota's rate limiter (odota/core svc/web.ts): every keyless call is counted in
+        the minute and in the UTC day before anything is checked, 429s included, and the
+        answer says `limit - count`: 0 after the last free call, negative beyond it. The
+        minute is checked first, then the day. None: no limit applies to this call.
+        `spend_the_day`: another client on the address spends the rest of the day first."""
+        if "api_key" in params:
             return None
+        now = self.clock()
+        day, minute = int(now // 86_400), int(now // 60)
         with self._lock:
-            left = max(0, allowance - self._opendota_today)
-            if left:
-                self._opendota_today += 1
-            return left
+            if day != self._opendota_day:
+                self._opendota_day = day
+                self._opendota_today = self._spent_elsewhere_today = 0
+            if minute != self._opendota_minute:
+                self._opendota_minute, self._opendota_this_minute = minute, 0
+            spent_elsewhere = config["opendota_daily_limit"] or spend_the_day
+            daily = config["opendota_daily_allowance"] or (
+                OPENDOTA_FREE_DAILY_LIMIT if spent_elsewhere or self._spent_elsewhere_today else 0
+            )
+            if spent_elsewhere:
+                self._spent_elsewhere_today = max(self._spent_elsewhere_today, daily)
+            per_minute = config["opendota_minute_limit"]
+            if not (daily or per_minute):
+                return None
+            self._opendota_today += 1
+            self._opendota_this_minute += 1
+            spent = self._opendota_today + self._spent_elsewhere_today
+            spent += config["opendota_spent_today"]
+            return OpenDotaCounters(
+                minute=per_minute - self._opendota_this_minute if per_minute else None,
+                day=daily - spent if daily else None,
+            )
 
     def _answer(
         self, endpoint: str, config: dict[str, Any], world: World, params: dict[str, str]
@@ -162,8 +218,6 @@ class SimulatorState:
         steam = endpoint in STEAM_ENDPOINTS
         if steam and params.get("key") != config["api_key"]:
             return steam_html(403, STEAM_403)
-        if not steam and (refused := _opendota_key_refusal(config, params)) is not None:
-            return refused
         refused = self._refusal(endpoint, config)
         if refused is not None:
             return refused
@@ -198,8 +252,6 @@ class SimulatorState:
                 return too_many(opendota, limit["retry_after"])
             error_rate = config["error_rate"].get(endpoint, 0.0)
             failing = error_rate > 0 and self._error_rng.random() < error_rate
-        if opendota and config["opendota_daily_limit"]:
-            return json_response({"error": "daily api limit exceeded"}, 429)
         broken = {
             "details": config["details_broken"],
             "sequence": config["sequence_broken"],

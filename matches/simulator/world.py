@@ -262,7 +262,8 @@ class Lineup:
 
 
 class World:
-    """The synthetic match data for one (seed, default_matches, accounts, hidden_fraction, now)."""
+    """The synthetic match data for one (seed, default_matches, accounts, hidden_fraction,
+    immortal_draft_fraction, now)."""
 
     def __init__(
         self,
@@ -271,9 +272,11 @@ class World:
         default_matches: int,
         accounts: dict[int, dict[str, Any]],
         hidden_fraction: float,
+        immortal_draft_fraction: float = 0.0,
         now: float | None = None,
     ) -> None:
         self.seed = seed
+        self.immortal_draft_fraction = immortal_draft_fraction
         self.default_matches = default_matches
         self.accounts = accounts
         self.hidden_fraction = hidden_fraction
@@ -401,6 +404,16 @@ class World:
         return self.hidden_fraction > 0 and _unit(self.seed, match_id, "hidden") < (
             self.hidden_fraction
         )
+
+    def missing_from_sequence(self, match_id: int) -> bool:
+        """Immortal Draft (ranked) matches are not in GetMatchHistoryBySequenceNum: asked at
+        their sequence number, it answers the next match (shared/NOTES.md)."""
+        if self.immortal_draft_fraction <= 0:
+            return False
+        if _unit(self.seed, match_id, "immortal draft") >= self.immortal_draft_fraction:
+            return False
+        lineup = self.lineup(match_id)
+        return lineup is not None and lineup.lobby_type == RANKED
 
     def start_time_at(self, k: int) -> int:
         """When position k was played: counted back from the newest position of the busiest
@@ -733,7 +746,7 @@ class World:
         matches: list[dict[str, Any]] = []
         match_id = self.next_known(start_at_match_seq_num + SEQ_OFFSET)
         while match_id is not None and len(matches) < requested:
-            if not skipped(match_id):
+            if not skipped(match_id) and not self.missing_from_sequence(match_id):
                 matches.append(self.steam_details(match_id))
             match_id = self.next_known(match_id + 1)
         return matches

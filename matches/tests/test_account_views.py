@@ -1,17 +1,23 @@
 """Sign-in (throttled), sign-up, the Steam sign-in pipeline steps and the accounts page."""
 
+import importlib
 import re
+import threading
 
 import pytest
 import responses
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.test import Client, RequestFactory
+from social_django.models import UserSocialAuth
 from social_django.utils import load_backend, load_strategy
 
+from matches.accounts import TooManyAccounts, link_account
 from matches.forms import TOO_MANY_ATTEMPTS
 from matches.models import STEAM_ID64_OFFSET, SteamAccount, UserSettings
 from matches.social import SignUpClosed, link_steam_account, refuse_new_user_unless_signup_allowed
@@ -191,14 +197,46 @@ def test_steam_sign_in_links_the_steam_account_to_the_user(steam_backend, user):
     assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == user
 
 
-def test_steam_sign_in_does_not_take_over_another_users_account(steam_backend, user, other_user):
-    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=other_user)
+def test_steam_sign_in_links_the_account_verified(steam_backend, user, api):
+    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=user)  # typed in before
+
+    link_steam_account(steam_backend, str(ACCOUNT_ID + STEAM_ID64_OFFSET), user=user)
+
+    assert SteamAccount.objects.get(account_id=ACCOUNT_ID).verified
+    assert api.get("/api/accounts/").json()[0]["verified"] is True
+
+
+def test_a_steam_proven_owner_takes_over_an_account_another_user_only_typed_in(
+    client, steam_backend, user, other_user
+):
+    client.force_login(other_user)
+    client.post("/accounts/", {"reference": str(ACCOUNT_ID)})
+    squatted = SteamAccount.objects.get(account_id=ACCOUNT_ID)
+    assert (squatted.owner, squatted.verified) == (other_user, False)
+
+    link_steam_account(steam_backend, str(ACCOUNT_ID + STEAM_ID64_OFFSET), user=user)
+
+    account = SteamAccount.objects.get(account_id=ACCOUNT_ID)
+    assert (account.pk, account.owner, account.verified) == (squatted.pk, user, True)
+    notes = [str(m) for m in get_messages(steam_backend.strategy.request)]
+    assert any("Another user had linked it by typing its id" in note for note in notes)
+    # bob is told once, on his Accounts page, and the account is gone from it.
+    page = client.get("/accounts/").text
+    assert f"Steam account {ACCOUNT_ID}, which you had linked by typing its id" in page
+    assert "No Steam account linked yet." in page
+    assert "which you had linked by typing" not in client.get("/accounts/").text
+
+
+def test_steam_sign_in_leaves_an_account_another_user_proved_with_them(
+    steam_backend, user, other_user
+):
+    SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=other_user, verified=True)
 
     link_steam_account(steam_backend, str(ACCOUNT_ID + STEAM_ID64_OFFSET), user=user)
 
     assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == other_user
     notes = [str(m) for m in get_messages(steam_backend.strategy.request)]
-    assert any("linked to another DotaSync user" in note for note in notes)
+    assert any("another DotaSync user who proved it through Steam" in note for note in notes)
 
 
 def test_a_broken_steam_answer_returns_to_sign_in_with_a_message(client):
@@ -287,13 +325,27 @@ def test_bad_references_are_form_errors(signed_in, reference, error):
     assert not SteamAccount.objects.exists()
 
 
-def test_an_account_linked_to_another_user_is_refused(signed_in, other_user):
+def test_typing_an_account_another_user_holds_does_not_say_who_or_that_a_user_does(
+    signed_in, other_user
+):
     SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=other_user)
 
     response = signed_in.post("/accounts/", {"reference": str(ACCOUNT_ID)})
 
-    assert "linked to another user" in response.text
+    assert response.status_code == 200
+    assert f"Steam account {ACCOUNT_ID} is not one you can link by typing its id" in response.text
+    assert "another" not in response.text.lower()
+    assert "bob" not in response.text
     assert SteamAccount.objects.get(account_id=ACCOUNT_ID).owner == other_user
+
+
+def test_the_page_marks_typed_links_unverified(signed_in, user):
+    SteamAccount.objects.create(account_id=111, owner=user, verified=True)
+    signed_in.post("/accounts/", {"reference": "222"})
+
+    rows = signed_in.get("/accounts/").text.split('<tr role="row">')[2:]
+
+    assert ["unverified</span>" in row for row in rows] == [False, True]
 
 
 def test_the_page_lists_only_the_users_own_accounts(signed_in, user, other_user):
@@ -320,7 +372,9 @@ def test_link_and_sync_starts_a_sync_without_changing_the_chosen_account(signed_
     assert (job.account, job.job_type, job.status) == (second, JobType.INCREMENTAL, "pending")
     assert "Syncing 1234" in response.text
     assert re.search(
-        r'1234(</span>)* <span class="badge badge-running">Syncing</span>', response.text
+        r'1234(</span>)* (<span [^>]*>unverified</span> )?<span class="badge badge-running">'
+        r"Syncing</span>",
+        response.text,
     )
     assert UserSettings.objects.get(user=user).chosen_account == first
 
@@ -358,3 +412,80 @@ def test_error_lists_keep_list_semantics_inside_an_alert(client, user, settings)
         assert not re.search(r'<ul[^>]*role="alert"', html)
         assert re.search(r'<div role="alert">\s*<ul class="errorlist', html)
         assert all(exists for _, exists in described_by_targets(html))
+
+
+# --- the account limit ----------------------------------------------------------------------
+
+
+def test_linking_beyond_the_account_limit_is_refused_on_the_page_and_in_the_api(
+    signed_in, user, api, settings
+):
+    settings.MAX_ACCOUNTS_PER_USER = 2
+    signed_in.post("/accounts/", {"reference": "111"})
+    signed_in.post("/accounts/", {"reference": "222"})
+
+    page = signed_in.post("/accounts/", {"reference": "333"})
+    answer = api.post("/api/accounts/", {"account": "333"}, format="json")
+    again = api.post("/api/accounts/", {"account": "222"}, format="json")  # already hers
+
+    assert "You have 2 linked Steam accounts, the most one user may have" in page.text
+    assert answer.status_code == 400
+    assert "MAX_ACCOUNTS_PER_USER" in answer.json()["detail"]
+    assert (again.status_code, again.json()["verified"]) == (201, False)
+    assert not SteamAccount.objects.filter(account_id=333).exists()
+    assert SteamAccount.objects.filter(owner=user).count() == 2
+
+
+def test_a_steam_sign_in_beyond_the_account_limit_links_nothing_and_says_why(
+    steam_backend, user, settings
+):
+    settings.MAX_ACCOUNTS_PER_USER = 1
+    SteamAccount.objects.create(account_id=111, owner=user)
+
+    link_steam_account(steam_backend, str(ACCOUNT_ID + STEAM_ID64_OFFSET), user=user)
+
+    assert not SteamAccount.objects.filter(account_id=ACCOUNT_ID, owner=user).exists()
+    notes = [str(m) for m in get_messages(steam_backend.strategy.request)]
+    assert any("was not linked. You have 1 linked Steam accounts" in note for note in notes)
+
+
+@pytest.mark.postgresql_only(reason="SQLite runs one writing transaction at a time anyway")
+@pytest.mark.django_db(transaction=True)
+def test_two_links_at_once_cannot_both_pass_the_account_limit(user, settings):
+    settings.MAX_ACCOUNTS_PER_USER = 1
+    outcome: list[object] = []
+
+    def link_second() -> None:
+        try:
+            outcome.append(link_account(user, "222"))
+        except TooManyAccounts as exc:
+            outcome.append(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic():  # the first link, not committed yet
+        link_account(user, "111")
+        racing = threading.Thread(target=link_second)
+        racing.start()
+        racing.join(timeout=1.0)
+        assert racing.is_alive(), "the second link must wait for the first one's count"
+    racing.join(timeout=10)
+
+    assert [type(result) for result in outcome] == [TooManyAccounts]
+    assert list(SteamAccount.objects.values_list("account_id", flat=True)) == [111]
+
+
+def test_the_migration_marks_accounts_their_owners_sign_in_with_as_verified(user, other_user):
+    migration = importlib.import_module(
+        "matches.migrations.0010_steam_account_verified_and_account_notices"
+    )
+    proven = SteamAccount.objects.create(account_id=ACCOUNT_ID, owner=user)
+    typed = SteamAccount.objects.create(account_id=111, owner=user)
+    elsewhere = SteamAccount.objects.create(account_id=222, owner=other_user)
+    UserSocialAuth.objects.create(user=user, provider="steam", uid=str(proven.steam_id64))
+    UserSocialAuth.objects.create(user=user, provider="steam", uid=str(elsewhere.steam_id64))
+
+    migration.verify_accounts_their_owners_sign_in_with(apps, None)
+
+    verified = dict(SteamAccount.objects.values_list("account_id", "verified"))
+    assert verified == {ACCOUNT_ID: True, typed.account_id: False, elsewhere.account_id: False}

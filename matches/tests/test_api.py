@@ -118,8 +118,11 @@ def test_linking_something_that_names_no_account_is_a_400_with_the_reason(api, r
 def test_linking_another_users_account_is_refused(api, others_account, other_user):
     response = api.post("/api/accounts/", {"account": str(OTHERS_ACCOUNT_ID)}, format="json")
 
-    assert response.status_code == 400
-    assert "another user" in response.json()["detail"]
+    # As for any account alice cannot see: nothing says another user holds it.
+    assert response.status_code == 404
+    detail = response.json()["detail"]
+    assert "is not one you can link by typing its id" in detail
+    assert "another" not in detail.lower()
     others_account.refresh_from_db()
     assert others_account.owner == other_user
 

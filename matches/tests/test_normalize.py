@@ -410,12 +410,15 @@ def test_odd_account_ids_become_none(details_raw):
 
 # --- properties --------------------------------------------------------------------------------
 
+# Text no database stores as it is: NUL (PostgreSQL), lone surrogates (no UTF-8), controls.
+unstorable_text = st.text(alphabet=st.sampled_from("a\x00\x1f\x7f\ud800\udfff é"), max_size=8)
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=8),
+    | st.text(max_size=8)
+    | unstorable_text,
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
     ),
@@ -461,6 +464,20 @@ def test_match_details_only_ever_raises_bad_response(raw):
 @given(damaged_details())
 def test_damaged_real_details_only_ever_raise_bad_response(raw):
     only_bad_responses(match_details, raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(damaged_details())
+def test_whatever_damaged_details_give_can_be_stored(raw):
+    try:
+        details = match_details(raw)
+    except BadResponse:
+        return
+    stored = json.dumps(
+        [details.fields, details.players], default=str, allow_nan=False, ensure_ascii=False
+    )
+    stored.encode("utf-8")  # no lone surrogate
+    assert "\\u0000" not in stored
 
 
 history_entries = st.fixed_dictionaries(

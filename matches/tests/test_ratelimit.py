@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from dotasync.processes import ROOT
 from matches import ratelimit
+from matches.errors import RateLimited
 from matches.models import RateLimitSlot
 from syncjobs.tests.processes import child_env
 
@@ -202,3 +203,34 @@ def test_next_utc_midnight():
     assert ratelimit.next_utc_midnight(datetime(2026, 12, 31, 0, 0, tzinfo=UTC)) == datetime(
         2027, 1, 1, tzinfo=UTC
     )
+
+
+@pytest.mark.django_db
+def test_a_negative_day_counter_is_nothing_left_and_switches_the_source_off():
+    # OpenDota's daily 429 says X-Rate-Limit-Remaining-Day: -1 (svc/web.ts: limit - count).
+    ratelimit.heed_remaining("opendota", minute=58, day=-1)
+
+    assert ratelimit.remaining_today("opendota") == 0
+    assert "daily API limit is used up" in ratelimit.disabled_reason("opendota")
+
+
+@pytest.mark.django_db
+def test_a_paced_source_switched_off_refuses_the_next_call_before_it_is_made():
+    ratelimit.heed_remaining("opendota", minute=59, day=0)  # the last free call's answer
+
+    with pytest.raises(RateLimited) as refused:
+        ratelimit.wait_turn("opendota", 1.0, RecordingSleep())
+
+    assert refused.value.daily
+    assert "daily API limit is used up" in refused.value.message
+
+
+@pytest.mark.django_db
+def test_a_caller_waiting_when_another_answer_switches_the_source_off_does_not_call():
+    ratelimit.reserve("opendota", 5.0)  # another lane's call is due first
+
+    def meanwhile_the_other_answer_says_nothing_is_left(seconds: float) -> None:
+        ratelimit.heed_remaining("opendota", minute=None, day=0)
+
+    with pytest.raises(RateLimited):
+        ratelimit.wait_turn("opendota", 5.0, meanwhile_the_other_answer_says_nothing_is_left)

@@ -680,10 +680,11 @@ def test_a_rate_limit_burst_answers_429_then_recovers(simulator, http, upstream)
     assert limited.json() == {"error": "minute rate limit exceeded"}
 
 
-def test_the_opendota_daily_limit(simulator, http, upstream):
+def test_the_opendota_daily_limit(simulator, http, upstream, db):
     simulator.state.configure(opendota_daily_limit=True)
     response = http.get(f"{simulator.opendota_url}/players/{ACCOUNT}/matches")
     assert (response.status_code, response.json()) == (429, {"error": "daily api limit exceeded"})
+    assert int(response.headers["X-Rate-Limit-Remaining-Day"]) < 0  # svc/web.ts: limit - count
     with pytest.raises(RateLimited) as caught:
         upstream.opendota_match(newest_match(http, simulator))
     assert caught.value.daily

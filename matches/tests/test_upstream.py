@@ -1,5 +1,6 @@
 """The upstream client's error taxonomy, retries and request shape, against `responses` mocks."""
 
+import gzip
 import json
 from pathlib import Path
 
@@ -314,6 +315,85 @@ def test_read_timeout_says_it_timed_out(upstream, mocked):
         upstream.steam_match_details(1)
 
     assert caught.value.status is None
+
+
+# --- hostile answers: size, nesting, redirects, unstorable text --------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": b"[" + b" " * 70_000 + b"]"},
+        # Refused on its word, before reading: the body itself would be small.
+        {"body": b"[]", "headers": {"Content-Length": "70000"}},
+        # 20 MB of JSON in 20 kB of gzip: counted as it decompresses, not as it arrives.
+        {
+            "body": gzip.compress(b"[" + b" " * 20_000_000 + b"]"),
+            "headers": {"Content-Encoding": "gzip"},
+        },
+    ],
+    ids=["plain", "declared", "gzip"],
+)
+def test_an_answer_over_the_size_limit_is_cut_like_a_server_error(
+    upstream, mocked, settings, sleeps, answer
+):
+    settings.UPSTREAM_MAX_ANSWER_BYTES = 65_536
+    mocked.get(DETAILS_URL, **answer)
+
+    with pytest.raises(ServerError, match="larger than 65,536 bytes; cut off") as caught:
+        upstream.steam_match_details(1)
+
+    assert (caught.value.status, caught.value.source) == (200, STEAM)
+    assert len(mocked.calls) == 1
+    assert sleeps == []
+
+
+def test_a_redirect_is_not_followed_and_names_the_url_setting(upstream, mocked):
+    mocked.get(
+        DETAILS_URL,
+        status=302,
+        headers={"Location": f"https://collector.example/steal?key={STEAM_KEY}"},
+    )
+    elsewhere = mocked.get("https://collector.example/steal", json={})
+
+    with pytest.raises(SourceRefused) as caught:
+        upstream.steam_match_details(1)
+
+    assert caught.value.setting == "STEAM_API_BASE_URL"
+    assert caught.value.message == (
+        "Steam answered HTTP 302, a redirect to collector.example, which is not followed"
+    )
+    assert elsewhere.call_count == 0
+
+
+def test_json_nested_too_deeply_is_a_bad_response(upstream, mocked):
+    mocked.get(DETAILS_URL, body=b'{"result": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+
+    with pytest.raises(BadResponse, match="nested too deeply"):
+        upstream.steam_match_details(1)
+
+
+def test_upstream_text_in_messages_and_names_loses_nul_and_control_characters(upstream, mocked):
+    mocked.get(HISTORY_URL, json={"result": {"status": 8, "statusDetail": "bad\u0000\n id"}})
+    mocked.get(f"{OPENDOTA_BASE}/matches/1", json={"error": "we do not\u0000 like you"}, status=418)
+    mocked.get(
+        f"{STEAM_BASE}/ISteamUser/GetPlayerSummaries/v2/",
+        json={
+            "response": {
+                "players": [{"steamid": "76561198080534862", "personaname": "\u0000B\ud800"}]
+            }
+        },
+    )
+
+    with pytest.raises(BadResponse) as history:
+        upstream.steam_match_history(HISTORY_ACCOUNT)
+    with pytest.raises(SourceRefused) as refused:
+        upstream.opendota_match(1)
+    summaries = upstream.player_summaries([120269134])
+
+    assert history.value.message == "GetMatchHistory refused: bad id"
+    assert refused.value.message == "OpenDota refused our requests (HTTP 418: we do not like you)"
+    assert summaries[120269134].persona_name == "B"
 
 
 # --- the sequence endpoint ---------------------------------------------------------------------

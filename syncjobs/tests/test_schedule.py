@@ -1,7 +1,10 @@
 """The periodic incremental sync of every linked account."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django_q.models import Schedule
 
 from matches.models import SteamAccount
@@ -13,25 +16,40 @@ from syncjobs.tasks import supervise, sync_all_accounts
 pytestmark = pytest.mark.sqlite
 
 
-def test_migrate_creates_the_hourly_schedule(db):
+def test_migrate_creates_the_schedule_looking_every_minute_for_due_accounts(db):
     schedule = Schedule.objects.get(name=SCHEDULE_NAME)
 
     assert schedule.func == "syncjobs.tasks.sync_all_accounts"
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (
         Schedule.MINUTES,
-        60,
+        1,
         -1,
     )
 
 
-def test_the_interval_follows_the_setting_and_zero_removes_it(db, settings):
-    settings.SYNC_SCHEDULE_INTERVAL_MINUTES = 15
-    ensure_schedule()
-    assert Schedule.objects.get(name=SCHEDULE_NAME).minutes == 15
-
+def test_zero_interval_removes_the_schedule(db, settings):
     settings.SYNC_SCHEDULE_INTERVAL_MINUTES = 0
     ensure_schedule()
     assert not Schedule.objects.filter(name=SCHEDULE_NAME).exists()
+
+    settings.SYNC_SCHEDULE_INTERVAL_MINUTES = 15
+    ensure_schedule()
+    assert Schedule.objects.get(name=SCHEDULE_NAME).minutes == 1
+
+
+def test_an_account_is_due_once_its_last_sync_started_an_interval_ago(
+    db, settings, django_capture_on_commit_callbacks
+):
+    settings.SYNC_SCHEDULE_INTERVAL_MINUTES = 60
+    owner = get_user_model().objects.create_user("ana")
+    account = SteamAccount.objects.create(account_id=1001, owner=owner)
+    synced = engine.create_job(account, JobType.INCREMENTAL)
+    SyncJob.objects.filter(pk=synced.pk).update(status=JobStatus.COMPLETED)
+
+    assert sync_all_accounts() == 0  # synced just now
+    SyncJob.objects.filter(pk=synced.pk).update(created_at=timezone.now() - timedelta(minutes=61))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync_all_accounts() == 1
 
 
 def test_every_linked_account_not_already_syncing_gets_an_incremental_sync(

@@ -7,6 +7,7 @@ import pytest
 
 from matches import ratelimit
 from matches.models import Match, RateLimitSlot
+from matches.simulator import SEQ_OFFSET
 from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE
 from syncjobs.models import JobStatus, JobType
 
@@ -102,6 +103,35 @@ def test_sequence_endpoint_skips_a_match_missing_from_the_sequence(
     assert match.has_details is True
     assert match.details_source == "opendota"
     assert job.sources["opendota"] == 1
+
+
+def test_immortal_draft_matches_the_sequence_lacks_go_to_opendota(
+    simulator, account, settings, set_matches, sync
+):
+    settings.SYNC_DETAIL_SOURCES = ["steam_sequence", "opendota"]
+    settings.OPENDOTA_MIN_INTERVAL = 0.05  # the sequence endpoint gets to most matches first
+    set_matches(60, details_broken=True, immortal_draft_fraction=0.5)
+    world = simulator.state.world
+    gaps = {
+        match_id
+        for match_id in (world.match_id(account.account_id, k) for k in range(60))
+        if world.missing_from_sequence(match_id)
+    }
+    assert gaps
+
+    job = sync(account)
+
+    assert (job.status, job.details_ok, job.details_failed) == (JobStatus.COMPLETED, 60, 0)
+    served_by = dict(
+        Match.objects.filter(pk__in=gaps).values_list("pk", "details_source").distinct()
+    )
+    assert set(served_by.values()) == {"opendota"}
+    asked_the_sequence = {
+        int(entry["params"]["start_at_match_seq_num"]) + SEQ_OFFSET
+        for entry in simulator.state.log
+        if entry["endpoint"] == "sequence"
+    }
+    assert gaps & asked_the_sequence  # it answered another match: that one was not taken
 
 
 def test_without_a_steam_key_a_full_sync_works_on_opendota_alone(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matches', '0009_party_size'),
+        ('matches', '0010_steam_account_verified_and_account_notices'),
     ]
 
     operations = [
