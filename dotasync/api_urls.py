@@ -45,6 +45,13 @@ urlpatterns = [
         matches_api.StatsWithAgainstView.as_view(),
         name="api-stats-with-against",
     ),
+    path("stats/streaks/", matches_api.StatsStreaksView.as_view(), name="api-stats-streaks"),
+    path("stats/trends/", matches_api.StatsTrendsView.as_view(), name="api-stats-trends"),
+    path(
+        "stats/players/<int:player_id>/",
+        matches_api.StatsPlayerView.as_view(),
+        name="api-stats-player",
+    ),
     path("export/matches/", matches_api.MatchExportView.as_view(), name="api-export-matches"),
     path("export/players/", matches_api.PlayerExportView.as_view(), name="api-export-players"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -584,7 +584,9 @@ class AccountStats:
         self.filters = filters
         self._version: tuple | None = None
 
-    def _kept(self, view: str, compute: Callable[[], T], *options: object) -> T:
+    def kept(self, view: str, compute: Callable[[], T], *options: object) -> T:
+        """`compute()`, or what it gave before for this view, these options and filters while
+        the account's data is the same (the other stats modules keep theirs here too)."""
         if self._version is None:
             self._version = data_version(self.account)
         identity = (view, options, self.account.pk, self._version, repr(self.filters))
@@ -596,22 +598,22 @@ class AccountStats:
         return found
 
     def summary(self) -> Summary:
-        return self._kept("summary", lambda: summary(self.account, self.filters))
+        return self.kept("summary", lambda: summary(self.account, self.filters))
 
     def over_time(self, unit: Unit) -> list[Period]:
-        return self._kept("over_time", lambda: over_time(self.account, self.filters, unit), unit)
+        return self.kept("over_time", lambda: over_time(self.account, self.filters, unit), unit)
 
     def heroes(self, ordering: str = DEFAULT_HERO_ORDERING) -> list[HeroStats]:
-        return self._kept("heroes", lambda: heroes(self.account, self.filters, ordering), ordering)
+        return self.kept("heroes", lambda: heroes(self.account, self.filters, ordering), ordering)
 
     def breakdowns(self) -> Breakdowns:
-        return self._kept("breakdowns", lambda: breakdowns(self.account, self.filters))
+        return self.kept("breakdowns", lambda: breakdowns(self.account, self.filters))
 
     def records(self) -> list[Record]:
-        return self._kept("records", lambda: records(self.account, self.filters))
+        return self.kept("records", lambda: records(self.account, self.filters))
 
     def activity(self) -> Activity:
-        return self._kept("activity", lambda: activity(self.account, self.filters))
+        return self.kept("activity", lambda: activity(self.account, self.filters))
 
     def with_against(self) -> WithAgainst:
-        return with_names(self._kept("met", lambda: met(self.account, self.filters)))
+        return with_names(self.kept("met", lambda: met(self.account, self.filters)))

@@ -8,7 +8,7 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -23,10 +23,18 @@ from dotasync.api import (
     user_account,
     validated_query,
 )
-from matches import analysis
+from matches import analysis, friends, trends
 from matches.accounts import AccountNotLinkable, InvalidAccountReference, link_account
-from matches.filters import HeroesForm, MatchFiltersForm, OverTimeForm
+from matches.dota_constants import TURBO_GAME_MODE
+from matches.filters import (
+    HeroesForm,
+    MatchFiltersForm,
+    OverTimeForm,
+    TrendsForm,
+    includes_turbo,
+)
 from matches.models import AccountMatch, Match, SteamAccount
+from matches.players import is_known_account
 from matches.serializers import (
     AccountMatchSerializer,
     AccountQuerySerializer,
@@ -39,9 +47,12 @@ from matches.serializers import (
     MatchQuerySerializer,
     PeriodSerializer,
     RecordSerializer,
+    SideBySideSerializer,
     SteamAccountSerializer,
+    StreaksSerializer,
     SummarySerializer,
     TeammateSerializer,
+    TrendsSerializer,
     WithAgainstSerializer,
 )
 from matches.stats import account_matches, teammates
@@ -118,6 +129,8 @@ class MatchListView(generics.ListAPIView):
             result=None if "won" not in query else ("win" if query["won"] else "loss"),
             details_status=query.get("details_status"),
         )
+        if not includes_turbo(self.request.user):
+            matches = matches.exclude(game_mode=TURBO_GAME_MODE)
         if "start_after" in query:
             matches = matches.filter(start_time__gte=query["start_after"])
         if "start_before" in query:
@@ -265,12 +278,16 @@ FILTER_DESCRIPTIONS = {
     "start": "First day (YYYY-MM-DD, in your time zone) of the matches counted.",
     "end": "Last day (YYYY-MM-DD, in your time zone, included).",
     "hero": "Only the matches you played this hero in (a hero id).",
-    "game_mode": "Only this game mode (Valve's id, e.g. 22 All Pick, 23 Turbo).",
+    "game_mode": (
+        "Only this game mode (Valve's id, e.g. 22 All Pick, 23 Turbo). Without it, Turbo "
+        "matches count unless you chose to leave them out (the pages' Turbo switch)."
+    ),
     "lobby_type": "Only this lobby type (Valve's id, e.g. 0 normal, 7 ranked).",
     "side": "Only the matches you played on this side.",
     "teammate": "Only the matches this account id played on your side.",
     "sort": "Column of the heroes table to sort by; a leading - sorts from the highest.",
     "by": "Length of a period (default month).",
+    "histogram": "The number the histogram counts (default kills).",
 }
 FILTERS_REFUSED = invalid_response(
     "A filter is invalid (an unknown hero, a bad date, a start after the end...), there is "
@@ -284,7 +301,7 @@ class StatsView(APIView):
 
     form_class: type[MatchFiltersForm] = MatchFiltersForm
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, **path: int) -> Response:
         query = validated_query(AccountQuerySerializer, request)
         account = user_account(request.user, query.get("account"), "account")
         # A page's form sends its empty fields as `end=`; a client of the API leaves them out.
@@ -298,8 +315,9 @@ class StatsView(APIView):
             raise ValidationError(form.error_messages())
         # The user's own time zone, as on the pages: a day or an hour means the same in both.
         zone = zone_for(request.user)
+        filters = form.filters(zone, includes_turbo(request.user))
         # Each endpoint's `numbers(stats, form)` is its serialized answer.
-        return Response(self.numbers(analysis.AccountStats(account, form.filters(zone)), form))
+        return Response(self.numbers(analysis.AccountStats(account, filters), form))
 
 
 def _stats_schema(summary: str, serializer, form_class=MatchFiltersForm):
@@ -357,3 +375,46 @@ class StatsActivityView(StatsView):
 class StatsWithAgainstView(StatsView):
     def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
         return WithAgainstSerializer(stats.with_against()).data
+
+
+@extend_schema(
+    summary="You and another player side by side: together, against, without them",
+    description=(
+        "Counted over your account's own matches (filtered), so any account id may be asked: "
+        "one you never met has no games together and no name."
+    ),
+    parameters=_filter_parameters(MatchFiltersForm),
+    responses={
+        200: SideBySideSerializer,
+        400: FILTERS_REFUSED,
+        404: error_response(
+            "No linked account with that id, or the player is that account itself or no "
+            "Steam account."
+        ),
+    }
+    | AUTH_ERRORS,
+)
+class StatsPlayerView(StatsView):
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        player_id = self.kwargs["player_id"]
+        if not is_known_account(player_id) or player_id == stats.account.account_id:
+            raise NotFound("The player is the account itself, or no Steam account.")
+        return SideBySideSerializer(friends.kept_side_by_side(stats, player_id)).data
+
+
+@_stats_schema("The longest win and loss streaks, and the current one", StreaksSerializer)
+class StatsStreaksView(StatsView):
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return StreaksSerializer(trends.kept_streaks(stats)).data
+
+
+@_stats_schema(
+    "Moving averages of the last 20 games per day of play, and a histogram of one number",
+    TrendsSerializer,
+    TrendsForm,
+)
+class StatsTrendsView(StatsView):
+    form_class = TrendsForm
+
+    def numbers(self, stats: analysis.AccountStats, form: TrendsForm) -> dict:
+        return TrendsSerializer(trends.kept_trends(stats, form.histogram_number())).data

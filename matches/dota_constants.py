@@ -21,6 +21,9 @@ TABLE_FILES = {
     "patches": "patches.json",
 }
 
+# Valve's id of Turbo (game_modes.json: game_mode_turbo), the mode a user may leave out.
+TURBO_GAME_MODE = 23
+
 # Names the package only has as identifiers ("lobby_type_ranked_solo_mm") and whose mechanical
 # title-casing would read badly.
 _READABLE_OVERRIDES = {

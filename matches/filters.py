@@ -2,7 +2,9 @@
 
 A URL holds them, so a filtered view can be bookmarked: `start` and `end` (dates in the
 user's time zone, both included), `hero`, `game_mode`, `lobby_type`, `side` (radiant or dire)
-and `teammate` (the account id of a player on the account's side). Presets (last 7 days, this
+and `teammate` (the account id of a player on the account's side). The user's stored Turbo
+choice (UserSettings.include_turbo) is not in the URL: it holds for every view until changed,
+and a `game_mode` chosen in the URL overrides it. Presets (last 7 days, this
 patch...) are links that fill in `start` and `end`, so a bookmark keeps the dates it was made
 with.
 """
@@ -17,8 +19,8 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from matches.dota_constants import game_modes, heroes_by_name, lobby_types, patches
-from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer
+from matches.dota_constants import TURBO_GAME_MODE, game_modes, heroes_by_name, lobby_types, patches
+from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer, UserSettings
 
 # The heroes table's orderings: a column key, "-" first for the highest first.
 HERO_COLUMN_NAMES = {
@@ -39,6 +41,17 @@ HERO_ORDERINGS = tuple(f"{sign}{column}" for column in HERO_COLUMNS for sign in 
 DEFAULT_HERO_ORDERING = "-games"
 # Names read from A to Z; numbers and dates are most useful from the highest.
 ASCENDING_FIRST = ("hero",)
+# (label, bin width) of each number a histogram can count.
+HISTOGRAM_NUMBERS = {
+    "kills": ("Kills", 2),
+    "deaths": ("Deaths", 2),
+    "assists": ("Assists", 4),
+    "gold_per_min": ("GPM", 50),
+    "xp_per_min": ("XPM", 50),
+    "last_hits": ("Last hits", 25),
+    "duration": ("Duration (minutes)", 5),
+}
+DEFAULT_HISTOGRAM_NUMBER = "kills"
 UNITS = ("day", "week", "month")
 DEFAULT_UNIT = "month"
 
@@ -55,6 +68,7 @@ class MatchFilters:
     side: str | None = None
     teammate: int | None = None
     zone: tzinfo = UTC
+    include_turbo: bool = True
 
     @property
     def read_own_row(self) -> bool:
@@ -74,6 +88,9 @@ class MatchFilters:
             matches = matches.filter(hero_id=self.hero_id)
         if self.game_mode is not None:
             matches = matches.filter(game_mode=self.game_mode)
+        elif not self.include_turbo:
+            # exclude() keeps the matches whose mode is unknown (NULL): they may not be Turbo.
+            matches = matches.exclude(game_mode=TURBO_GAME_MODE)
         if self.lobby_type is not None:
             matches = matches.filter(lobby_type=self.lobby_type)
         if self.side is not None:
@@ -89,6 +106,13 @@ class MatchFilters:
 
     def _midnight(self, day: date) -> datetime:
         return datetime.combine(day, time.min, tzinfo=self.zone)
+
+
+def includes_turbo(user) -> bool:
+    """The user's stored Turbo choice (UserSettings.include_turbo): counted until they say
+    otherwise. One query, and no settings row made for a user who never chose."""
+    chosen = UserSettings.objects.filter(user=user).values_list("include_turbo", flat=True)
+    return next(iter(chosen), True)
 
 
 def next_ordering(column: str, current: str) -> str:
@@ -226,8 +250,9 @@ class MatchFiltersForm(forms.Form):
             )
         return cleaned
 
-    def filters(self, zone: tzinfo) -> MatchFilters:
-        """The filters of a valid form, with its dates as days of `zone`."""
+    def filters(self, zone: tzinfo, include_turbo: bool = True) -> MatchFilters:
+        """The filters of a valid form, with its dates as days of `zone`, and the user's Turbo
+        choice."""
         cleaned = self.cleaned_data
         return MatchFilters(
             start=cleaned.get("start"),
@@ -238,6 +263,7 @@ class MatchFiltersForm(forms.Form):
             side=cleaned.get("side") or None,
             teammate=cleaned.get("teammate"),
             zone=zone,
+            include_turbo=include_turbo,
         )
 
     def error_messages(self) -> dict[str, list[str]]:
@@ -288,3 +314,18 @@ class OverTimeForm(MatchFiltersForm):
 
     def unit(self) -> str:
         return self.cleaned_data["by"]
+
+
+class TrendsForm(MatchFiltersForm):
+    """The trends view's query: the filters, and the number its histogram counts."""
+
+    histogram = forms.ChoiceField(
+        widget=PlainSelect,
+        label="Histogram of",
+        choices=[(key, label) for key, (label, _width) in HISTOGRAM_NUMBERS.items()],
+        required=False,
+        error_messages={"invalid_choice": "No histogram counts %(value)s."},
+    )
+
+    def histogram_number(self) -> str:
+        return self.cleaned_data.get("histogram") or DEFAULT_HISTOGRAM_NUMBER

@@ -373,8 +373,8 @@ class RateLimitSlot(models.Model):
 
 
 class UserSettings(models.Model):
-    """A user's own preferences: the time zone pages show times in, what pages may load, and
-    which of their accounts the pages show."""
+    """A user's own preferences: the time zone pages show times in, what pages may load,
+    whether Turbo matches count, and which of their accounts the pages show."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dotasync_settings"
@@ -384,6 +384,9 @@ class UserSettings(models.Model):
     )
     allow_outside_images = models.BooleanField(
         default=False, help_text="show players' avatars from Steam's servers"
+    )
+    include_turbo = models.BooleanField(
+        default=True, help_text="count Turbo matches in the stats and the match list"
     )
     chosen_account = models.ForeignKey(
         SteamAccount,

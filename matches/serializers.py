@@ -388,3 +388,99 @@ class WithAgainstSerializer(serializers.Serializer):
     opponents = PlayerTogetherSerializer(many=True)
     heroes_with = HeroTogetherSerializer(many=True)
     heroes_against = HeroTogetherSerializer(many=True)
+
+
+# --- one player side by side (matches.friends) --------------------------------------------------
+
+
+class OwnNumbersSerializer(serializers.Serializer):
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField(help_text="Your wins.")
+    losses = serializers.IntegerField()
+    win_rate = serializers.FloatField(help_text="0 to 1; 0 without games.")
+    kills = serializers.FloatField(allow_null=True, help_text="Your average; null without games.")
+    deaths = serializers.FloatField(allow_null=True)
+    assists = serializers.FloatField(allow_null=True)
+    gold_per_min = serializers.FloatField(allow_null=True)
+    xp_per_min = serializers.FloatField(allow_null=True)
+    last_hits = serializers.FloatField(allow_null=True)
+
+
+class HeroPairSerializer(serializers.Serializer):
+    own_hero_id = serializers.IntegerField(allow_null=True)
+    their_hero_id = serializers.IntegerField(allow_null=True)
+    as_teammates = serializers.BooleanField(help_text="False: they were on the other side.")
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField(help_text="Your wins.")
+
+
+class GameTogetherSerializer(serializers.Serializer):
+    match_id = serializers.IntegerField()
+    start_time = serializers.DateTimeField(allow_null=True)
+    as_teammates = serializers.BooleanField()
+    won = serializers.BooleanField(help_text="Whether you won.")
+    own_hero_id = serializers.IntegerField(allow_null=True)
+    their_hero_id = serializers.IntegerField(allow_null=True)
+    kills = serializers.IntegerField(allow_null=True, help_text="Yours.")
+    deaths = serializers.IntegerField(allow_null=True)
+    assists = serializers.IntegerField(allow_null=True)
+
+
+class SideBySideSerializer(serializers.Serializer):
+    player_id = serializers.IntegerField()
+    persona_name = serializers.SerializerMethodField(
+        help_text="Their public name; empty when unknown or when you never met."
+    )
+    with_them = OwnNumbersSerializer(help_text="The matches they played on your side.")
+    against_them = OwnNumbersSerializer(help_text="The matches they played on the other side.")
+    without_them = OwnNumbersSerializer(help_text="The filtered matches they did not play.")
+    hero_pairs = HeroPairSerializer(many=True, help_text="Most games first, at most 20.")
+    last_games = GameTogetherSerializer(many=True, help_text="Newest first, at most 10.")
+
+    def get_persona_name(self, found) -> str:
+        return found.label.persona_name if found.label else ""
+
+
+# --- streaks and trends (matches.trends) --------------------------------------------------------
+
+
+class StreakSerializer(serializers.Serializer):
+    won = serializers.BooleanField(help_text="A win streak (true) or a loss streak.")
+    length = serializers.IntegerField(help_text="Games in a row.")
+    first_match_id = serializers.IntegerField()
+    first_start = serializers.DateTimeField()
+    last_match_id = serializers.IntegerField()
+    last_start = serializers.DateTimeField()
+
+
+class StreaksSerializer(serializers.Serializer):
+    longest_win = StreakSerializer(allow_null=True, help_text="The first of the longest.")
+    longest_loss = StreakSerializer(allow_null=True, help_text="The first of the longest.")
+    current = StreakSerializer(allow_null=True, help_text="The newest game's streak.")
+
+
+class TrendPointSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="A day you played, in your time zone.")
+    games = serializers.IntegerField(help_text="Games averaged: the last ones up to that day.")
+    kills = serializers.FloatField(allow_null=True)
+    deaths = serializers.FloatField(allow_null=True)
+    assists = serializers.FloatField(allow_null=True)
+    gold_per_min = serializers.FloatField(allow_null=True)
+    xp_per_min = serializers.FloatField(allow_null=True)
+    last_hits = serializers.FloatField(allow_null=True)
+    win_rate = serializers.FloatField(help_text="0 to 1.")
+
+
+class BinSerializer(serializers.Serializer):
+    low = serializers.IntegerField(help_text="Lowest value of the bin.")
+    high = serializers.IntegerField(help_text="Highest value of the bin (included).")
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField()
+    win_rate = serializers.FloatField(help_text="0 to 1; 0 for an empty bin.")
+
+
+class TrendsSerializer(serializers.Serializer):
+    window = serializers.IntegerField(help_text="How many last games each point averages.")
+    points = TrendPointSerializer(many=True, help_text="One per day of play, oldest first.")
+    number = serializers.CharField(help_text="The number the histogram counts.")
+    bins = BinSerializer(many=True, help_text="Lowest first; empty bins between included.")

@@ -13,4 +13,7 @@ urlpatterns = [
     path("stats/records/", views.stats_records, name="stats_records"),
     path("stats/activity/", views.stats_activity, name="stats_activity"),
     path("stats/with-against/", views.stats_with_against, name="stats_with_against"),
+    path("stats/with-against/<int:player_id>/", views.stats_player, name="stats_player"),
+    path("stats/trends/", views.stats_trends, name="stats_trends"),
+    path("stats/turbo/", views.turbo_choice, name="turbo_choice"),
 ]

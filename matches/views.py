@@ -8,15 +8,32 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from matches import analysis, choice, export, stats
-from matches.filters import HeroesForm, MatchFiltersForm, OverTimeForm, presets
+from matches import analysis, choice, export, friends, stats, trends
+from matches.filters import (
+    HeroesForm,
+    MatchFiltersForm,
+    OverTimeForm,
+    TrendsForm,
+    includes_turbo,
+    presets,
+)
 from matches.forms import ExportForm
 from matches.missing import fetch_waiting_label, waiting_count, why_details_missing
 from matches.models import Match, SteamAccount, UserSettings
+from matches.players import is_known_account
 
 MATCHES_PER_PAGE = 50
 TEAMMATES_SHOWN = 100
@@ -82,11 +99,12 @@ def match_list(request: HttpRequest) -> HttpResponse:
         "filters_set": filters_set(form),
         "presets": presets(timezone.localdate()),
         "max_attempts": settings.SYNC_MAX_ATTEMPTS,
+        "include_turbo": includes_turbo(request.user),
     }
     if not form.is_valid():
         return render(request, "matches/match_list.html", context, status=400)
     # The middleware made the user's time zone the current one.
-    filters = form.filters(timezone.get_current_timezone())
+    filters = form.filters(timezone.get_current_timezone(), context["include_turbo"])
     result = form.cleaned_data["result"] or None
     details_status = form.cleaned_data["status"] or None
     rows = filters.apply(
@@ -131,6 +149,10 @@ def match_detail(request: HttpRequest, match_id: int) -> HttpResponse:
             if row.player.ability_upgrades
         ],
         "own_account_ids": {account.account_id for account in own_accounts},
+        # The other players' names lead to them side by side with this account of the user's.
+        "side_by_side_account_id": next(
+            (a for a in own_accounts if a.is_chosen), own_accounts[0]
+        ).account_id,
         "max_attempts": settings.SYNC_MAX_ATTEMPTS,
         "show_avatars": shows_outside_images(request),
     }
@@ -200,6 +222,7 @@ STATS_PAGES = (
     ("stats_records", "Records"),
     ("stats_activity", "Activity"),
     ("stats_with_against", "With and against"),
+    ("stats_trends", "Trends"),
 )
 
 
@@ -212,9 +235,11 @@ def _stats_page(
     template: str,
     build: Callable[[analysis.AccountStats, MatchFiltersForm], dict],
     form_class: type[MatchFiltersForm] = MatchFiltersForm,
+    title: str | None = None,
 ) -> HttpResponse:
     """A stats view: the chosen account and the filters of the URL, then what `build` takes
-    from the account's stats; bad filters answer 400 with the form's errors and no numbers."""
+    from the account's stats; bad filters answer 400 with the form's errors and no numbers.
+    `title` names a view that is not one of STATS_PAGES."""
     accounts, account = _chosen_account(request)
     if account is None:
         return _no_account(request, "Stats")
@@ -225,13 +250,15 @@ def _stats_page(
         "form": form,
         "filters_set": filters_set(form),
         "stats_pages": STATS_PAGES,
-        "page_title": _stats_title(request.resolver_match.url_name),
+        "page_title": title or _stats_title(request.resolver_match.url_name),
         "presets": presets(timezone.localdate()),
+        "include_turbo": includes_turbo(request.user),
     }
     if not form.is_valid():
         return render(request, template, context, status=400)
     # The middleware made the user's time zone the current one: dates are days there.
-    numbers = analysis.AccountStats(account, form.filters(timezone.get_current_timezone()))
+    filters = form.filters(timezone.get_current_timezone(), context["include_turbo"])
+    numbers = analysis.AccountStats(account, filters)
     context["summary"] = numbers.summary()
     context.update(build(numbers, form))
     return render(request, template, context)
@@ -244,6 +271,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "unit": form.unit(),
             "periods": numbers.over_time(form.unit()),
             "heroes": numbers.heroes()[:TOP_HEROES_SHOWN],
+            "streaks": trends.kept_streaks(numbers),
             "details": Match.objects.for_account(numbers.account).details_summary(),
         }
 
@@ -298,6 +326,55 @@ def stats_with_against(request: HttpRequest) -> HttpResponse:
             "show_avatars": shows_outside_images(request),
         },
     )
+
+
+@login_required
+def stats_trends(request: HttpRequest) -> HttpResponse:
+    def build(numbers: analysis.AccountStats, form: TrendsForm) -> dict:
+        return {
+            "trends": trends.kept_trends(numbers, form.histogram_number()),
+            "trend_numbers": trends.TREND_NUMBERS,
+        }
+
+    return _stats_page(request, "matches/stats_trends.html", build, TrendsForm)
+
+
+@login_required
+def stats_player(request: HttpRequest, player_id: int) -> HttpResponse:
+    """Another player side by side with the chosen account (matches.friends)."""
+    if not is_known_account(player_id):
+        raise Http404("No Steam account has this id.")
+
+    def build(numbers: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        if player_id == numbers.account.account_id:
+            raise Http404("This is the account the page shows.")
+        found = friends.kept_side_by_side(numbers, player_id)
+        return {
+            "friend": found,
+            "page_title": found.name,
+            # A page under the with-and-against tab.
+            "stats_tab": "stats_with_against",
+            "show_avatars": shows_outside_images(request),
+        }
+
+    return _stats_page(request, "matches/stats_player.html", build, title=f"Player {player_id}")
+
+
+@login_required
+@require_POST
+def turbo_choice(request: HttpRequest) -> HttpResponse:
+    """Store whether Turbo matches count (`include_turbo` "1" or "0"), then go back to the
+    page the choice was made on (`next`, a path of this site) or the match list."""
+    include = request.POST.get("include_turbo")
+    if include not in ("0", "1"):
+        return HttpResponseBadRequest("include_turbo is 1 (count Turbo) or 0 (leave it out).")
+    UserSettings.objects.update_or_create(
+        user=request.user, defaults={"include_turbo": include == "1"}
+    )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("match_list")
+    return redirect(back)
 
 
 @login_required

@@ -45,8 +45,11 @@ EXPECTED_STATUS_CODES = {
             "records",
             "activity",
             "with-against",
+            "streaks",
+            "trends",
         )
     },
+    ("/api/stats/players/{player_id}/", "get"): {"200", "400", "401", "403", "404"},
 }
 
 
@@ -149,6 +152,7 @@ def known_ids(account) -> dict[str, int]:
         "match_id": match.match_id,
         "id": job.pk,
         "job_id": job.pk,
+        "player_id": 2002,
     }
 
 

@@ -8,6 +8,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 
 from matches.analysis import WEEKDAYS, Activity, Period
+from matches.trends import TREND_NUMBERS, TrendPoint
 
 register = template.Library()
 
@@ -35,6 +36,11 @@ HEAT_LABEL_WIDTH = 56
 NARROW_HEAT_LABEL_WIDTH = 44
 HEAT_HOUR_LABEL_EVERY = 3
 NARROW_HEAT_HOUR_LABEL_EVERY = 6
+TREND_HEIGHT = 150
+TREND_LEFT = 52
+TREND_RIGHT = 16
+TREND_TOP = 12
+TREND_BOTTOM = 28
 
 
 @dataclass(frozen=True)
@@ -279,4 +285,77 @@ def heatmap_chart(activity: Activity) -> dict:
             ("wide", heatmap_geometry(activity)),
             ("narrow", heatmap_geometry(activity, NARROW_CHART_WIDTH)),
         ],
+    }
+
+
+def _trend_value_text(field: str, value: float) -> str:
+    return f"{round(100 * value)}%" if field == "win_rate" else f"{value:.1f}"
+
+
+def trend_geometry(points: list[TrendPoint], field: str, width: int = CHART_WIDTH) -> dict:
+    """One moving average as a line over the days of play, between its lowest and highest
+    value (0 to 100% for the win rate); the first and last day are labelled."""
+    plot_width = width - TREND_LEFT - TREND_RIGHT
+    plot_bottom = TREND_HEIGHT - TREND_BOTTOM
+    plot_height = plot_bottom - TREND_TOP
+    known = [getattr(point, field) for point in points if getattr(point, field) is not None]
+    low, high = (
+        (0.0, 1.0) if field == "win_rate" else (min(known, default=0), max(known, default=0))
+    )
+    span = (high - low) or 1
+    step = plot_width / (len(points) - 1) if len(points) > 1 else 0
+    dots = []
+    for index, point in enumerate(points):
+        value = getattr(point, field)
+        if value is None:
+            continue
+        x = TREND_LEFT + (step * index if len(points) > 1 else plot_width / 2)
+        y = plot_bottom - plot_height * (value - low) / span
+        title = (
+            f"{point.day.isoformat()}: {_trend_value_text(field, value)} over {point.games} games"
+        )
+        dots.append((round(x, 1), round(y, 1), title))
+    days = [] if not points else [(points[0].day, TREND_LEFT, "start")]
+    if len(points) > 1:
+        days.append((points[-1].day, width - TREND_RIGHT, "end"))
+    return {
+        "width": width,
+        "height": TREND_HEIGHT,
+        "left": TREND_LEFT,
+        "right": width - TREND_RIGHT,
+        "top": TREND_TOP,
+        "bottom": plot_bottom,
+        "high": _trend_value_text(field, high),
+        "low": _trend_value_text(field, low),
+        "line_points": " ".join(f"{x},{y}" for x, y, _title in dots),
+        "points_svg": format_html_join(
+            "\n",
+            '<circle class="point" cx="{}" cy="{}" r="2.5"><title>{}</title></circle>',
+            dots,
+        ),
+        "days_svg": format_html_join(
+            "\n",
+            '<text class="axis-label" x="{}" y="{}" text-anchor="{}">{}</text>',
+            ((x, plot_bottom + 18, anchor, day.isoformat()) for day, x, anchor in days),
+        ),
+        "many_points": len(dots) > 1,
+        "has_values": bool(known),
+    }
+
+
+@register.inclusion_tag("matches/charts/trend.html")
+def trend_charts(points: list[TrendPoint], window: int) -> dict:
+    """A small line chart per moving average of TREND_NUMBERS."""
+    return {
+        "trends": [
+            (
+                field,
+                f"{label}, average of the last {window} games, per day of play",
+                [
+                    ("wide", trend_geometry(points, field)),
+                    ("narrow", trend_geometry(points, field, NARROW_CHART_WIDTH)),
+                ],
+            )
+            for field, label in TREND_NUMBERS
+        ]
     }

@@ -184,8 +184,9 @@ def test_match_list_query_count_does_not_grow_with_the_page(
         else:
             failed_match(match_id, account, error="timeout", attempts=1)
 
-    # session, user, the user's time zone, the user's accounts, the page count, the page itself
-    with django_assert_num_queries(6):
+    # session, user, the user's time zone, the user's accounts, their Turbo choice, the page
+    # count, the page itself
+    with django_assert_num_queries(7):
         response = signed_in.get(reverse("match_list"))
     assert len(_rows(response)) == match_count
 

@@ -238,3 +238,42 @@ def test_a_focused_radio_has_a_ring_of_at_least_3_to_1_against_the_card(
         assert ring["width"] >= 2, ring
         assert contrast(tuple(ring["color"]), tuple(ring["background"])) >= 3, ring
         page.keyboard.press("ArrowDown")
+
+
+# The pages of issue #24 (a player side by side, the Overview's streaks, the Trends tab and the
+# Turbo switch); the one with the most text side by side is the long-named friend's.
+BETWEEN_GAMES_PAGES = [
+    ("friend", f"/stats/with-against/{FRIENDS[0]}/", "A friend with a rather long persona name"),
+    ("stranger", f"/stats/with-against/{STRANGER + 999}/", str(STRANGER + 999)),
+    ("streaks", "/stats/", "Stats"),
+    ("trends", "/stats/trends/", "Trends"),
+    ("trends-histogram", "/stats/trends/?histogram=gold_per_min", "Trends"),
+]
+
+
+def test_the_between_games_pages_pass_axe_and_fit_at_both_widths(page: Page, live_server, history):
+    MatchPlayer.objects.filter(account_id=ACCOUNT_ID).update(gold_per_min=420, last_hits=150)
+    base = live_server.url
+    report: dict[str, dict] = {}
+    problems: list[tuple] = []
+    sign_in(page, base, "alice")
+    for size, viewport in (("desktop", DESKTOP), ("390", PHONE)):
+        page.set_viewport_size(viewport)
+        for name, path, heading in BETWEEN_GAMES_PAGES:
+            page.goto(base + path)
+            expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+            violations = axe_violations(page)
+            report[f"{name} @ {size}"] = {v["id"]: v["impact"] for v in violations}
+            problems += [(name, size, v) for v in blocking(violations)]
+            problems += [(name, size, overflow) for overflow in horizontal_overflow(page)]
+            page.screenshot(path=artifacts() / f"a11y-{name}-{size}.png", full_page=True)
+        # The Turbo switch: visible on every filtered page, and it changes what is counted.
+        page.goto(base + "/stats/trends/")
+        page.get_by_role("button", name="Leave Turbo out").click()
+        expect(page.get_by_text("Turbo matches: left out")).to_be_visible()
+        assert page.url.endswith("/stats/trends/")
+        problems += [(f"turbo-off-{size}", size, v) for v in blocking(axe_violations(page))]
+        page.get_by_role("button", name="Count Turbo").click()
+        expect(page.get_by_text("Turbo matches: counted")).to_be_visible()
+    write_report("axe-report-between-games.json", report)
+    assert problems == []
