@@ -17,7 +17,7 @@ FRIEND = 2002
 STRANGER = 3003
 BOBS_FRIEND = 6006
 ROW = re.compile(
-    r'opendota\.com/players/(?P<account_id>\d+)".*?data-label="Games" class="num">(?P<games>\d+)<'
+    r'/with-against/(?P<account_id>\d+)/.*?data-label="Games" class="num">(?P<games>\d+)<'
     r'.*?data-label="Wins" class="num">(?P<wins>\d+)<',
     re.DOTALL,
 )
