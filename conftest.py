@@ -19,8 +19,8 @@ from rest_framework.test import APIClient
 
 from dotasync import api_tokens
 from matches.models import SteamAccount
-from matches.simulator import SimulatorHandle, run_simulator
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID, PASSWORD, make_account
+from matches.upstream.simulator import SimulatorHandle, run_simulator
 
 # Property-based tests draw the same examples on every run, so a run never fails by chance;
 # HYPOTHESIS_PROFILE=random searches new ones. No deadline: a loaded machine is slow, not wrong.

@@ -11,7 +11,7 @@ import time
 
 from bench.common import SIM_KEY, Options, Section, Simulator, verdict
 from dotasync.processes import Child, child_env, stop
-from matches.models import RateLimitSlot
+from matches.upstream.slots import RateLimitSlot
 
 BUCKET = "bench"
 INTERVAL = 0.05

@@ -24,8 +24,7 @@ from dotasync.api import (
     validated_query,
 )
 from matches import analysis, friends, trends
-from matches.accounts import AccountNotLinkable, InvalidAccountReference, link_account
-from matches.dota_constants import TURBO_GAME_MODE
+from matches.accounts import AccountNotLinkable, link_account
 from matches.filters import (
     HeroesForm,
     MatchFiltersForm,
@@ -57,7 +56,9 @@ from matches.serializers import (
 )
 from matches.stats import account_matches, teammates
 from matches.timezones import zone_for
-from matches.upstream import UpstreamClient
+from matches.upstream.client import UpstreamClient
+from matches.upstream.dota_constants import TURBO_GAME_MODE
+from matches.upstream.steam_ids import InvalidAccountReference
 from matches.views import streamed_export
 
 PAGE_NOT_FOUND = error_response("No such page of results, or no linked account with that id.")

@@ -7,7 +7,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from matches.accounts import HELP_TEXT, InvalidAccountReference, link_account
+from matches.accounts import link_account
 from matches.models import SteamAccount, UserSettings
 from matches.signin import (
     clear_failures,
@@ -17,7 +17,8 @@ from matches.signin import (
     record_failure,
 )
 from matches.timezones import available_time_zones
-from matches.upstream import UpstreamClient
+from matches.upstream.client import UpstreamClient
+from matches.upstream.steam_ids import HELP_TEXT, InvalidAccountReference
 
 
 class ThrottledSignIn:

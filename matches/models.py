@@ -6,11 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-STEAM_ID64_OFFSET = 76561197960265728
-ANONYMOUS_ACCOUNT_ID = 4294967295
-# Valve's DOTALeaverStatus_t from 2 on (disconnected too long, abandoned, AFK, never connected):
-# the player abandoned the match. 1 is a disconnect from a game that was safe to leave.
-ABANDONED_FROM = 2
+from matches.upstream.dota_constants import ABANDONED_FROM
+
+# The upstream wing's table, a model of this app: imported here so that Django registers it.
+from matches.upstream.slots import RateLimitSlot  # noqa: F401
+from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET
 
 
 class SteamAccount(models.Model):
@@ -350,26 +350,6 @@ class Player(models.Model):
 
     def __str__(self) -> str:
         return self.persona_name or str(self.account_id)
-
-
-class RateLimitSlot(models.Model):
-    """Shared pacing state of one upstream source, used by every worker process.
-
-    `next_at` is the earliest time (Unix seconds, the database's clock) at which the
-    next call may start; `disabled_until` switches a source off (e.g. OpenDota's daily
-    limit). `remaining_today` is what the source last said is left of its daily
-    allowance (OpenDota's X-Rate-Limit-Remaining-Day), as of `remaining_at`.
-    """
-
-    bucket = models.CharField(max_length=32, primary_key=True)
-    next_at = models.FloatField(default=0.0)
-    disabled_until = models.DateTimeField(null=True, blank=True)
-    disabled_reason = models.CharField(max_length=200, blank=True)
-    remaining_today = models.PositiveIntegerField(null=True, blank=True)
-    remaining_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return self.bucket
 
 
 class UserSettings(models.Model):

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
 
-from matches import dbclock
+from dotasync import dbclock
 from matches.models import SignInFailures
 
 Scope = SignInFailures.Scope

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.contrib import messages
 from social_core.exceptions import AuthPolicyError
 
-from matches.accounts import InvalidAccountReference, link_proven_account, parse_account_reference
+from matches.accounts import link_proven_account
+from matches.upstream.steam_ids import InvalidAccountReference, parse_account_reference
 
 
 class SignUpClosed(AuthPolicyError):

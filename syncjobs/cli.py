@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from matches.accounts import InvalidAccountReference, parse_account_reference
 from matches.models import SteamAccount
+from matches.upstream.steam_ids import InvalidAccountReference, parse_account_reference
 from syncjobs import engine
 from syncjobs.models import JobStatus, SyncJob
 

@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from matches import dbclock
+from dotasync import dbclock
 from matches.notifications import events as notification_events
 from syncjobs import claims, locks
 from syncjobs.models import JobStatus, SyncJob

@@ -23,10 +23,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from matches.dota_constants import hero_name
 from matches.models import AccountMatch, MatchPlayer, SteamAccount
 from matches.notifications.models import Channel, Delivery, Event, SessionMarker
 from matches.timezones import zone_for
+from matches.upstream.dota_constants import hero_name
 from syncjobs.models import FINISHED_STATUSES, JobStatus, SyncJob
 
 logger = logging.getLogger(__name__)

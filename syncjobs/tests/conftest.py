@@ -14,8 +14,8 @@ from django.db.models.functions import Now
 from django_q.models import Schedule
 
 from dotasync.processes import Child, start_manage, stop, wait_for
-from matches.simulator import SEQ_OFFSET, SimulatorHandle
 from matches.tests.match_builders import ACCOUNT_ID
+from matches.upstream.simulator import SEQ_OFFSET, SimulatorHandle
 from syncjobs import engine, locks
 from syncjobs.models import JobStatus, JobType, SyncJob
 from syncjobs.tests.processes import child_env

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from dotasync import processes
-from matches.simulator import SimulatorHandle
+from matches.upstream.simulator import SimulatorHandle
 
 
 def test_database_url() -> str:

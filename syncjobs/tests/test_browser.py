@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from matches.management.commands.bootstrap_demo import DEMO_ACCOUNT_ID, bootstrap_demo
 from matches.models import STEAM_ID64_OFFSET, AccountMatch, Match, Player, SteamAccount
 from matches.players import due_in_matches_of
-from matches.simulator import DEFAULT_CONFIG, persona_name
 from matches.tests.match_builders import ACCOUNT_ID
+from matches.upstream.simulator import DEFAULT_CONFIG, persona_name
 from syncjobs.models import JobStatus, JobType, SyncJob
 from syncjobs.tests.browsing import PASSWORD, artifacts, is_focused, sign_in, tab_to
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from dotasync.processes import wait_for
 from matches.models import Match, SteamAccount
-from matches.simulator import SEQ_OFFSET
 from matches.tests.match_builders import ACCOUNT_ID
+from matches.upstream.simulator import SEQ_OFFSET
 from syncjobs import claims, engine, tasks
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 

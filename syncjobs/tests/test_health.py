@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from dotasync.processes import stop, wait_for
-from matches.models import RateLimitSlot
 from matches.tests.match_builders import make_account
+from matches.upstream.slots import RateLimitSlot
 from syncjobs.models import JobStatus, JobType, SupervisorRun, SyncJob
 from syncjobs.tasks import supervise
 

@@ -14,8 +14,8 @@ from django_q.models import OrmQ, Schedule
 from dotasync.processes import wait_for
 from matches import players
 from matches.models import Match, MatchPlayer, Player
-from matches.simulator.world import persona_name
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID
+from matches.upstream.simulator.world import persona_name
 from syncjobs import engine, names, tasks
 from syncjobs.models import JobStatus, JobType, SyncJob
 

@@ -29,9 +29,9 @@ from django.db import connection
 
 from dotasync.processes import Child, free_port, stop, wait_for
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
-from matches.normalize import match_details
-from matches.simulator import SimulatorHandle
 from matches.tests.match_builders import ACCOUNT_ID, PASSWORD
+from matches.upstream.normalize import match_details
+from matches.upstream.simulator import SimulatorHandle
 from syncjobs import engine, liveness
 from syncjobs.concurrency import BATCH_SIZE
 from syncjobs.models import ACTIVE_STATUSES, JobPhase, JobStatus, JobType, SyncJob

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, Response, expect
 
 from dotasync.processes import stop, wait_for
-from matches.simulator import SimulatorHandle
+from matches.upstream.simulator import SimulatorHandle
 from syncjobs.models import JobStatus, SupervisorRun, SyncJob
 from syncjobs.tests.processes import child_env
 

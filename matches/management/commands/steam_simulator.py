@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from matches.simulator import SimulatorState, build_server
+from matches.upstream.simulator import SimulatorState, build_server
 
-logger = logging.getLogger("matches.simulator")
+logger = logging.getLogger("matches.upstream.simulator")
 
 
 def _stop(signum: int, frame: Any) -> None:

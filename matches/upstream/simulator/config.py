@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from matches.models import ANONYMOUS_ACCOUNT_ID
+from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID
 
 ENDPOINTS = (
     "history",

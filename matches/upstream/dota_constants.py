@@ -1,7 +1,7 @@
 """Names for Dota's numeric ids: heroes and facets, items, abilities, game modes, lobbies;
 and the patches' release dates.
 
-The tables are trimmed copies of the `dotaconstants` npm package shipped in matches/data/
+The tables are trimmed copies of the `dotaconstants` npm package shipped in matches/upstream/data/
 (see its README.md); `build_tables` makes them and `manage.py update_dotaconstants` refreshes them.
 """
 
@@ -10,6 +10,10 @@ import re
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+
+# Valve's DOTALeaverStatus_t from 2 on (disconnected too long, abandoned, AFK, never connected):
+# the player abandoned the match. 1 is a disconnect from a game that was safe to leave.
+ABANDONED_FROM = 2
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TABLE_FILES = {

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from dotasync.logconfig import redact
-from matches.simulator.state import SimulatorState
+from matches.upstream.simulator.state import SimulatorState
 
-logger = logging.getLogger("matches.simulator")
+logger = logging.getLogger("matches.upstream.simulator")
 
 
 class SimulatorServer(ThreadingHTTPServer):

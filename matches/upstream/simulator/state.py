@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from matches.models import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET
-from matches.simulator.config import (
+from matches.upstream.simulator.config import (
     DEFAULT_CONFIG,
     ENDPOINTS,
     STEAM_ENDPOINTS,
@@ -20,7 +19,7 @@ from matches.simulator.config import (
     endpoint_name,
     normalized_config,
 )
-from matches.simulator.responses import (
+from matches.upstream.simulator.responses import (
     PRIVATE_HISTORY_DETAIL,
     STEAM_403,
     BadParameter,
@@ -33,7 +32,7 @@ from matches.simulator.responses import (
     too_many,
     wrong_types,
 )
-from matches.simulator.world import (
+from matches.upstream.simulator.world import (
     SEQ_OFFSET,
     SEQUENCE_PAGE_MAX,
     STEAM_PAGE_DEFAULT,
@@ -42,6 +41,7 @@ from matches.simulator.world import (
     World,
     persona_name,
 )
+from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET
 
 OPENDOTA_FREE_DAILY_LIMIT = 3_000  # API_FREE_LIMIT since November 2025 (shared/NOTES.md)
 

@@ -38,8 +38,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from matches import dota_constants
-from matches.models import ANONYMOUS_ACCOUNT_ID
+from matches.upstream import dota_constants
+from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID
 
 BASE_MATCH_ID = 8_600_000_000
 LANE_SPAN = 25_000

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from matches.errors import BadResponse
-from matches.models import ABANDONED_FROM, ANONYMOUS_ACCOUNT_ID
+from matches.upstream.dota_constants import ABANDONED_FROM
+from matches.upstream.errors import BadResponse
+from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID
 
 _INT_MAX = 2**31 - 1
 _BIGINT_MAX = 2**63 - 1

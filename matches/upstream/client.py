@@ -2,7 +2,7 @@
 
 Valve's Steam Web API (IDOTA2Match_570, ISteamUser) and OpenDota's API, behind
 one pooled `requests.Session`, explicit timeouts, a shared per-source rate
-limit and one error taxonomy (matches.errors). tenacity retries only transient
+limit and one error taxonomy (matches.upstream.errors). tenacity retries only transient
 network failures (no connection made), briefly; everything with an answer is
 classified and left to the caller's rules.
 
@@ -36,8 +36,8 @@ from tenacity import (
 )
 
 from dotasync.logconfig import redact
-from matches import ratelimit
-from matches.errors import (
+from matches.upstream import ratelimit
+from matches.upstream.errors import (
     BadResponse,
     InvalidApiKey,
     NotFound,
@@ -47,8 +47,7 @@ from matches.errors import (
     SourceRefused,
     UpstreamError,
 )
-from matches.models import STEAM_ID64_OFFSET
-from matches.normalize import (
+from matches.upstream.normalize import (
     HistoryEntry,
     HistoryPage,
     MatchDetails,
@@ -57,8 +56,10 @@ from matches.normalize import (
     optional_text,
     steam_history_page,
 )
+from matches.upstream.steam_ids import STEAM_ID64_OFFSET
 
-logger = logging.getLogger(__name__)
+# The wing's one logger keeps the name it has always had in log lines and the logging config.
+logger = logging.getLogger("matches.upstream")
 
 USER_AGENT = "DotaSync/0.1 (self-hosted Dota 2 match-history sync)"
 PRIVATE_PROFILE_STATUS = 15

@@ -14,10 +14,15 @@ as `manage.py steam_simulator` for `make run`.
 - `server`: the HTTP server, in a thread (`run_simulator`) or a process.
 """
 
-from matches.simulator.config import DEFAULT_CONFIG, ENDPOINTS, FAULTS
-from matches.simulator.server import SimulatorHandle, SimulatorServer, build_server, run_simulator
-from matches.simulator.state import SimulatorState
-from matches.simulator.world import (
+from matches.upstream.simulator.config import DEFAULT_CONFIG, ENDPOINTS, FAULTS
+from matches.upstream.simulator.server import (
+    SimulatorHandle,
+    SimulatorServer,
+    build_server,
+    run_simulator,
+)
+from matches.upstream.simulator.state import SimulatorState
+from matches.upstream.simulator.world import (
     BASE_MATCH_ID,
     SEQ_OFFSET,
     STEAM_HISTORY_CAP,

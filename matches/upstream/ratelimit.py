@@ -9,7 +9,7 @@ manage their own connections and tables outside Django's database settings, and
 its blocking acquire cannot be interrupted for a cooperative cancel; a slot
 reservation in our own database does both in a few lines.
 
-Slots are times on the database's clock (matches.dbclock), and a caller waits
+Slots are times on the database's clock (dotasync.dbclock), and a caller waits
 for the difference the database computed: workers on machines whose clocks
 disagree still keep the pace.
 """
@@ -22,9 +22,9 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from matches import dbclock
-from matches.errors import RateLimited
-from matches.models import RateLimitSlot
+from dotasync import dbclock
+from matches.upstream.errors import RateLimited
+from matches.upstream.slots import RateLimitSlot
 
 Sleep = Callable[[float], None]
 
