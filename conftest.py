@@ -17,7 +17,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
-from dotasync import api_tokens
+from matches.identity import api_tokens
 from matches.models import SteamAccount
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID, PASSWORD, make_account
 from matches.upstream.simulator import SimulatorHandle, run_simulator

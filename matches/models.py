@@ -394,7 +394,7 @@ class SignInFailures(models.Model):
     """Failed sign-ins in one fixed window, for one username, client address or known browser.
 
     Kept in the database, not the cache: no other entry can push a lockout out, and every
-    web worker counts the same attempts (matches.signin).
+    web worker counts the same attempts (matches.identity.signin).
     """
 
     class Scope(models.TextChoices):
@@ -420,7 +420,8 @@ class SignInFailures(models.Model):
 
 
 class ApiToken(models.Model):
-    """A user's API key, kept only as its SHA-256 and its first characters (dotasync.api_tokens).
+    """A user's API key, kept only as its SHA-256 and its first characters
+    (matches.identity.api_tokens).
 
     The key itself is shown once, when it is made; a copy of the database, the admin or a
     backup holds nothing a request could be authenticated with.

@@ -19,8 +19,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from dotasync import api_tokens
 from dotasync.processes import ROOT, free_port
+from matches.identity import api_tokens
 from matches.models import Match, SteamAccount
 from matches.tests.match_builders import ACCOUNT_ID as MINE
 from matches.tests.match_builders import OTHERS_ACCOUNT_ID as THEIRS

@@ -3,7 +3,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from matches import account_views, steam_views
+from matches.identity import account_views, steam_views
 
 # Only the two steps of Steam's OpenID sign-in; named like social-auth-app-django's own.
 steam_patterns = [

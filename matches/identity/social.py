@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from social_core.exceptions import AuthPolicyError
 
-from matches.accounts import link_proven_account
+from matches.identity.accounts import link_proven_account
 from matches.upstream.steam_ids import InvalidAccountReference, parse_account_reference
 
 
@@ -30,8 +30,9 @@ def link_steam_account(backend: Any, uid: str, user: Any = None, *args: Any, **k
     """Link the Steam account that just proved itself to the signed-in user, verified.
 
     The uid of Steam's OpenID is the SteamID64. The proof outweighs a typed id: an account
-    another user had only typed in becomes this user's (matches.accounts.link_proven_account
-    leaves that user a notice). One another user proved through Steam too stays with them.
+    another user had only typed in becomes this user's
+    (matches.identity.accounts.link_proven_account leaves that user a notice). One another user
+    proved through Steam too stays with them.
     """
     if backend.name != "steam" or user is None:
         return

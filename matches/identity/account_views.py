@@ -12,10 +12,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dotasync import api_tokens
-from matches import signin
-from matches.accounts import AccountBusy, take_notices, unlink_account, unlink_summary
-from matches.forms import LinkAccountForm, ThrottledAuthenticationForm, UserSettingsForm
+from matches.identity import api_tokens, signin
+from matches.identity.accounts import AccountBusy, take_notices, unlink_account, unlink_summary
+from matches.identity.forms import LinkAccountForm, ThrottledAuthenticationForm, UserSettingsForm
 from matches.models import Match, SteamAccount, UserSettings
 from matches.players import label_of, labels_for
 from syncjobs import start_throttle
@@ -24,7 +23,7 @@ from syncjobs.models import JobType, SyncJob
 
 
 class SignInView(LoginView):
-    template_name = "registration/login.html"
+    template_name = "identity/login.html"
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
 
@@ -62,7 +61,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("accounts")
     return render(
         request,
-        "registration/signup.html",
+        "identity/signup.html",
         {"form": form, "steam_sign_in": settings.STEAM_SIGN_IN_ENABLED},
     )
 
@@ -98,7 +97,7 @@ def accounts(request: HttpRequest) -> HttpResponse:
     ]
     return render(
         request,
-        "matches/accounts.html",
+        "identity/accounts.html",
         {
             "form": form,
             "linked": linked,
@@ -176,7 +175,7 @@ def unlink(request: HttpRequest, account_id: int) -> HttpResponse:
     steam_uid = str(account.steam_id64)
     return render(
         request,
-        "matches/unlink_account.html",
+        "identity/unlink_account.html",
         {
             "account": account,
             "summary": unlink_summary(account),
@@ -195,4 +194,4 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, "Settings saved.")
         return redirect("user_settings")
-    return render(request, "matches/settings.html", {"form": form})
+    return render(request, "identity/settings.html", {"form": form})

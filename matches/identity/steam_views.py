@@ -2,7 +2,7 @@
 
 Thin wrappers round social-auth-app-django's views: the setting that hides the button
 removes the routes too (404), and a callback that cannot be Steam's is turned away before
-python-openid would fetch the URL it names (matches.steam_openid).
+python-openid would fetch the URL it names (matches.identity.steam_openid).
 """
 
 import logging
@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from social_django import views as social_views
 
-from matches.steam_openid import AUTO_SUBMIT_POLICY, forged_callback_reason
+from matches.identity.steam_openid import AUTO_SUBMIT_POLICY, forged_callback_reason
 
 logger = logging.getLogger(__name__)
 
