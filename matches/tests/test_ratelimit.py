@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from dotasync.processes import ROOT
 from matches.upstream import ratelimit
 from matches.upstream.errors import RateLimited
 from matches.upstream.slots import RateLimitSlot
-from syncjobs.tests.processes import child_env
+from tests.children import child_env
+from tests.processes import ROOT
 
 pytestmark = pytest.mark.sqlite
 

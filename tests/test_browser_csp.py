@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from matches.tests.match_builders import complete_match, make_account
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
-from syncjobs.tests.browsing import PASSWORD, sign_in, write_report
+from tests.browsing import PASSWORD, sign_in, write_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

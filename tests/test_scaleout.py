@@ -8,12 +8,12 @@ import pytest
 import redis
 from django.db import connection
 
-from dotasync.processes import start_manage, stop, wait_for
 from matches.models import Match
 from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env
+from tests.children import child_env
+from tests.processes import start_manage, stop, wait_for
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from matches.models import MatchPlayer
 from matches.tests.match_builders import complete_match, make_account
-from syncjobs.tests.browsing import (
+from tests.browsing import (
     DESKTOP,
     PASSWORD,
     PHONE,

@@ -18,10 +18,10 @@ from django.conf import global_settings, settings
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, Response, expect
 
-from dotasync.processes import stop, wait_for
 from matches.upstream.simulator import SimulatorHandle
 from syncjobs.models import JobStatus, SupervisorRun, SyncJob
-from syncjobs.tests.processes import child_env
+from tests.children import child_env
+from tests.processes import stop, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from matches.players import due_in_matches_of
 from matches.tests.match_builders import ACCOUNT_ID
 from matches.upstream.simulator import DEFAULT_CONFIG, persona_name
 from syncjobs.models import JobStatus, JobType, SyncJob
-from syncjobs.tests.browsing import PASSWORD, artifacts, is_focused, sign_in, tab_to
+from tests.browsing import PASSWORD, artifacts, is_focused, sign_in, tab_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

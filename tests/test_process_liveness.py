@@ -21,10 +21,10 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from dotasync.processes import Child, stop, wait_for
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID
 from syncjobs import engine, liveness, supervisor
 from syncjobs.models import ACTIVE_STATUSES, JobPhase, JobStatus, JobType, SyncJob
+from tests.processes import Child, stop, wait_for
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -1,6 +1,6 @@
 """Start DotaSync's own processes as children, wait for them and stop them.
 
-What the tests (syncjobs/tests/processes.py) and the benchmarks (bench/common.py) share. Each
+What the tests (tests/children.py) and the benchmarks (bench/common.py) share. Each
 child runs in a session of its own, so that stopping it can also stop whatever it started, and
 writes its output to a file: a pipe that nobody reads fills up and blocks the child. Needs
 neither pytest nor a configured Django.

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from matches.notifications import delivery, tasks
-from syncjobs.tests.browsing import (
+from tests.browsing import (
     DESKTOP,
     PASSWORD,
     PHONE,

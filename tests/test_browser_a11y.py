@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from matches.models import MatchPlayer
 from matches.tests.match_builders import complete_match, failed_match, make_account, stub_match
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
-from syncjobs.tests.browsing import (
+from tests.browsing import (
     DESKTOP,
     PASSWORD,
     PHONE,

@@ -1,6 +1,6 @@
 """Real DotaSync processes (commands, the task cluster, gunicorn) on the test database.
 
-The tests' side of dotasync.processes, which starts, waits for and stops the children: here
+The tests' side of tests.processes, which starts, waits for and stops the children: here
 their environment points at the database and the simulator of the running test.
 """
 
@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from dotasync import processes
 from matches.upstream.simulator import SimulatorHandle
+from tests import processes
 
 
 def test_database_url() -> str:

@@ -1,5 +1,6 @@
-"""Fixtures of the sync tests: running jobs against the simulator, real task clusters, knowing
-a killed worker's job for dead, and Debian's chromium for the browser tests.
+"""Fixtures that run sync jobs: against the simulator, in real task clusters, with workers that
+die or live. The engine's tests use them, and so do the notification tests and the tests that
+cross apps (tests/): the root conftest.py shares them with every test (pytest_plugins).
 
 The account, the users and the simulator are in the root conftest.py.
 """
@@ -13,14 +14,12 @@ import pytest
 from django.db.models.functions import Now
 from django_q.models import Schedule
 
-from dotasync.processes import Child, start_manage, stop, wait_for
 from matches.tests.match_builders import ACCOUNT_ID
 from matches.upstream.simulator import SEQ_OFFSET, SimulatorHandle
 from syncjobs import engine, locks
 from syncjobs.models import JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.children import child_env
+from tests.processes import Child, start_manage, stop, wait_for
 
 
 @pytest.fixture
@@ -118,42 +117,6 @@ def start_cluster(
     yield start
     for cluster in started:
         stop(cluster, signal.SIGKILL)  # nothing is left to save, and the simulator goes next
-
-
-# --- the browser tests ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    # Playwright cannot download its own browser here; Debian's chromium runs as root in CI.
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-        ],
-    }
-
-
-@pytest.fixture
-def sync_worker(start_cluster: Callable[..., Child]) -> None:
-    """A task cluster on the test database and the simulator, for the browser tests.
-
-    Steam is paced at one call a second so phase 1 lasts a few seconds and can be watched;
-    details come from the (fast-paced) sequence endpoint and OpenDota, so phase 2 takes seconds.
-    """
-    start_cluster(
-        DEMO_MODE="false",
-        STEAM_API_MIN_INTERVAL="1.0",
-        STEAM_SEQUENCE_MIN_INTERVAL="0.02",
-        OPENDOTA_MIN_INTERVAL="0.02",
-        SYNC_DETAIL_SOURCES="steam_sequence,opendota",
-    )
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from django.conf import global_settings, settings
 from django.core.management import call_command
 from django.db import connection
 
-from dotasync.processes import Child, free_port, stop, wait_for
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.tests.match_builders import ACCOUNT_ID, PASSWORD
 from matches.upstream.normalize import match_details
@@ -35,7 +34,8 @@ from matches.upstream.simulator import SimulatorHandle
 from syncjobs import engine, liveness
 from syncjobs.concurrency import BATCH_SIZE
 from syncjobs.models import ACTIVE_STATUSES, JobPhase, JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env, lock_holder
+from tests.children import child_env, lock_holder
+from tests.processes import Child, free_port, stop, wait_for
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
