@@ -58,7 +58,7 @@ from matches.upstream.normalize import (
 )
 from matches.upstream.steam_ids import STEAM_ID64_OFFSET
 
-# The wing's one logger keeps the name it has always had in log lines and the logging config.
+# The name it had before the upstream wing: log lines and filters keep meaning the same.
 logger = logging.getLogger("matches.upstream")
 
 USER_AGENT = "DotaSync/0.1 (self-hosted Dota 2 match-history sync)"

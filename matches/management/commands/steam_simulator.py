@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 
 from matches.upstream.simulator import SimulatorState, build_server
 
-logger = logging.getLogger("matches.upstream.simulator")
+logger = logging.getLogger("matches.simulator")
 
 
 def _stop(signum: int, frame: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from dotasync.logconfig import redact
 from matches.upstream.simulator.state import SimulatorState
 
-logger = logging.getLogger("matches.upstream.simulator")
+logger = logging.getLogger("matches.simulator")
 
 
 class SimulatorServer(ThreadingHTTPServer):
