@@ -93,6 +93,7 @@ TEST_WORKERS ?= 2
 test: $(DEV_STAMP) $(NODE_STAMP) chromium postgres redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PYTHON) manage.py makemigrations --check --dry-run
 	@mkdir -p test-artifacts
 	@# The SQLite run goes beside the PostgreSQL one (its own database and task queue): both
@@ -146,6 +147,7 @@ redis:
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 fmt: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .

@@ -1,7 +1,8 @@
 """What every app's tests share: the simulator, the users and accounts most tests use, test
 isolation (password hashing, the cache), hypothesis's profile and the database markers.
 
-Each app's tests/conftest.py adds the fixtures only its own tests use.
+Each app's tests/conftest.py adds the fixtures only its own tests use, and tests/conftest.py
+those of the tests that cross apps.
 """
 
 import os
@@ -17,10 +18,14 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
-from dotasync import api_tokens
+from matches.identity import api_tokens
 from matches.models import SteamAccount
-from matches.simulator import SimulatorHandle, run_simulator
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID, PASSWORD, make_account
+from matches.upstream.simulator import SimulatorHandle, run_simulator
+
+# The fixtures that run sync jobs (the simulator's histories, real task clusters, dying workers):
+# the engine's tests, the notification tests and the tests that cross apps (tests/) use them.
+pytest_plugins = ["syncjobs.tests.fixtures"]
 
 # Property-based tests draw the same examples on every run, so a run never fails by chance;
 # HYPOTHESIS_PROFILE=random searches new ones. No deadline: a loaded machine is slow, not wrong.

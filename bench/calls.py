@@ -11,8 +11,8 @@ import math
 
 from bench.common import Options, Section, Simulator, reset_data, sync, verdict
 from matches.models import Match
-from matches.simulator import STEAM_HISTORY_CAP
-from matches.upstream import STEAM_PAGE_SIZE
+from matches.upstream.client import STEAM_PAGE_SIZE
+from matches.upstream.simulator import STEAM_HISTORY_CAP
 from syncjobs.sources import OPENDOTA_FULL_PAGE
 
 ACCOUNT_ID = 72_000_002

@@ -16,9 +16,9 @@ from bench.common import (
     sync_env,
     verdict,
 )
-from dotasync.processes import start_manage, stop, wait_for
 from syncjobs import engine
 from syncjobs.models import JobStatus, SyncJob
+from tests.processes import start_manage, stop, wait_for
 
 ACCOUNT_ID = 75_000_005
 # Three detail sources serve phase 2 at once: enough matches and latency that it lasts ~10 s.

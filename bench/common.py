@@ -3,7 +3,7 @@
 The bench process itself runs Django against its own PostgreSQL database (never the test or
 development one), and starts the simulator, syncs and web servers as separate processes, so
 that none of them shares a GIL with another or with the measuring code. Starting, waiting for
-and stopping them is dotasync.processes, which the tests use too.
+and stopping them is tests.processes, which the tests use too.
 """
 
 import contextlib
@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from dotasync.processes import (
+from tests.processes import (
     Child,
     child_env,
     free_port,

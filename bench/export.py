@@ -18,9 +18,9 @@ from pathlib import Path
 from django.db import connection
 
 from bench.common import CHILD_TIMEOUT, Options, Section, Simulator, reset_data, verdict
-from dotasync.processes import Child, child_env, stop
 from matches.export import FORMATS, KINDS
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from tests.processes import Child, child_env, stop
 
 ACCOUNT_ID = 78_000_010
 FIRST_MATCH_ID = 8_000_000_000

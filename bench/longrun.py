@@ -43,7 +43,7 @@ DETAIL_ENDPOINTS = {"details", "sequence", "opendota_match"}
 
 
 def run(sim: Simulator, options: Options) -> Section:
-    from matches.simulator import SEQ_OFFSET
+    from matches.upstream.simulator import SEQ_OFFSET
     from syncjobs.models import JobStatus, SyncJob
 
     matches = 1_000 if options.quick else 5_000

@@ -19,7 +19,7 @@ from bench.common import (
     sync,
     verdict,
 )
-from matches.upstream import STEAM_PAGE_SIZE
+from matches.upstream.client import STEAM_PAGE_SIZE
 from syncjobs.sources import OPENDOTA_FULL_PAGE
 
 ACCOUNT_ID = 71_000_001

@@ -15,7 +15,7 @@ import requests
 def main(bucket: str, interval: float, start_at: float, end_at: float, url: str) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dotasync.settings")
     django.setup()
-    from matches import ratelimit
+    from matches.upstream import ratelimit
 
     session = requests.Session()
     session.get(url, timeout=10)  # connect before the start, outside the measured window

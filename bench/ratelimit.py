@@ -10,8 +10,8 @@ import sys
 import time
 
 from bench.common import SIM_KEY, Options, Section, Simulator, verdict
-from dotasync.processes import Child, child_env, stop
-from matches.models import RateLimitSlot
+from matches.upstream.slots import RateLimitSlot
+from tests.processes import Child, child_env, stop
 
 BUCKET = "bench"
 INTERVAL = 0.05

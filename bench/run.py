@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.common import Options, Section, setup_django, simulator
-from dotasync.processes import ROOT
+from tests.processes import ROOT
 
 MODULES = {
     1: "bench.overhead",

@@ -26,8 +26,8 @@ from django.urls import reverse
 
 from bench.common import Options, Section, Simulator, median, percentile, reset_data, verdict
 from bench.web import CLIENTS, WARM_UP_SECONDS, WORKERS, _answers, load, query_counts
-from dotasync.processes import Child, child_env, free_port, stop, wait_for
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from tests.processes import Child, child_env, free_port, stop, wait_for
 
 BIG_ACCOUNT = 78_000_001
 SMALL_ACCOUNT = 78_000_002

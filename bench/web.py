@@ -32,10 +32,10 @@ from bench.common import (
     sync_env,
     verdict,
 )
-from dotasync.processes import Child, child_env, free_port, start_manage, stop, wait_for
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
+from tests.processes import Child, child_env, free_port, start_manage, stop, wait_for
 
 LIST_ACCOUNT = 77_000_007
 SMALL_ACCOUNT = 77_000_008

@@ -1,19 +1,16 @@
-"""What every API view shares: JSON errors, page sizes, and which Steam account a request means."""
+"""What every API view shares: JSON errors, page sizes, validated queries; it imports no app."""
 
 import re
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Paginator
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
-
-from matches.models import SteamAccount
 
 MAX_PAGE_SIZE = 200
 
@@ -128,25 +125,3 @@ def validated_query(
     params = serializer_class(data=request.query_params.dict())
     params.is_valid(raise_exception=True)
     return params.validated_data
-
-
-def user_account(
-    user: AbstractBaseUser, account_id: int | None, field: str = "account_id"
-) -> SteamAccount:
-    """The user's account with this Steam id, or their only account when none is named.
-
-    Someone else's account answers 404, exactly like an account nobody linked. `field`
-    names the parameter in the 400 errors.
-    """
-    accounts = SteamAccount.objects.filter(owner=user)
-    if account_id is not None:
-        try:
-            return accounts.get(account_id=account_id)
-        except SteamAccount.DoesNotExist:
-            raise NotFound(f"You have no linked Steam account {account_id}.") from None
-    linked = list(accounts[:2])
-    if not linked:
-        raise ValidationError({field: ["Link a Steam account first."]})
-    if len(linked) > 1:
-        raise ValidationError({field: ["You have several linked accounts: say which one."]})
-    return linked[0]

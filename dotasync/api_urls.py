@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from matches import api as matches_api
+from matches.identity import api as identity_api
 from syncjobs import api as syncjobs_api
 
 
@@ -28,7 +29,7 @@ urlpatterns = [
     path("sync/cancel/<int:job_id>", syncjobs_api.CancelSyncView.as_view(), name="api-sync-cancel"),
     path("sync/jobs/", syncjobs_api.SyncJobListView.as_view(), name="api-job-list"),
     path("sync/jobs/<int:pk>/", syncjobs_api.SyncJobDetailView.as_view(), name="api-job-detail"),
-    path("accounts/", matches_api.AccountListView.as_view(), name="api-account-list"),
+    path("accounts/", identity_api.AccountListView.as_view(), name="api-account-list"),
     path("matches/", matches_api.MatchListView.as_view(), name="api-match-list"),
     path("matches/<int:match_id>/", matches_api.MatchDetailView.as_view(), name="api-match-detail"),
     path("teammates/", matches_api.TeammateListView.as_view(), name="api-teammate-list"),

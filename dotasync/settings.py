@@ -158,7 +158,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Users are added by an admin; open sign-up (and first sign-in through Steam) only when enabled.
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
 # Failed sign-ins per window, counted per username (whatever the address) and per client
-# address (across usernames, only when TRUSTED_PROXY_COUNT says where it is): matches.signin.
+# address (across usernames, only when TRUSTED_PROXY_COUNT says where it is):
+# matches.identity.signin.
 SIGNIN_MAX_FAILURES = env_int("SIGNIN_MAX_FAILURES", 10, minimum=1)
 SIGNIN_ADDRESS_MAX_FAILURES = env_int("SIGNIN_ADDRESS_MAX_FAILURES", 50, minimum=1)
 SIGNIN_FAILURE_WINDOW = env_int("SIGNIN_FAILURE_WINDOW", 15 * 60, minimum=1)
@@ -217,20 +218,20 @@ STEAM_SIGN_IN_ENABLED = bool(STEAM_API_KEY) and not DEMO_MODE
 SOCIAL_AUTH_URL_NAMESPACE = "social"
 SOCIAL_AUTH_LOGIN_ERROR_URL = "login"
 # social-core's own requests (the player's name from the Steam Web API); python-openid's
-# fetches have theirs in matches.steam_openid.
+# fetches have theirs in matches.identity.steam_openid.
 SOCIAL_AUTH_REQUESTS_TIMEOUT = 5.0
 SOCIAL_AUTH_PIPELINE = (
     "social_core.pipeline.social_auth.social_details",
     "social_core.pipeline.social_auth.social_uid",
     "social_core.pipeline.social_auth.auth_allowed",
     "social_core.pipeline.social_auth.social_user",
-    "matches.social.refuse_new_user_unless_signup_allowed",
+    "matches.identity.social.refuse_new_user_unless_signup_allowed",
     "social_core.pipeline.user.get_username",
     "social_core.pipeline.user.create_user",
     "social_core.pipeline.social_auth.associate_user",
     "social_core.pipeline.social_auth.load_extra_data",
     "social_core.pipeline.user.user_details",
-    "matches.social.link_steam_account",
+    "matches.identity.social.link_steam_account",
 )
 
 # --- Sync engine ---------------------------------------------------------------------------
@@ -358,7 +359,7 @@ API_SYNC_THROTTLE_RATE = env_str("API_SYNC_THROTTLE_RATE", "30/minute")
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated request is told 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "dotasync.api_tokens.HashedTokenAuthentication",
+        "matches.identity.api_tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -36,11 +36,11 @@ from django.db.models.functions import (
     TruncWeek,
 )
 
-from matches.dota_constants import game_mode_name, hero_name, lobby_type_name
 from matches.filters import DEFAULT_HERO_ORDERING, HERO_ORDERINGS, MatchFilters
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.players import PlayerLabel, label_of, labels_for
 from matches.stats import account_matches
+from matches.upstream.dota_constants import game_mode_name, hero_name, lobby_type_name
 
 Unit = Literal["day", "week", "month"]
 T = TypeVar("T")

@@ -1,13 +1,12 @@
-"""API views for accounts, matches, teammates and stats: thin adapters over matches.accounts,
-matches.stats and matches.analysis."""
+"""API views for matches, teammates, exports and stats: thin adapters over matches.stats and
+matches.analysis (the accounts endpoint is the identity wing's, matches.identity.api)."""
 
 from django import forms
-from django.conf import settings
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -15,17 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dotasync.api import (
-    AUTH_ERRORS,
-    NOT_JSON,
-    error_response,
-    invalid_response,
-    user_account,
-    validated_query,
-)
+from dotasync.api import AUTH_ERRORS, error_response, invalid_response, validated_query
 from matches import analysis, friends, trends
-from matches.accounts import AccountNotLinkable, InvalidAccountReference, link_account
-from matches.dota_constants import TURBO_GAME_MODE
+from matches.api_account import user_account
 from matches.filters import (
     HeroesForm,
     MatchFiltersForm,
@@ -33,7 +24,7 @@ from matches.filters import (
     TrendsForm,
     includes_turbo,
 )
-from matches.models import AccountMatch, Match, SteamAccount
+from matches.models import AccountMatch, Match
 from matches.players import is_known_account
 from matches.serializers import (
     AccountMatchSerializer,
@@ -42,13 +33,11 @@ from matches.serializers import (
     BreakdownsSerializer,
     ExportQuerySerializer,
     HeroStatsSerializer,
-    LinkAccountSerializer,
     MatchDetailSerializer,
     MatchQuerySerializer,
     PeriodSerializer,
     RecordSerializer,
     SideBySideSerializer,
-    SteamAccountSerializer,
     StreaksSerializer,
     SummarySerializer,
     TeammateSerializer,
@@ -57,58 +46,13 @@ from matches.serializers import (
 )
 from matches.stats import account_matches, teammates
 from matches.timezones import zone_for
-from matches.upstream import UpstreamClient
+from matches.upstream.dota_constants import TURBO_GAME_MODE
 from matches.views import streamed_export
 
 PAGE_NOT_FOUND = error_response("No such page of results, or no linked account with that id.")
 ACCOUNT_REQUIRED = invalid_response(
     "Bad query parameters, no linked account, or several and none named (`account`)."
 )
-
-
-class AccountListView(APIView):
-    @extend_schema(
-        summary="Your linked Steam accounts, with how many of their matches have details",
-        responses={200: SteamAccountSerializer(many=True), **AUTH_ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        accounts = SteamAccount.objects.filter(owner=request.user)
-        return Response(SteamAccountSerializer(accounts, many=True).data)
-
-    @extend_schema(
-        summary="Link a Steam account",
-        request=LinkAccountSerializer,
-        responses={
-            201: SteamAccountSerializer,
-            400: invalid_response(
-                "Not a Steam account, or you already have MAX_ACCOUNTS_PER_USER linked."
-            ),
-            404: error_response(
-                "Not an account you can link by typing its id (as for any account you cannot "
-                "see); its owner links it through Steam sign-in."
-            ),
-            **NOT_JSON,
-            **AUTH_ERRORS,
-        },
-    )
-    def post(self, request: Request) -> Response:
-        params = LinkAccountSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        client = UpstreamClient.from_settings() if settings.STEAM_API_KEY else None
-        try:
-            account = link_account(
-                request.user,
-                params.validated_data["account"],
-                resolve_vanity=client.resolve_vanity_url if client else None,
-            )
-        except AccountNotLinkable as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
-        except InvalidAccountReference as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        finally:
-            if client:
-                client.close()
-        return Response(SteamAccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(

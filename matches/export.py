@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 from django.db.models import F
 
-from matches.dota_constants import game_mode_name, hero_name, lobby_type_name
 from matches.models import AccountMatch, MatchPlayer, SteamAccount
 from matches.stats import account_matches
+from matches.upstream.dota_constants import game_mode_name, hero_name, lobby_type_name
 
 Row = dict[str, Any]
 

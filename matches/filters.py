@@ -19,8 +19,14 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from matches.dota_constants import TURBO_GAME_MODE, game_modes, heroes_by_name, lobby_types, patches
 from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer, UserSettings
+from matches.upstream.dota_constants import (
+    TURBO_GAME_MODE,
+    game_modes,
+    heroes_by_name,
+    lobby_types,
+    patches,
+)
 
 # The heroes table's orderings: a column key, "-" first for the highest first.
 HERO_COLUMN_NAMES = {

@@ -24,10 +24,10 @@ from django.db.models import (
 )
 
 from matches.analysis import AccountStats, GamesAndWins, results
-from matches.dota_constants import hero_name
 from matches.filters import MatchFilters
 from matches.models import Match, SteamAccount
 from matches.players import PlayerLabel, label_of, labels_for
+from matches.upstream.dota_constants import hero_name
 
 LAST_GAMES_SHOWN = 10
 HERO_PAIRS_SHOWN = 20

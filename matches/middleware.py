@@ -37,7 +37,7 @@ class SecurityHeadersMiddleware:
     """Content-Security-Policy and Permissions-Policy (settings) on every answer.
 
     Django 5.2 has no CSP of its own. An answer that already carries a policy keeps it: a
-    view that needs a narrower exception (matches.steam_views) sets its own.
+    view that needs a narrower exception (matches.identity.steam_views) sets its own.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

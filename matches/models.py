@@ -6,11 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-STEAM_ID64_OFFSET = 76561197960265728
-ANONYMOUS_ACCOUNT_ID = 4294967295
-# Valve's DOTALeaverStatus_t from 2 on (disconnected too long, abandoned, AFK, never connected):
-# the player abandoned the match. 1 is a disconnect from a game that was safe to leave.
-ABANDONED_FROM = 2
+from matches.upstream.dota_constants import ABANDONED_FROM
+
+# The upstream wing's table, a model of this app: imported here so that Django registers it.
+from matches.upstream.slots import RateLimitSlot  # noqa: F401
+from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET
 
 
 class SteamAccount(models.Model):
@@ -352,26 +352,6 @@ class Player(models.Model):
         return self.persona_name or str(self.account_id)
 
 
-class RateLimitSlot(models.Model):
-    """Shared pacing state of one upstream source, used by every worker process.
-
-    `next_at` is the earliest time (Unix seconds, the database's clock) at which the
-    next call may start; `disabled_until` switches a source off (e.g. OpenDota's daily
-    limit). `remaining_today` is what the source last said is left of its daily
-    allowance (OpenDota's X-Rate-Limit-Remaining-Day), as of `remaining_at`.
-    """
-
-    bucket = models.CharField(max_length=32, primary_key=True)
-    next_at = models.FloatField(default=0.0)
-    disabled_until = models.DateTimeField(null=True, blank=True)
-    disabled_reason = models.CharField(max_length=200, blank=True)
-    remaining_today = models.PositiveIntegerField(null=True, blank=True)
-    remaining_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return self.bucket
-
-
 class UserSettings(models.Model):
     """A user's own preferences: the time zone pages show times in, what pages may load,
     whether Turbo matches count, and which of their accounts the pages show."""
@@ -414,7 +394,7 @@ class SignInFailures(models.Model):
     """Failed sign-ins in one fixed window, for one username, client address or known browser.
 
     Kept in the database, not the cache: no other entry can push a lockout out, and every
-    web worker counts the same attempts (matches.signin).
+    web worker counts the same attempts (matches.identity.signin).
     """
 
     class Scope(models.TextChoices):
@@ -440,7 +420,8 @@ class SignInFailures(models.Model):
 
 
 class ApiToken(models.Model):
-    """A user's API key, kept only as its SHA-256 and its first characters (dotasync.api_tokens).
+    """A user's API key, kept only as its SHA-256 and its first characters
+    (matches.identity.api_tokens).
 
     The key itself is shown once, when it is made; a copy of the database, the admin or a
     backup holds nothing a request could be authenticated with.

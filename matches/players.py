@@ -18,10 +18,10 @@ from django.db import connection
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from matches import ratelimit
-from matches.errors import RateLimited, UpstreamError
 from matches.models import ANONYMOUS_ACCOUNT_ID, MatchPlayer, Player, SteamAccount
-from matches.upstream import STEAM, SUMMARIES_PER_CALL, PlayerSummary, UpstreamClient
+from matches.upstream import ratelimit
+from matches.upstream.client import STEAM, SUMMARIES_PER_CALL, PlayerSummary, UpstreamClient
+from matches.upstream.errors import RateLimited, UpstreamError
 
 logger = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dotasync.api import WholeNumberField
-from matches.dota_constants import hero_facet_name
 from matches.export import FORMATS
 from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer, SteamAccount
 from matches.players import label_of, labels_for
 from matches.stats import DETAILS_STATUSES
+from matches.upstream.dota_constants import hero_facet_name
 
 MAX_HERO_ID = 32767
 MATCH_ORDERINGS = ("match_id", "start_time", "duration")

@@ -24,9 +24,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, NullIf
 
-from matches.dota_constants import ability_name, hero_name
 from matches.models import Match, MatchPlayer, Player, SteamAccount
 from matches.players import PlayerLabel, label_of, labels_for
+from matches.upstream.dota_constants import ability_name, hero_name
 
 RESULTS = ("win", "loss")
 DETAILS_STATUSES = ("pending", "complete", "failed")

@@ -3,7 +3,7 @@
 Every write is idempotent: a page or a match stored twice leaves exactly the
 rows storing it once left. Callers make the HTTP calls first; these functions
 only open short transactions. A match whose details the database refuses (a
-value matches.normalize let through that PostgreSQL or SQLite will not store)
+value matches.upstream.normalize let through that PostgreSQL or SQLite will not store)
 is recorded as failed with the database's reason, and the rest of its batch is
 stored: one bad value never stops a sync, nor every later one.
 """
@@ -18,7 +18,7 @@ from django.db.models import F, Q
 
 from matches import players as player_names
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
-from matches.normalize import HistoryEntry, MatchDetails, optional_text
+from matches.upstream.normalize import HistoryEntry, MatchDetails, optional_text
 
 FETCH_ERROR_MAX = Match._meta.get_field("fetch_error").max_length
 _PLAYER_COLUMNS = [

@@ -9,14 +9,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from dotasync.api import (
-    AUTH_ERRORS,
-    NOT_JSON,
-    error_response,
-    invalid_response,
-    user_account,
-    validated_query,
-)
+from dotasync.api import AUTH_ERRORS, NOT_JSON, error_response, invalid_response, validated_query
+from matches.api_account import user_account
 from matches.models import SteamAccount
 from syncjobs import liveness, start_throttle
 from syncjobs.engine import (

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Now
 
-from matches import dbclock
+from dotasync import dbclock
 from matches.models import Match, SteamAccount, due_for_retry
 from syncjobs.models import JobStatus, JobType, SyncJob
 

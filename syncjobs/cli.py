@@ -1,4 +1,5 @@
-"""What the sync management commands share: account lookup, foreground runs, output, exit codes."""
+"""What the sync management commands share: the account argument, foreground runs, output, exit
+codes."""
 
 import json
 import signal
@@ -7,11 +8,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from matches.accounts import InvalidAccountReference, parse_account_reference
+from matches.account_lookup import named_account
 from matches.models import SteamAccount
+from matches.upstream.steam_ids import InvalidAccountReference
 from syncjobs import engine
 from syncjobs.models import JobStatus, SyncJob
 
@@ -56,35 +57,12 @@ class SyncCommand(BaseCommand):
 
 
 def resolve_account(text: str, add_unknown: bool = True) -> SteamAccount:
-    """The account named on the command line; raises CommandError(returncode=2) otherwise.
-
-    An id not in the database yet is added, unless `add_unknown` is false (a command that only
-    reads an account's data): then it is an error too.
-    """
-    user = get_user_model().objects.filter(username=text).first()
-    if user is not None and not text.isdigit():
-        accounts = list(SteamAccount.objects.filter(owner=user)[:2])
-        if len(accounts) != 1:
-            raise CommandError(
-                f"user {text!r} has {'no' if not accounts else 'several'} linked accounts; "
-                "name the account id instead",
-                returncode=EXIT_BAD_ARGUMENTS,
-            )
-        return accounts[0]
+    """The account named on the command line (matches.account_lookup.named_account); raises
+    CommandError(returncode=2) otherwise."""
     try:
-        account_id = parse_account_reference(text)
+        return named_account(text, add_unknown=add_unknown)
     except InvalidAccountReference as exc:
         raise CommandError(str(exc), returncode=EXIT_BAD_ARGUMENTS) from None
-    if add_unknown:
-        account, _ = SteamAccount.objects.get_or_create(account_id=account_id)
-        return account
-    account = SteamAccount.objects.filter(account_id=account_id).first()
-    if account is None:
-        raise CommandError(
-            f"no account {account_id} in the database; sync it first",
-            returncode=EXIT_BAD_ARGUMENTS,
-        )
-    return account
 
 
 @contextmanager

@@ -11,9 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from matches import ratelimit
-from matches.errors import RateLimited, ServerError, SourceRefused
-from matches.upstream import KEY_SETTINGS, URL_SETTINGS, UpstreamClient
+from matches.upstream import ratelimit
+from matches.upstream.client import KEY_SETTINGS, URL_SETTINGS, UpstreamClient
+from matches.upstream.errors import RateLimited, ServerError, SourceRefused
 from syncjobs.liveness import Pulse
 from syncjobs.models import SyncJob
 from syncjobs.sources import DetailSource, IdSource

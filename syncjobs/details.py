@@ -40,11 +40,13 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
-from matches import dbclock, ratelimit, store
-from matches.errors import BadResponse, NotFound, RateLimited, ServerError, SourceRefused
+from dotasync import dbclock
+from matches import store
 from matches.models import Match
 from matches.store import Outcome, OutcomeKind
-from matches.upstream import OPENDOTA, interval_of
+from matches.upstream import ratelimit
+from matches.upstream.client import OPENDOTA, interval_of
+from matches.upstream.errors import BadResponse, NotFound, RateLimited, ServerError, SourceRefused
 from syncjobs import claims, dispatch, quota
 from syncjobs.breakers import DAILY_LIMIT, JobBreaker
 from syncjobs.claims import Stub

@@ -25,9 +25,9 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
-from matches import dbclock
+from dotasync import dbclock
 from matches.models import Match, SteamAccount
-from matches.upstream import UpstreamClient
+from matches.upstream.client import UpstreamClient
 from syncjobs import dispatch, liveness, locks
 from syncjobs.context import JobContext
 from syncjobs.details import DetailPhase

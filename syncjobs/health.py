@@ -29,8 +29,8 @@ from django.utils import timezone
 from django_q.conf import Conf
 from django_q.status import Stat
 
-from matches import upstream
-from matches.models import RateLimitSlot
+from matches.upstream import client as upstream
+from matches.upstream.slots import RateLimitSlot
 from syncjobs.models import JobStatus, SupervisorRun, SyncJob
 
 logger = logging.getLogger(__name__)

@@ -35,8 +35,10 @@ from typing import NoReturn
 from django.conf import settings
 from django.db import transaction
 
-from matches import ratelimit, store
-from matches.errors import (
+from matches import store
+from matches.models import Match
+from matches.upstream import ratelimit
+from matches.upstream.errors import (
     BadResponse,
     NotFound,
     PrivateProfile,
@@ -44,7 +46,6 @@ from matches.errors import (
     ServerError,
     SourceRefused,
 )
-from matches.models import Match
 from syncjobs import quota
 from syncjobs.context import JobContext
 from syncjobs.models import JobPhase, JobType, ListingFrontier

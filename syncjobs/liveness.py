@@ -27,9 +27,8 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from matches import dbclock
-from matches.notifications import events as notification_events
-from syncjobs import claims, locks
+from dotasync import dbclock
+from syncjobs import claims, locks, signals
 from syncjobs.models import JobStatus, SyncJob
 
 logger = logging.getLogger(__name__)
@@ -269,7 +268,7 @@ def finish(job: SyncJob, status: str, *, error: str = "", message: str | None = 
     ended = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**changes)
     if ended:
         claims.release(job)
-        notification_events.job_ended(job.pk)  # writes rows only: no endpoint slows a sync
+        signals.job_ended.send(sender=SyncJob, job_id=job.pk)
     return bool(ended)
 
 

@@ -25,7 +25,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from matches import players
-from matches.upstream import STEAM, UpstreamClient
+from matches.upstream.client import STEAM, UpstreamClient
 from syncjobs.models import JobPhase, JobStatus, SourceBreaker, SyncJob
 from syncjobs.sources import DETAIL_SOURCES, ID_SOURCES
 

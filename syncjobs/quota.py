@@ -1,7 +1,7 @@
 """Daily quotas, where phase 2 spends them, and the time phase 2 has left.
 
 OpenDota without a key allows a few thousand calls a day (its answers say how many
-are left: matches.ratelimit.heed_remaining keeps the number; until the day's first
+are left: matches.upstream.ratelimit.heed_remaining keeps the number; until the day's first
 answer, OPENDOTA_FREE_DAILY_CALLS are assumed). Phase 2 spends that quota on matches
 without details first (syncjobs.claims orders the work so); a full sync's re-fetch
 of a complete match goes to OpenDota only out of what is *spare*: the day's calls
@@ -26,9 +26,10 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django_q.models import Schedule
 
-from matches import dbclock, ratelimit
+from dotasync import dbclock
 from matches.models import Match, SteamAccount
-from matches.upstream import OPENDOTA, interval_of
+from matches.upstream import ratelimit
+from matches.upstream.client import OPENDOTA, interval_of
 from syncjobs import claims
 from syncjobs.models import SourceBreaker, SyncJob
 from syncjobs.sources import DETAIL_SOURCES, STEAM_DETAILS, DetailSource

@@ -20,9 +20,9 @@ from django.db.models import F
 from django.db.models.functions import Now
 from django_q.exceptions import TimeoutException
 
-from matches import dbclock
-from matches.errors import PrivateProfile, UpstreamError
-from matches.upstream import UpstreamClient
+from dotasync import dbclock
+from matches.upstream.client import UpstreamClient
+from matches.upstream.errors import PrivateProfile, UpstreamError
 from syncjobs import liveness, names
 from syncjobs.context import JobContext, NoSourceLeft
 from syncjobs.details import DetailPhase, HandOver

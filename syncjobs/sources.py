@@ -13,8 +13,8 @@ Detail sources answer one match each, tried in the configured order:
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from matches.normalize import HistoryEntry, MatchDetails
-from matches.upstream import OPENDOTA, STEAM, STEAM_PAGE_SIZE, STEAM_SEQUENCE, UpstreamClient
+from matches.upstream.client import OPENDOTA, STEAM, STEAM_PAGE_SIZE, STEAM_SEQUENCE, UpstreamClient
+from matches.upstream.normalize import HistoryEntry, MatchDetails
 
 STEAM_HISTORY = "steam_history"
 OPENDOTA_LIST = "opendota"

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from matches import dbclock
+from dotasync import dbclock
 from syncjobs import dispatch, engine, liveness
 from syncjobs.models import JobStatus, SupervisorRun, SyncJob
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
-from dotasync import api_tokens
+from matches.identity import api_tokens
 from matches.models import ApiToken
 from matches.tests.match_builders import PASSWORD
 

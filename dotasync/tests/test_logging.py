@@ -16,9 +16,9 @@ from django.apps import apps
 
 from dotasync import logconfig
 from dotasync.logconfig import RedactingFormatter, build_logging_config, redact
-from dotasync.processes import free_port
-from matches.errors import UpstreamError
-from matches.upstream import UpstreamClient
+from matches.upstream.client import UpstreamClient
+from matches.upstream.errors import UpstreamError
+from tests.processes import free_port
 
 STEAM_KEY = "C0FFEE00DEADBEEF1234567890ABCDEF"
 OPENDOTA_KEY = "5b3d1c2e-opendota-secret-7f9a"

@@ -15,8 +15,8 @@ from schemathesis.generation.modes import GenerationMode
 from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from dotasync import api_tokens
 from dotasync.wsgi import application
+from matches.identity import api_tokens
 from matches.tests.match_builders import complete_match, stub_match
 from syncjobs.models import JobStatus, JobType, SyncJob
 

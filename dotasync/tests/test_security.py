@@ -19,14 +19,14 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from dotasync import api_tokens
-from dotasync.processes import ROOT, free_port
+from matches.identity import api_tokens
 from matches.models import Match, SteamAccount
 from matches.tests.match_builders import ACCOUNT_ID as MINE
 from matches.tests.match_builders import OTHERS_ACCOUNT_ID as THEIRS
 from matches.tests.match_builders import PASSWORD, complete_match
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
+from tests.processes import ROOT, free_port
 
 MY_MATCH = 7_000_000_001
 THEIR_MATCH = 7_000_000_002

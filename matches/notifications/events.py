@@ -7,9 +7,10 @@
   session: running the check twice sends once. Only matches that started within the last day
   count, and a channel hears only of sessions whose every match was stored after the channel
   was set up, so the first sync of an old history sends nothing.
-- A sync needs the user: where a job ends (syncjobs.liveness.finish calls job_ended), its
-  outcome is read; a refused key or URL, a private profile, matches left waiting for a daily
-  limit, or the third failed sync in a row is told about once a day per account and reason.
+- A sync needs the user: where a job ends (syncjobs.liveness.finish sends the signal
+  syncjobs.signals.job_ended, which reaches job_ended), its outcome is read; a refused key or
+  URL, a private profile, matches left waiting for a daily limit, or the third failed sync in
+  a row is told about once a day per account and reason.
 - A test message, on the Settings page's button.
 """
 
@@ -23,10 +24,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from matches.dota_constants import hero_name
 from matches.models import AccountMatch, MatchPlayer, SteamAccount
 from matches.notifications.models import Channel, Delivery, Event, SessionMarker
 from matches.timezones import zone_for
+from matches.upstream.dota_constants import hero_name
 from syncjobs.models import FINISHED_STATUSES, JobStatus, SyncJob
 
 logger = logging.getLogger(__name__)
@@ -187,6 +188,11 @@ def job_ended(job_id: int) -> None:
             _tell_if_job_needs_user(job_id)
     except Exception:
         logger.exception("job %s: could not write its notifications", job_id)
+
+
+def on_job_ended(sender: type, job_id: int, **kwargs: object) -> None:
+    """syncjobs.signals.job_ended's receiver (connected in NotificationsConfig.ready)."""
+    job_ended(job_id)
 
 
 def needs_user(job: SyncJob) -> tuple[str, str] | None:

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from matches.forms import UserSettingsForm
+from matches.identity.forms import UserSettingsForm
 from matches.models import UserSettings
 from matches.notifications import events
 from matches.notifications.forms import ChannelForm
@@ -30,7 +30,7 @@ def channel_add(request: HttpRequest) -> HttpResponse:
         settings_form = UserSettingsForm(instance=UserSettings.of(request.user))
         return render(
             request,
-            "matches/settings.html",
+            "identity/settings.html",
             {"form": settings_form, "channel_form": form},
             status=400,
         )

@@ -3,8 +3,9 @@
 from django import template
 from django.utils.html import format_html
 
-from matches import dota_constants, filters
+from matches import filters
 from matches.players import PlayerLabel
+from matches.upstream import dota_constants
 
 register = template.Library()
 

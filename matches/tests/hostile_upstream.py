@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from matches.simulator import SimulatorHandle
+from matches.upstream.simulator import SimulatorHandle
 
 ENDLESS_PIECE = b" " * 65536
 

@@ -16,9 +16,13 @@ from django.test import Client, RequestFactory
 from social_django.models import UserSocialAuth
 from social_django.utils import load_backend, load_strategy
 
-from matches.accounts import TooManyAccounts, link_account
+from matches.identity.accounts import TooManyAccounts, link_account
+from matches.identity.social import (
+    SignUpClosed,
+    link_steam_account,
+    refuse_new_user_unless_signup_allowed,
+)
 from matches.models import STEAM_ID64_OFFSET, SteamAccount, UserSettings
-from matches.social import SignUpClosed, link_steam_account, refuse_new_user_unless_signup_allowed
 from matches.tests.match_builders import ACCOUNT_ID, PASSWORD
 from syncjobs.models import JobType, SyncJob
 

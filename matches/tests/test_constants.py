@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.template import Context, Template
 
-from matches import dota_constants
 from matches.templatetags import dota
+from matches.upstream import dota_constants
 
 
 def test_known_ids_have_their_names():

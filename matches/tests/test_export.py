@@ -18,10 +18,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from matches import export
-from matches.dota_constants import hero_name
 from matches.management.commands.export_matches import Command as ExportCommand
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID, complete_match
+from matches.upstream.dota_constants import hero_name
 
 # The documented columns, in order: renaming or moving one breaks every user's scripts.
 MATCH_HEADER = [

@@ -4,10 +4,10 @@ from datetime import UTC, date, timedelta
 
 import pytest
 
-from matches import dota_constants
 from matches.filters import HeroesForm, MatchFiltersForm, Preset, next_ordering, presets
 from matches.stats import account_matches
 from matches.tests.match_builders import complete_match
+from matches.upstream import dota_constants
 
 
 def test_presets_are_dates_ending_today():

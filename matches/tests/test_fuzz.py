@@ -22,18 +22,18 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from matches.accounts import InvalidAccountReference, parse_account_reference
-from matches.errors import BadResponse, NotFound
 from matches.models import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET, MatchPlayer, SteamAccount
-from matches.normalize import (
+from matches.tests.match_builders import ACCOUNT_ID, complete_match, make_account
+from matches.upstream.errors import BadResponse, NotFound
+from matches.upstream.normalize import (
     MATCH_FIELDS,
     PLAYER_FIELDS,
     match_details,
     opendota_history_entry,
     steam_history_page,
 )
-from matches.simulator import World
-from matches.tests.match_builders import ACCOUNT_ID, complete_match, make_account
+from matches.upstream.simulator import World
+from matches.upstream.steam_ids import InvalidAccountReference, parse_account_reference
 from syncjobs.models import JobType, SyncJob
 
 TEAMMATE = ACCOUNT_ID + 1

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matches.errors import BadResponse
 from matches.models import ANONYMOUS_ACCOUNT_ID
-from matches.normalize import (
+from matches.upstream.errors import BadResponse
+from matches.upstream.normalize import (
     MATCH_FIELDS,
     PLAYER_FIELDS,
     account_or_none,

@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from matches.models import AccountMatch, Match, Player, UserSettings
-from matches.normalize import match_details
 from matches.store import Outcome, save_outcomes
 from matches.tests.match_builders import complete_match, make_account
+from matches.upstream.normalize import match_details
 
 pytestmark = pytest.mark.django_db
 

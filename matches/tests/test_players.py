@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from matches import players
 from matches.models import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET, Player, SteamAccount
-from matches.simulator import persona_name
 from matches.tests.match_builders import complete_match, make_account
-from matches.upstream import UpstreamClient
+from matches.upstream.client import UpstreamClient
+from matches.upstream.simulator import persona_name
 
 ME = 86745912
 
@@ -136,7 +136,7 @@ def test_a_429_pushes_the_steam_bucket_back(db, simulator, client):
     result = players.refresh(client, [ME])
 
     assert "rate limit" in result.error
-    from matches.models import RateLimitSlot
+    from matches.upstream.slots import RateLimitSlot
 
     assert RateLimitSlot.objects.get(bucket="steam").next_at > timezone.now().timestamp() + 25
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from dotasync.processes import ROOT
-from matches import ratelimit
-from matches.errors import RateLimited
-from matches.models import RateLimitSlot
-from syncjobs.tests.processes import child_env
+from matches.upstream import ratelimit
+from matches.upstream.errors import RateLimited
+from matches.upstream.slots import RateLimitSlot
+from tests.children import child_env
+from tests.processes import ROOT
 
 pytestmark = pytest.mark.sqlite
 
@@ -27,7 +27,7 @@ import json, sys, time
 import django
 django.setup()
 from django.db import connection
-from matches import ratelimit
+from matches.upstream import ratelimit
 
 bucket, interval, duration = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 connection.ensure_connection()

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from dotasync import api_tokens
+from matches.identity import api_tokens
 from matches.models import AccountMatch, ApiToken, Match, MatchPlayer, SteamAccount
 from matches.tests.match_builders import complete_match, make_account, stub_match
 from syncjobs.models import JobStatus, JobType, SyncJob

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 
+from matches.identity.signin import DEVICE_COOKIE
 from matches.models import SignInFailures
-from matches.signin import DEVICE_COOKIE
 from matches.tests.match_builders import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from dotasync import processes
-from dotasync.processes import free_port, start_manage, stop, wait_for
-from matches import dota_constants
-from matches.errors import (
+from matches.models import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET
+from matches.upstream import dota_constants
+from matches.upstream.client import UpstreamClient
+from matches.upstream.errors import (
     BadResponse,
     InvalidApiKey,
     NotFound,
@@ -22,11 +22,11 @@ from matches.errors import (
     RateLimited,
     ServerError,
 )
-from matches.models import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET
-from matches.normalize import match_details
-from matches.simulator import SEQ_OFFSET, TURBO, World, persona_name, run_simulator
-from matches.simulator.world import DAY, POPULATION_BASE
-from matches.upstream import UpstreamClient
+from matches.upstream.normalize import match_details
+from matches.upstream.simulator import SEQ_OFFSET, TURBO, World, persona_name, run_simulator
+from matches.upstream.simulator.world import DAY, POPULATION_BASE
+from tests import processes
+from tests.processes import free_port, start_manage, stop, wait_for
 
 DATA = Path(__file__).parent / "data"
 HISTORY = "IDOTA2Match_570/GetMatchHistory/v1/"

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from matches.models import ANONYMOUS_ACCOUNT_ID
-from matches.simulator.world import SEQ_OFFSET
+from matches.upstream.simulator.world import SEQ_OFFSET
 
 DATA = Path(__file__).parent / "data"
 HISTORY = "IDOTA2Match_570/GetMatchHistory/v1/"

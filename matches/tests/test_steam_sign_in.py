@@ -23,14 +23,14 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from openid import fetchers
 
-from matches.models import STEAM_ID64_OFFSET, SteamAccount
-from matches.steam_openid import (
+from matches.identity.steam_openid import (
     OPENID2_NS,
     STEAM_OP_ENDPOINT,
     FetchRefused,
     SteamOnlyFetcher,
 )
-from matches.steam_views import NOT_FROM_STEAM
+from matches.identity.steam_views import NOT_FROM_STEAM
+from matches.models import STEAM_ID64_OFFSET, SteamAccount
 from matches.tests.match_builders import ACCOUNT_ID
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from matches.models import Match, MatchPlayer, Player
-from matches.normalize import match_details
 from matches.store import Outcome, save_outcomes
+from matches.upstream.normalize import match_details
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Details the database refuses: that match fails, saying why, and the rest of its batch is stored.
 
-matches.normalize lets no such value through; these outcomes are built by hand, as a value
+matches.upstream.normalize lets no such value through; these outcomes are built by hand, as a value
 it does not know of yet would arrive.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from matches.models import Match
-from matches.normalize import match_details
 from matches.store import Outcome, OutcomeKind, save_outcomes
+from matches.upstream.normalize import match_details
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db]
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from dotasync import api_tokens
+from matches.identity import api_tokens
 from matches.models import AccountMatch, SteamAccount, UserSettings
 from matches.tests.match_builders import complete_match, make_account
 from syncjobs.models import JobStatus, JobType, SyncJob

@@ -4,9 +4,9 @@ match list and the API, and part of the kept numbers' key."""
 import pytest
 from django.urls import reverse
 
-from matches.dota_constants import TURBO_GAME_MODE
 from matches.models import UserSettings
 from matches.tests.test_analysis import PAGES, stored_games
+from matches.upstream.dota_constants import TURBO_GAME_MODE
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ import pytest
 import requests
 import responses
 
-from matches.errors import (
+from matches.upstream.client import OPENDOTA, STEAM, STEAM_SEQUENCE, USER_AGENT, UpstreamClient
+from matches.upstream.errors import (
     BadResponse,
     InvalidApiKey,
     NotFound,
@@ -17,7 +18,6 @@ from matches.errors import (
     ServerError,
     SourceRefused,
 )
-from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE, USER_AGENT, UpstreamClient
 
 DATA = Path(__file__).parent / "data"
 STEAM_BASE = "https://steam.example"
@@ -564,8 +564,8 @@ def test_unknown_vanity_url_is_not_found(upstream, mocked):
 
 
 def test_opendotas_remaining_calls_are_heeded(upstream, mocked, db):
-    from matches import ratelimit
-    from matches.models import RateLimitSlot
+    from matches.upstream import ratelimit
+    from matches.upstream.slots import RateLimitSlot
 
     mocked.get(
         f"{OPENDOTA_BASE}/matches/5",
@@ -580,14 +580,14 @@ def test_opendotas_remaining_calls_are_heeded(upstream, mocked, db):
     assert ratelimit.remaining_today(OPENDOTA) == 1234
     slot = RateLimitSlot.objects.get(bucket=OPENDOTA)
     # Nothing left this minute: the next call waits for the next minute to begin.
-    from matches import dbclock
+    from dotasync import dbclock
 
     now = dbclock.epoch()
     assert now < slot.next_at <= now - now % 60 + 61
 
 
 def test_a_day_with_nothing_left_switches_opendota_off_before_a_429(upstream, mocked, db):
-    from matches import ratelimit
+    from matches.upstream import ratelimit
 
     mocked.get(
         f"{OPENDOTA_BASE}/players/7/matches",

@@ -13,12 +13,12 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dotasync.processes import wait_for
 from matches.models import Match, SteamAccount
-from matches.simulator import SEQ_OFFSET
 from matches.tests.match_builders import ACCOUNT_ID
+from matches.upstream.simulator import SEQ_OFFSET
 from syncjobs import claims, engine, tasks
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 

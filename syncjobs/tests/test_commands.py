@@ -8,12 +8,12 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from dotasync.processes import ROOT
 from matches.models import STEAM_ID64_OFFSET, Match, SteamAccount
 from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env
+from tests.children import child_env
+from tests.processes import ROOT
 
 # Phase 2 runs on threads with their own connections: the data must be committed.
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from dotasync import api_tokens
+from matches.identity import api_tokens
 from matches.models import Match
 from syncjobs import engine
 from syncjobs.models import ACTIVE_STATUSES, JobStatus, JobType, SyncJob

@@ -13,9 +13,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
-from matches import ratelimit
-from matches.models import Match, RateLimitSlot
+from matches.models import Match
 from matches.tests.match_builders import ACCOUNT_ID
+from matches.upstream import ratelimit
+from matches.upstream.slots import RateLimitSlot
 from syncjobs import quota
 from syncjobs.models import JobStatus, SyncJob
 

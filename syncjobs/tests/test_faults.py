@@ -28,8 +28,8 @@ import pytest
 from django.conf import settings as django_settings
 
 from matches.models import AccountMatch, Match, SteamAccount
-from matches.simulator import SEQ_OFFSET, SimulatorHandle
 from matches.tests.match_builders import ACCOUNT_ID
+from matches.upstream.simulator import SEQ_OFFSET, SimulatorHandle
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType, SyncJob
 

@@ -11,11 +11,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from dotasync.processes import stop, wait_for
-from matches.models import RateLimitSlot
 from matches.tests.match_builders import make_account
+from matches.upstream.slots import RateLimitSlot
 from syncjobs.models import JobStatus, JobType, SupervisorRun, SyncJob
 from syncjobs.tasks import supervise
+from tests.processes import stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 STEAM_KEY = "0123456789ABCDEF0123456789ABCDEF"

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
-from dotasync.processes import wait_for
 from matches.models import Match, MatchPlayer, Player
 from matches.tests.hostile_upstream import (
     HostileServer,
@@ -28,6 +27,7 @@ from matches.tests.hostile_upstream import (
 from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine
 from syncjobs.models import JobStatus, JobType
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 

@@ -8,14 +8,14 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from dotasync.processes import start_manage, stop, wait_for
 from matches.models import Match
 from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine, locks
 from syncjobs.concurrency import BATCH_SIZE
 from syncjobs.liveness import INTERRUPTED
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env
+from tests.children import child_env
+from tests.processes import start_manage, stop, wait_for
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 

@@ -8,11 +8,11 @@ import signal
 
 import pytest
 
-from dotasync.processes import start_manage, wait_for
 from matches.models import AccountMatch
 from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs.models import JobStatus, JobType, ListingFrontier, SyncJob
-from syncjobs.tests.processes import child_env
+from tests.children import child_env
+from tests.processes import start_manage, wait_for
 
 # Phase 2 runs on threads with their own connections: the data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)

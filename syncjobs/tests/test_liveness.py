@@ -17,13 +17,14 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.timeout import TimeoutHandler
 
-from dotasync.processes import start_manage
-from matches import dbclock, ratelimit
+from dotasync import dbclock
 from matches.models import Match
 from matches.tests.match_builders import ACCOUNT_ID
+from matches.upstream import ratelimit
 from syncjobs import claims, engine, liveness, locks, supervisor
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
-from syncjobs.tests.processes import child_env
+from tests.children import child_env
+from tests.processes import start_manage
 
 
 def dead_running_job(account, **fields) -> SyncJob:

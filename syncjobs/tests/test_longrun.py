@@ -18,13 +18,13 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from dotasync.processes import wait_for
-from matches import ratelimit
 from matches.models import AccountMatch, Match
 from matches.tests.match_builders import ACCOUNT_ID
+from matches.upstream import ratelimit
 from syncjobs import engine, quota, tasks
 from syncjobs.models import JobStatus, JobType, SyncJob
 from syncjobs.sources import DETAIL_SOURCES
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 

@@ -11,13 +11,13 @@ from django.utils import timezone
 from django.utils.html import escape
 from django_q.models import OrmQ, Schedule
 
-from dotasync.processes import wait_for
 from matches import players
 from matches.models import Match, MatchPlayer, Player
-from matches.simulator.world import persona_name
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID
+from matches.upstream.simulator.world import persona_name
 from syncjobs import engine, names, tasks
 from syncjobs.models import JobStatus, JobType, SyncJob
+from tests.processes import wait_for
 
 # A sync's phase 2 runs on threads with their own connections: the data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,9 +15,9 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
-from matches import ratelimit
 from matches.models import Match
 from matches.tests.match_builders import ACCOUNT_ID
+from matches.upstream import ratelimit
 from syncjobs import engine, quota
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 from syncjobs.sources import DETAIL_SOURCES

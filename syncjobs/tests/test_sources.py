@@ -5,10 +5,11 @@ from itertools import pairwise
 
 import pytest
 
-from matches import ratelimit
-from matches.models import Match, RateLimitSlot
-from matches.simulator import SEQ_OFFSET
-from matches.upstream import OPENDOTA, STEAM, STEAM_SEQUENCE
+from matches.models import Match
+from matches.upstream import ratelimit
+from matches.upstream.client import OPENDOTA, STEAM, STEAM_SEQUENCE
+from matches.upstream.simulator import SEQ_OFFSET
+from matches.upstream.slots import RateLimitSlot
 from syncjobs.models import JobStatus, JobType
 
 # Phase 2 runs on threads with their own connections: the data must be committed.

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dotasync import api_tokens
+from matches.identity import api_tokens
 
 
 class Command(BaseCommand):

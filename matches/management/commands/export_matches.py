@@ -1,9 +1,13 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from matches import export
-from syncjobs.cli import resolve_account
+from matches.account_lookup import named_account
+from matches.upstream.steam_ids import InvalidAccountReference
+
+# As the sync commands' (syncjobs.cli): 2 is a bad command line, here an unknown account.
+EXIT_BAD_ARGUMENTS = 2
 
 
 class Command(BaseCommand):
@@ -33,7 +37,10 @@ class Command(BaseCommand):
         parser.add_argument("--output", type=Path, help="write to this file instead of stdout")
 
     def handle(self, *args, **options) -> None:
-        account = resolve_account(options["account"], add_unknown=False)
+        try:
+            account = named_account(options["account"], add_unknown=False)
+        except InvalidAccountReference as exc:
+            raise CommandError(str(exc), returncode=EXIT_BAD_ARGUMENTS) from None
         kind = "players" if options["players"] else "matches"
         pieces = export.export(account, kind, options["format"])
         output = options["output"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from matches.simulator import SimulatorState, build_server
+from matches.upstream.simulator import SimulatorState, build_server
 
 logger = logging.getLogger("matches.simulator")
 

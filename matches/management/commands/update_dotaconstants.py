@@ -1,18 +1,18 @@
-"""Rebuild matches/data/ from an unpacked `dotaconstants` npm package."""
+"""Rebuild matches/upstream/data/ from an unpacked `dotaconstants` npm package."""
 
 import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from matches.dota_constants import build_tables, write_tables
+from matches.upstream.dota_constants import build_tables, write_tables
 
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the trimmed hero/item/ability/game-mode/lobby-type/patch tables in matches/data/ "
-        "from an unpacked dotaconstants package (`npm pack dotaconstants && tar xzf "
-        "dotaconstants-*.tgz`, then pass the `package` directory)."
+        "Rebuild the trimmed hero/item/ability/game-mode/lobby-type/patch tables in "
+        "matches/upstream/data/ from an unpacked dotaconstants package (`npm pack dotaconstants "
+        "&& tar xzf dotaconstants-*.tgz`, then pass the `package` directory)."
     )
 
     def add_arguments(self, parser):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         version = _package_version(package_dir)
         if version:
             self.stdout.write(
-                f"dotaconstants {version}: update the version in matches/data/README.md"
+                f"dotaconstants {version}: update the version in matches/upstream/data/README.md"
             )
 
 

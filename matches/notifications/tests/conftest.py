@@ -15,9 +15,6 @@ from aiosmtpd.controller import Controller
 
 from matches.notifications.models import Channel, ChannelKind
 
-# Debian's chromium for the browser test, and jobs run against the simulator.
-from syncjobs.tests.conftest import browser_type_launch_args, set_matches, sync  # noqa: F401
-
 
 @dataclass
 class Received:
