@@ -150,7 +150,7 @@ class Match(models.Model):
     last_fetch_attempt = models.DateTimeField(null=True, blank=True)
     fetch_error = models.CharField(max_length=300, blank=True)
     details_source = models.CharField(max_length=32, blank=True)
-    # Phase-2 work claims: the job fetching this match now, until when (see syncjobs.engine).
+    # Phase-2 work claims: the job fetching this match now, until when (see syncjobs.claims).
     claimed_by = models.ForeignKey(
         "syncjobs.SyncJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
