@@ -1,5 +1,5 @@
 """API views for accounts, matches, teammates and stats: thin adapters over matches.accounts,
-matches.stats and matches.analysis."""
+matches.models' querysets, matches.teammates and matches.analysis."""
 
 from django import forms
 from django.conf import settings
@@ -55,7 +55,7 @@ from matches.serializers import (
     TrendsSerializer,
     WithAgainstSerializer,
 )
-from matches.stats import account_matches, teammates
+from matches.teammates import teammates
 from matches.timezones import zone_for
 from matches.upstream import UpstreamClient
 from matches.views import streamed_export
@@ -123,7 +123,7 @@ class MatchListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Match]:
         query = validated_query(MatchQuerySerializer, self.request)
         account = user_account(self.request.user, query.get("account"), field="account")
-        matches = account_matches(
+        matches = Match.objects.from_side_of(
             account,
             hero_id=query.get("hero_id"),
             result=None if "won" not in query else ("win" if query["won"] else "loss"),

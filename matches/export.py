@@ -16,8 +16,7 @@ from typing import Any, NamedTuple
 from django.db.models import F
 
 from matches.dota_constants import game_mode_name, hero_name, lobby_type_name
-from matches.models import AccountMatch, MatchPlayer, SteamAccount
-from matches.stats import account_matches
+from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 
 Row = dict[str, Any]
 
@@ -154,7 +153,7 @@ def match_rows(account: SteamAccount, chunk_size: int = CHUNK_SIZE) -> Iterator[
     the numbers only the details give are None; hero and slot come from the match history.
     """
     matches = (
-        account_matches(account)
+        Match.objects.from_side_of(account)
         .annotate(**{name: F(f"own_player__{name}") for name in _OWN_PLAYER_NUMBERS})
         .order_by("match_id")
         .values_list(*_MATCH_QUERY_FIELDS)

@@ -6,9 +6,14 @@ from rest_framework import serializers
 from dotasync.api import WholeNumberField
 from matches.dota_constants import hero_facet_name
 from matches.export import FORMATS
-from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer, SteamAccount
+from matches.models import (
+    ANONYMOUS_ACCOUNT_ID,
+    DETAILS_STATUSES,
+    Match,
+    MatchPlayer,
+    SteamAccount,
+)
 from matches.players import label_of, labels_for
-from matches.stats import DETAILS_STATUSES
 
 MAX_HERO_ID = 32767
 MATCH_ORDERINGS = ("match_id", "start_time", "duration")
