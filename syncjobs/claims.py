@@ -123,7 +123,7 @@ def held_elsewhere(job: SyncJob) -> int:
     return detail_candidates(job).filter(~_is_free()).exclude(claimed_by=job).count()
 
 
-def release(job: SyncJob, match_ids: Iterable[int] | None = None) -> None:
+def free_claims(job: SyncJob, match_ids: Iterable[int] | None = None) -> None:
     """Free the job's claims (only those on `match_ids` when given)."""
     held = Match.objects.filter(claimed_by=job)
     if match_ids is not None:

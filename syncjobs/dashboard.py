@@ -83,7 +83,7 @@ class LiveState:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class JobReport:
     """How a job went, for a player: a headline (what the live region announces) and a few
     plain sentences; `notes` are the technical ones, shown in a disclosure."""
 
@@ -176,8 +176,8 @@ def technical_notes(job: SyncJob) -> list[str]:
     return notes
 
 
-def outcome(job: SyncJob) -> Outcome:
-    return Outcome(
+def outcome(job: SyncJob) -> JobReport:
+    return JobReport(
         headline=headline(job), sentences=plain_sentences(job), notes=technical_notes(job)
     )
 
@@ -243,7 +243,7 @@ class SyncPanel:
         return LiveState.of(self.job)
 
     @cached_property
-    def outcome(self) -> Outcome | None:
+    def outcome(self) -> JobReport | None:
         return outcome(self.job) if self.job else None
 
     @property

@@ -10,7 +10,7 @@ is never offered to the sequence endpoint; a re-fetch of a complete match goes
 to a metered source (OpenDota's daily quota) only out of the quota's spare part
 (syncjobs.quota.spare_for_refetches), or when no other source can take it. A
 source that cannot answer a match (5xx, not found) hands it back for the next able
-source; when none is left, the match's outcome (matches.store.Outcome)
+source; when none is left, the match's outcome (matches.store.FetchOutcome)
 goes to the writer:
 
 - completed: an answer, stored with all players;
@@ -43,7 +43,7 @@ from django.db.models import Q
 from matches import dbclock, ratelimit, store
 from matches.errors import BadResponse, NotFound, RateLimited, ServerError, SourceRefused
 from matches.models import Match
-from matches.store import Outcome, OutcomeKind
+from matches.store import FetchOutcome, FetchOutcomeKind
 from matches.upstream import OPENDOTA, interval_of
 from syncjobs import claims, dispatch, quota
 from syncjobs.breakers import DAILY_LIMIT, JobBreaker
@@ -233,7 +233,7 @@ class DetailPhase:
                 for lane in lanes:
                     lane.join()
                 self.writer.close()  # what was answered is stored, also on a cancel
-                claims.release(self.job, self.pulse.claimed)
+                claims.free_claims(self.job, self.pulse.claimed)
                 self.pulse.let_go(list(self.pulse.claimed))
             # A lane can fail after the feed saw the queue empty (a cancel seen as it began
             # its call hands the match back): the phase ends as that lane says, not as done.
@@ -324,7 +324,7 @@ class DetailPhase:
             self.queue.done(item)
         if untried:
             ids = [item.stub.match_id for item in untried]
-            claims.release(self.job, ids)
+            claims.free_claims(self.job, ids)
             self.pulse.let_go(ids)
 
     def raise_lane_failure(self) -> None:
@@ -478,7 +478,7 @@ class DetailPhase:
             item.refused.append(f"{label}: {exc.message}")
         else:
             breaker.answered(permit)
-            self.submit(Outcome.completed(details, source.name))
+            self.submit(FetchOutcome.completed(details, source.name))
             self.queue.done(item)
             return
         item.tried.add(source.name)
@@ -496,24 +496,24 @@ class DetailPhase:
 
     # --- outcomes
 
-    def outcome_of(self, item: Item) -> Outcome:
+    def outcome_of(self, item: Item) -> FetchOutcome:
         if item.refused:
-            return Outcome.failed(item.stub.match_id, "; ".join(item.refused))
+            return FetchOutcome.failed(item.stub.match_id, "; ".join(item.refused))
         reason = "; ".join(item.down) or "no detail source could serve it"
-        return Outcome.deferred(item.stub.match_id, reason)
+        return FetchOutcome.deferred(item.stub.match_id, reason)
 
     def finish(self, item: Item) -> None:
         """No source is left to try for `item`: record why (it is not tried again)."""
         self.submit(self.outcome_of(item))
 
-    def submit(self, outcome: Outcome) -> None:
+    def submit(self, outcome: FetchOutcome) -> None:
         self.writer.submit(outcome)
         self.judge(outcome)
 
-    def judge(self, outcome: Outcome) -> None:
+    def judge(self, outcome: FetchOutcome) -> None:
         """Stop the phase early once nothing gets answered any more."""
         with self._lock:
-            if outcome.kind is OutcomeKind.DEFERRED:
+            if outcome.kind is FetchOutcomeKind.DEFERRED:
                 self._deferred_streak += 1
             else:
                 self._deferred_streak = 0
@@ -521,7 +521,7 @@ class DetailPhase:
         if streak >= settings.SYNC_MAX_CONSECUTIVE_DEFERRED:
             self.fail_lane(EndPhase(STOPPED_EARLY))
 
-    def store(self, outcomes: list[Outcome]) -> None:
+    def store(self, outcomes: list[FetchOutcome]) -> None:
         """The writer's work: store one batch (releasing its claims), then count it as stored
         (details the database refused are a failure)."""
         stored = store.save_outcomes(outcomes, self.job.pk, dbclock.now())
@@ -530,7 +530,7 @@ class DetailPhase:
             self.attempted += len(outcomes)
         for outcome in stored:
             self.pulse.count("done")
-            if outcome.kind is OutcomeKind.COMPLETED:
+            if outcome.kind is FetchOutcomeKind.COMPLETED:
                 self.pulse.count("ok")
                 self.pulse.count(f"source:{outcome.source}")
             else:

@@ -268,7 +268,7 @@ def finish(job: SyncJob, status: str, *, error: str = "", message: str | None = 
         changes["message"] = message[:NOTES_MAX]
     ended = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**changes)
     if ended:
-        claims.release(job)
+        claims.free_claims(job)
         notification_events.job_ended(job.pk)  # writes rows only: no endpoint slows a sync
     return bool(ended)
 
