@@ -16,7 +16,14 @@ from typing import Any, NamedTuple
 from django.db.models import F
 
 from matches.dota_constants import game_mode_name, hero_name, lobby_type_name
-from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.models import (
+    AccountMatch,
+    Match,
+    MatchPlayer,
+    SteamAccount,
+    exported_fields,
+    shown_as,
+)
 
 Row = dict[str, Any]
 
@@ -85,55 +92,17 @@ MATCH_COLUMNS = (
     "leaver_status",
     "abandons",
 )
-_PLAYER_QUERY_FIELDS = (
-    "match_id",
-    "player_slot",
-    "is_radiant",
-    "radiant_win",
-    "account_id",
-    "hero_id",
-    "hero_variant",
-    "kills",
-    "deaths",
-    "assists",
-    "last_hits",
-    "denies",
-    "gold_per_min",
-    "xp_per_min",
-    "level",
-    "net_worth",
-    "hero_damage",
-    "tower_damage",
-    "hero_healing",
-    "item_0",
-    "item_1",
-    "item_2",
-    "item_3",
-    "item_4",
-    "item_5",
-    "backpack_0",
-    "backpack_1",
-    "backpack_2",
-    "item_neutral",
-    "item_neutral2",
-    "aghanims_scepter",
-    "aghanims_shard",
-    "moonshard",
-    "gold",
-    "gold_spent",
-    "leaver_status",
-)
-PLAYER_COLUMNS = (
-    "match_id",
-    "player_slot",
-    "side",
-    "won",
-    "account_id",
-    "is_exported_account",
-    "hero_id",
-    "hero_name",
-    *_PLAYER_QUERY_FIELDS[_PLAYER_QUERY_FIELDS.index("hero_variant") :],
-)
+# Every stored field of a player row (models.exported_fields), and the match's result.
+_PLAYER_QUERY_FIELDS = ("match_id", *exported_fields(MatchPlayer), "radiant_win")
+# How the players file shows the stored fields that are not one column of their own name: the
+# side and its result instead of is_radiant, with the account id whether it is the exported
+# account's row, with the hero id its name.
+_PLAYER_FIELDS_SHOWN_AS = {
+    "is_radiant": ("side", "won"),
+    "account_id": ("account_id", "is_exported_account"),
+    "hero_id": ("hero_id", "hero_name"),
+}
+PLAYER_COLUMNS = ("match_id", *shown_as(exported_fields(MatchPlayer), _PLAYER_FIELDS_SHOWN_AS))
 
 
 class ExportFormat(NamedTuple):
@@ -239,7 +208,8 @@ def _side(is_radiant: bool | None) -> str:
 
 
 def csv_pieces(columns: tuple[str, ...], rows: Iterable[Row]) -> Iterator[str]:
-    """RFC 4180 CSV with a header row: empty for None, `true`/`false`, times in ISO 8601 UTC."""
+    """RFC 4180 CSV with a header row: empty for None, `true`/`false`, times in ISO 8601 UTC,
+    lists and objects as JSON."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
@@ -255,6 +225,8 @@ def csv_pieces(columns: tuple[str, ...], rows: Iterable[Row]) -> Iterator[str]:
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, list | dict):  # a JSON column (a skill build) is one JSON field
+        return json.dumps(value, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):

@@ -339,6 +339,13 @@ class AccountMatch(models.Model):
 class MatchPlayer(models.Model):
     """One of the (usually ten) players of a match with details."""
 
+    # Every stored field leaves DotaSync (the API's player rows, the players export; see
+    # exported_fields) but these: the row's own id, and its match, which the row sits under
+    # in the API and names by match_id in the export.
+    NOT_EXPORTED = ("id", "match")
+    ITEM_FIELDS = ("item_0", "item_1", "item_2", "item_3", "item_4", "item_5")
+    BACKPACK_FIELDS = ("backpack_0", "backpack_1", "backpack_2")
+
     match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="players")
     player_slot = models.PositiveSmallIntegerField()
     is_radiant = models.BooleanField()
@@ -401,15 +408,30 @@ class MatchPlayer(models.Model):
 
     @property
     def items(self) -> list[int | None]:
-        return [self.item_0, self.item_1, self.item_2, self.item_3, self.item_4, self.item_5]
+        return [getattr(self, name) for name in self.ITEM_FIELDS]
 
     @property
     def backpack(self) -> list[int | None]:
-        return [self.backpack_0, self.backpack_1, self.backpack_2]
+        return [getattr(self, name) for name in self.BACKPACK_FIELDS]
 
     @property
     def abandoned(self) -> bool:
         return (self.leaver_status or 0) >= ABANDONED_FROM
+
+
+def exported_fields(model: type[models.Model]) -> tuple[str, ...]:
+    """The stored fields of `model` that leave DotaSync, in the order the model declares them:
+    every column but the model's NOT_EXPORTED. The one list the API's serializers and the
+    export build theirs from, so a field added to the model reaches both."""
+    return tuple(
+        field.name for field in model._meta.concrete_fields if field.name not in model.NOT_EXPORTED
+    )
+
+
+def shown_as(fields: tuple[str, ...], representations: dict[str, tuple[str, ...]]) -> list[str]:
+    """`fields` in order, each replaced by the names `representations` shows it as (an empty
+    tuple: shown as part of another's), the others by themselves."""
+    return [shown for name in fields for shown in representations.get(name, (name,))]
 
 
 class PlayerQuerySet(models.QuerySet):

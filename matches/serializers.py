@@ -12,6 +12,8 @@ from matches.models import (
     Match,
     MatchPlayer,
     SteamAccount,
+    exported_fields,
+    shown_as,
 )
 from matches.players import label_of, labels_for
 
@@ -115,6 +117,16 @@ class AccountMatchSerializer(serializers.ModelSerializer):
         ]
 
 
+# How a player row shows the stored fields that are not one field of their own name: its
+# result next to its side, the item slots as two lists.
+_PLAYER_FIELDS_SHOWN_AS = {
+    "is_radiant": ("is_radiant", "won"),
+    **dict.fromkeys((*MatchPlayer.ITEM_FIELDS, *MatchPlayer.BACKPACK_FIELDS), ()),
+    MatchPlayer.ITEM_FIELDS[0]: ("items",),
+    MatchPlayer.BACKPACK_FIELDS[0]: ("backpack",),
+}
+
+
 class MatchPlayerSerializer(serializers.ModelSerializer):
     """A player of a match; `context["labels"]` (players.labels_for) names them in bulk."""
 
@@ -135,36 +147,9 @@ class MatchPlayerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MatchPlayer
+        # Every stored field (models.exported_fields), then what the row is named and shown by.
         fields = [
-            "player_slot",
-            "is_radiant",
-            "won",
-            "account_id",
-            "hero_id",
-            "hero_variant",
-            "kills",
-            "deaths",
-            "assists",
-            "last_hits",
-            "denies",
-            "gold_per_min",
-            "xp_per_min",
-            "level",
-            "net_worth",
-            "hero_damage",
-            "tower_damage",
-            "hero_healing",
-            "items",
-            "backpack",
-            "item_neutral",
-            "item_neutral2",
-            "aghanims_scepter",
-            "aghanims_shard",
-            "moonshard",
-            "gold",
-            "gold_spent",
-            "leaver_status",
-            "ability_upgrades",
+            *shown_as(exported_fields(MatchPlayer), _PLAYER_FIELDS_SHOWN_AS),
             "persona_name",
             "avatar",
             "hero_facet",

@@ -96,6 +96,8 @@ PLAYER_HEADER = [
     "gold",
     "gold_spent",
     "leaver_status",
+    "party_size",
+    "ability_upgrades",
 ]
 HERO_NAMES = {1: "Anti-Mage", 5: "Crystal Maiden", 8: "Juggernaut", 3: "Bane"}
 HEROES_OF_OTHERS = range(11, 25)
@@ -199,6 +201,8 @@ def as_csv_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, list):
+        return json.dumps(value, separators=(",", ":"))
     return str(value)
 
 
