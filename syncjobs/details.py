@@ -51,7 +51,7 @@ from syncjobs.claims import Stub
 from syncjobs.concurrency import BATCH_SIZE, Writer
 from syncjobs.context import JobContext
 from syncjobs.models import JobPhase
-from syncjobs.sources import DETAIL_SOURCES, LABELS, DetailSource
+from syncjobs.sources import DETAIL_SOURCES, LABELS, DetailSource, is_metered
 
 logger = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class DetailPhase:
         (less what the metered lanes may have in flight); one call, to be told, when it has
         said nothing today."""
         self._budget_counted_at = time.monotonic()
-        metered = [s for s in self.sources if s.name not in self.dead and quota.metered(s)]
+        metered = [s for s in self.sources if s.name not in self.dead and is_metered(s)]
         if not metered:
             return
         if ratelimit.remaining_today(OPENDOTA) is None:
@@ -375,11 +375,11 @@ class DetailPhase:
             return False
         if source.needs_seq_num and item.stub.match_seq_num is None:
             return False
-        if item.stub.refetch and quota.metered(source) and self.refetch_budget <= 0:
+        if item.stub.refetch and is_metered(source) and self.refetch_budget <= 0:
             # A daily quota goes to matches without details: a re-fetch goes to a metered
             # source only out of its spare part, or when no unmetered one can take it.
             return not any(
-                self.accepts(other, item) for other in self.sources if not quota.metered(other)
+                self.accepts(other, item) for other in self.sources if not is_metered(other)
             )
         return True
 
@@ -433,7 +433,7 @@ class DetailPhase:
             if item is None:  # another lane was quicker: the slot goes unused
                 breaker.released(permit)
                 continue
-            if item.stub.refetch and quota.metered(source):
+            if item.stub.refetch and is_metered(source):
                 with self._lock:
                     self.refetch_budget -= 1
             try:

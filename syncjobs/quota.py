@@ -31,7 +31,7 @@ from matches.models import Match, SteamAccount
 from matches.upstream import OPENDOTA, interval_of
 from syncjobs import claims
 from syncjobs.models import SourceBreaker, SyncJob
-from syncjobs.sources import DETAIL_SOURCES, STEAM_DETAILS, DetailSource
+from syncjobs.sources import DETAIL_SOURCES, STEAM_DETAILS, DetailSource, is_metered, usable_now
 
 CONTINUE_SCHEDULE = "dotasync: continue account {} after OpenDota's daily reset"
 # Sources known to fail every match (GetMatchDetails: HTTP 500 since patch 7.36, Valve's
@@ -39,12 +39,6 @@ CONTINUE_SCHEDULE = "dotasync: continue account {} after OpenDota's daily reset"
 # of theirs saw an answer.
 PRESUMED_DEAD = frozenset({STEAM_DETAILS})
 BISECTIONS = 40
-
-
-def metered(source: DetailSource) -> bool:
-    """Whether every call to `source` spends a daily quota that matters (OpenDota's free
-    tier; a key raises its limits far beyond what one deployment uses)."""
-    return source.bucket == OPENDOTA and not settings.OPENDOTA_API_KEY
 
 
 def left_today() -> int:
@@ -156,16 +150,16 @@ def _served(
         node = f"{kind}-{with_seq}"
         capacity[("start", node)] = float(count)
         able = [s for s in sources if with_seq or not s.needs_seq_num]
-        unmetered_able = any(not metered(s) for s in able)
+        unmetered_able = any(not is_metered(s) for s in able)
         for source in able:
-            if kind == "refetch" and metered(source) and unmetered_able:
+            if kind == "refetch" and is_metered(source) and unmetered_able:
                 capacity[(node, "R_in")] = infinite  # only out of the spare quota
             else:
                 capacity[(node, source.name)] = infinite
     for source in sources:
-        capacity[("R_out", source.name)] = infinite if metered(source) else 0.0
+        capacity[("R_out", source.name)] = infinite if is_metered(source) else 0.0
         limit = pace[source.name] * seconds if seconds != infinite else infinite
-        capacity[(source.name, "quota" if metered(source) else "end")] = limit
+        capacity[(source.name, "quota" if is_metered(source) else "end")] = limit
     return _max_flow(capacity, "start", "end")
 
 
@@ -242,8 +236,7 @@ def estimate_sync(account: SteamAccount, job_type: str) -> Estimate:
     sources = [
         DETAIL_SOURCES[name]
         for name in settings.SYNC_DETAIL_SOURCES
-        if ratelimit.disabled_reason(DETAIL_SOURCES[name].bucket) is None
-        and (settings.STEAM_API_KEY or not DETAIL_SOURCES[name].needs_key)
+        if usable_now(DETAIL_SOURCES[name])
     ]
     return estimate(work, serving(sources))
 
