@@ -24,12 +24,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
-from django_q.models import Schedule
 
 from matches import dbclock, ratelimit
 from matches.models import Match, SteamAccount
 from matches.upstream import OPENDOTA, interval_of
-from syncjobs import claims
+from syncjobs import claims, dispatch
 from syncjobs.models import SourceBreaker, SyncJob
 from syncjobs.sources import DETAIL_SOURCES, STEAM_DETAILS, DetailSource, is_metered, usable_now
 
@@ -272,13 +271,10 @@ def waiting_for_reset(job: SyncJob) -> Waiting | None:
 
 def continue_after_reset(account: SteamAccount, resets_at: datetime) -> None:
     """Schedule one incremental sync of `account` just after the daily limit resets."""
-    Schedule.objects.update_or_create(
-        name=CONTINUE_SCHEDULE.format(account.account_id),
-        defaults={
-            "func": "syncjobs.tasks.continue_sync",
-            "args": repr((account.account_id,)),
-            "schedule_type": Schedule.ONCE,
-            "next_run": resets_at + timedelta(minutes=1),
-            "repeats": 1,
-        },
+    dispatch.run_once_at(
+        CONTINUE_SCHEDULE.format(account.account_id),
+        "syncjobs.tasks.continue_sync",
+        (account.account_id,),
+        resets_at + timedelta(minutes=1),
+        keep_after_run=True,
     )
