@@ -46,28 +46,8 @@ _OWN_PLAYER_NUMBERS = (
     "tower_damage",
     "hero_healing",
 )
-_MATCH_QUERY_FIELDS = (
-    "match_id",
-    "start_time",
-    "duration",
-    "game_mode",
-    "lobby_type",
-    "radiant_win",
-    "radiant_score",
-    "dire_score",
-    "has_details",
-    "player_slot",
-    "is_radiant",
-    "won",
-    "hero_id",
-    "kills",
-    "deaths",
-    "assists",
-    *_OWN_PLAYER_NUMBERS,
-    "leaver_status",
-    "abandons",
-)
-MATCH_COLUMNS = (
+# The columns the matches file had when first documented, in their order, which stays.
+_FIRST_MATCH_COLUMNS = (
     "match_id",
     "start_time",
     "duration",
@@ -91,6 +71,34 @@ MATCH_COLUMNS = (
     *_OWN_PLAYER_NUMBERS,
     "leaver_status",
     "abandons",
+)
+# Then every other stored field of the match (models.exported_fields), in the model's order: a
+# field added to Match reaches the file as a new last column.
+_MORE_MATCH_FIELDS = tuple(
+    name for name in exported_fields(Match) if name not in _FIRST_MATCH_COLUMNS
+)
+MATCH_COLUMNS = (*_FIRST_MATCH_COLUMNS, *_MORE_MATCH_FIELDS)
+_MATCH_QUERY_FIELDS = (
+    "match_id",
+    "start_time",
+    "duration",
+    "game_mode",
+    "lobby_type",
+    "radiant_win",
+    "radiant_score",
+    "dire_score",
+    "has_details",
+    "player_slot",
+    "is_radiant",
+    "won",
+    "hero_id",
+    "kills",
+    "deaths",
+    "assists",
+    *_OWN_PLAYER_NUMBERS,
+    "leaver_status",
+    "abandons",
+    *_MORE_MATCH_FIELDS,
 )
 # Every stored field of a player row (models.exported_fields), and the match's result.
 _PLAYER_QUERY_FIELDS = ("match_id", *exported_fields(MatchPlayer), "radiant_win")

@@ -243,6 +243,17 @@ class Match(models.Model):
     TRUE is complete, FALSE is a failed fetch (see retry_count and fetch_error).
     """
 
+    # Every stored field leaves DotaSync (the API's match; see exported_fields) but the
+    # engine's bookkeeping: when it last tried, who holds the match now, which job tried it
+    # last, when it was first listed.
+    NOT_EXPORTED = (
+        "last_fetch_attempt",
+        "claimed_by",
+        "claimed_until",
+        "last_attempt_job",
+        "discovered_at",
+    )
+
     match_id = models.BigIntegerField(primary_key=True)
     match_seq_num = models.BigIntegerField(null=True, blank=True)
     has_details = models.BooleanField(null=True, default=None)

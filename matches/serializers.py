@@ -191,32 +191,10 @@ class MatchDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Match
+        # Every stored field (models.exported_fields), its state of details as a word, and
+        # its players.
         fields = [
-            "match_id",
-            "match_seq_num",
-            "start_time",
-            "duration",
-            "game_mode",
-            "lobby_type",
-            "radiant_win",
-            "radiant_score",
-            "dire_score",
-            "leagueid",
-            "cluster",
-            "first_blood_time",
-            "human_players",
-            "radiant_team_id",
-            "dire_team_id",
-            "radiant_name",
-            "dire_name",
-            "league_name",
-            "abandons",
-            "picks_bans",
-            "details_status",
-            "details_source",
-            "details_fetched_at",
-            "retry_count",
-            "fetch_error",
+            *shown_as(exported_fields(Match), {"has_details": ("details_status",)}),
             "players",
         ]
 

@@ -56,7 +56,24 @@ MATCH_HEADER = [
     "hero_healing",
     "leaver_status",
     "abandons",
+    "match_seq_num",
+    "retry_count",
+    "fetch_error",
+    "details_source",
+    "details_fetched_at",
+    "leagueid",
+    "cluster",
+    "first_blood_time",
+    "human_players",
+    "radiant_team_id",
+    "dire_team_id",
+    "radiant_name",
+    "dire_name",
+    "league_name",
+    "picks_bans",
 ]
+# The match's own stored fields after the account's side of it: read from the match as they are.
+MATCH_FIELDS_AS_STORED = MATCH_HEADER[MATCH_HEADER.index("match_seq_num") :]
 PLAYER_HEADER = [
     "match_id",
     "player_slot",
@@ -169,6 +186,7 @@ def stored_match_rows(account: SteamAccount) -> list[dict[str, Any]]:
                 "hero_name": _hero_name(hero_id),
                 **{name: getattr(own, name) if own else None for name in OWN_NUMBERS},
                 "abandons": match.abandons,
+                **{name: getattr(match, name) for name in MATCH_FIELDS_AS_STORED},
             }
         )
     return rows
