@@ -1,4 +1,8 @@
-"""Steam accounts, matches (stubs until their details arrive) and the players in them."""
+"""Steam accounts, matches (stubs until their details arrive) and the players in them.
+
+MatchQuerySet holds the base querysets every read starts from (an account's matches, from its
+side, and those a sync fetches); exported_fields says which stored fields leave DotaSync.
+"""
 
 from datetime import datetime, timedelta
 
@@ -91,9 +95,10 @@ class MatchQuerySet(models.QuerySet):
     def for_account(
         self, account: SteamAccount, *, details_status: str | None = None
     ) -> "MatchQuerySet":
-        """The account's linked matches, without the account's side of them: what counting
-        them needs when nothing reads the player's row (its join makes a count of 10,000 twice
-        as slow). `details_status` is "pending", "complete" or "failed"."""
+        """The account's linked matches, without the account's side of them (from_side_of
+        adds it): what counting them needs when nothing reads the player's row (that join
+        makes a count of 10,000 twice as slow). `details_status` is "pending", "complete" or
+        "failed"."""
         if details_status is not None and details_status not in DETAILS_STATUSES:
             raise ValueError(
                 f"details_status must be one of {DETAILS_STATUSES}, not {details_status!r}"

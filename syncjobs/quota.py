@@ -259,10 +259,7 @@ def waiting_for_reset(job: SyncJob) -> Waiting | None:
         ratelimit.disabled_reason(OPENDOTA) or ""
     ):
         return None
-    needing = Match.objects.for_account(job.account).filter(
-        Q(has_details__isnull=True)
-        | Q(has_details=False, retry_count__lt=settings.SYNC_MAX_ATTEMPTS)
-    )
+    needing = Match.objects.for_account(job.account).pending_details(settings.SYNC_MAX_ATTEMPTS)
     count = needing.filter(match_seq_num__isnull=True).count()
     if not count:
         return None
