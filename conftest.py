@@ -83,7 +83,7 @@ def _cache_of_this_test_process(tmp_path_factory) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(_cache_of_this_test_process) -> Iterator[None]:
-    # Sign-in lockouts and the API's start throttle count in the cache: no test inherits them.
+    # The API's throttles and the kept stats views live in the cache: no test inherits them.
     cache.clear()
     yield
     cache.clear()

@@ -1,4 +1,4 @@
-"""Logging set-up (seed task 2) and secret redaction.
+"""Logging set-up (where log lines go, by LOG_LEVEL and LOG_DIR) and secret redaction.
 
 LOG_LEVEL=INFO sends INFO and above to stdout; DEBUG sends everything there.
 ERROR and above also go to a rotating LOG_DIR/errors.log at every level.

@@ -39,7 +39,6 @@ from django.db.models.functions import (
 from matches.filters import DEFAULT_HERO_ORDERING, HERO_ORDERINGS, MatchFilters
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from matches.players import PlayerLabel, label_of, labels_for
-from matches.stats import account_matches
 from matches.upstream.dota_constants import game_mode_name, hero_name, lobby_type_name
 
 Unit = Literal["day", "week", "month"]
@@ -64,9 +63,9 @@ class GamesAndWins:
 
 def results(account: SteamAccount, filters: MatchFilters) -> QuerySet[Match]:
     """The account's matches with details and a known result, narrowed by `filters`, each
-    annotated with the account's own numbers in it (see stats.account_matches for the rest)."""
+    annotated with the account's own numbers in it (see Match.objects.from_side_of for the rest)."""
     return (
-        filters.apply(account_matches(account))
+        filters.apply(Match.objects.from_side_of(account))
         .filter(has_details=True, won__isnull=False)
         .annotate(
             last_hits=F("own_player__last_hits"),
@@ -557,6 +556,11 @@ def _heroes(rows: QuerySet[MatchPlayer], won: Q, limit: int) -> list[HeroTogethe
 
 # A kept answer goes stale only through edits no sync makes (an admin's); an hour bounds that.
 CACHE_SECONDS = 60 * 60
+# Kept answers are pickles of this package's dataclasses, found again by module path: one
+# kept before a kept class moved or changed its fields cannot be read back. Bump the version
+# with any such change (2: issue 21 reorganised the read side's modules), and the old
+# entries are never asked for again.
+CACHE_KEY_PREFIX = "stats:v2:"
 
 
 def data_version(account: SteamAccount) -> tuple:
@@ -590,7 +594,7 @@ class AccountStats:
         if self._version is None:
             self._version = data_version(self.account)
         identity = (view, options, self.account.pk, self._version, repr(self.filters))
-        key = "stats:" + hashlib.sha256(repr(identity).encode()).hexdigest()
+        key = CACHE_KEY_PREFIX + hashlib.sha256(repr(identity).encode()).hexdigest()
         found = cache.get(key)
         if found is None:
             found = compute()

@@ -1,5 +1,6 @@
-"""API views for matches, teammates, exports and stats: thin adapters over matches.stats and
-matches.analysis (the accounts endpoint is the identity wing's, matches.identity.api)."""
+"""API views for matches, teammates, exports and stats: thin adapters over matches.models'
+querysets, matches.teammates and matches.analysis (the accounts endpoint is the identity
+wing's, matches.identity.api)."""
 
 from django import forms
 from django.db.models import Exists, F, OuterRef, QuerySet
@@ -44,7 +45,7 @@ from matches.serializers import (
     TrendsSerializer,
     WithAgainstSerializer,
 )
-from matches.stats import account_matches, teammates
+from matches.teammates import teammates
 from matches.timezones import zone_for
 from matches.upstream.dota_constants import TURBO_GAME_MODE
 from matches.views import streamed_export
@@ -67,7 +68,7 @@ class MatchListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Match]:
         query = validated_query(MatchQuerySerializer, self.request)
         account = user_account(self.request.user, query.get("account"), field="account")
-        matches = account_matches(
+        matches = Match.objects.from_side_of(
             account,
             hero_id=query.get("hero_id"),
             result=None if "won" not in query else ("win" if query["won"] else "loss"),

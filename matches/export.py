@@ -15,8 +15,14 @@ from typing import Any, NamedTuple
 
 from django.db.models import F
 
-from matches.models import AccountMatch, MatchPlayer, SteamAccount
-from matches.stats import account_matches
+from matches.models import (
+    AccountMatch,
+    Match,
+    MatchPlayer,
+    SteamAccount,
+    exported_fields,
+    shown_as,
+)
 from matches.upstream.dota_constants import game_mode_name, hero_name, lobby_type_name
 
 Row = dict[str, Any]
@@ -40,28 +46,8 @@ _OWN_PLAYER_NUMBERS = (
     "tower_damage",
     "hero_healing",
 )
-_MATCH_QUERY_FIELDS = (
-    "match_id",
-    "start_time",
-    "duration",
-    "game_mode",
-    "lobby_type",
-    "radiant_win",
-    "radiant_score",
-    "dire_score",
-    "has_details",
-    "player_slot",
-    "is_radiant",
-    "won",
-    "hero_id",
-    "kills",
-    "deaths",
-    "assists",
-    *_OWN_PLAYER_NUMBERS,
-    "leaver_status",
-    "abandons",
-)
-MATCH_COLUMNS = (
+# The columns the matches file had when first documented, in their order, which stays.
+_FIRST_MATCH_COLUMNS = (
     "match_id",
     "start_time",
     "duration",
@@ -86,55 +72,45 @@ MATCH_COLUMNS = (
     "leaver_status",
     "abandons",
 )
-_PLAYER_QUERY_FIELDS = (
+# Then every other stored field of the match (models.exported_fields), in the model's order: a
+# field added to Match reaches the file as a new last column.
+_MORE_MATCH_FIELDS = tuple(
+    name for name in exported_fields(Match) if name not in _FIRST_MATCH_COLUMNS
+)
+MATCH_COLUMNS = (*_FIRST_MATCH_COLUMNS, *_MORE_MATCH_FIELDS)
+_MATCH_QUERY_FIELDS = (
     "match_id",
+    "start_time",
+    "duration",
+    "game_mode",
+    "lobby_type",
+    "radiant_win",
+    "radiant_score",
+    "dire_score",
+    "has_details",
     "player_slot",
     "is_radiant",
-    "radiant_win",
-    "account_id",
+    "won",
     "hero_id",
-    "hero_variant",
     "kills",
     "deaths",
     "assists",
-    "last_hits",
-    "denies",
-    "gold_per_min",
-    "xp_per_min",
-    "level",
-    "net_worth",
-    "hero_damage",
-    "tower_damage",
-    "hero_healing",
-    "item_0",
-    "item_1",
-    "item_2",
-    "item_3",
-    "item_4",
-    "item_5",
-    "backpack_0",
-    "backpack_1",
-    "backpack_2",
-    "item_neutral",
-    "item_neutral2",
-    "aghanims_scepter",
-    "aghanims_shard",
-    "moonshard",
-    "gold",
-    "gold_spent",
+    *_OWN_PLAYER_NUMBERS,
     "leaver_status",
+    "abandons",
+    *_MORE_MATCH_FIELDS,
 )
-PLAYER_COLUMNS = (
-    "match_id",
-    "player_slot",
-    "side",
-    "won",
-    "account_id",
-    "is_exported_account",
-    "hero_id",
-    "hero_name",
-    *_PLAYER_QUERY_FIELDS[_PLAYER_QUERY_FIELDS.index("hero_variant") :],
-)
+# Every stored field of a player row (models.exported_fields), and the match's result.
+_PLAYER_QUERY_FIELDS = ("match_id", *exported_fields(MatchPlayer), "radiant_win")
+# How the players file shows the stored fields that are not one column of their own name: the
+# side and its result instead of is_radiant, with the account id whether it is the exported
+# account's row, with the hero id its name.
+_PLAYER_FIELDS_SHOWN_AS = {
+    "is_radiant": ("side", "won"),
+    "account_id": ("account_id", "is_exported_account"),
+    "hero_id": ("hero_id", "hero_name"),
+}
+PLAYER_COLUMNS = ("match_id", *shown_as(exported_fields(MatchPlayer), _PLAYER_FIELDS_SHOWN_AS))
 
 
 class ExportFormat(NamedTuple):
@@ -154,7 +130,7 @@ def match_rows(account: SteamAccount, chunk_size: int = CHUNK_SIZE) -> Iterator[
     the numbers only the details give are None; hero and slot come from the match history.
     """
     matches = (
-        account_matches(account)
+        Match.objects.from_side_of(account)
         .annotate(**{name: F(f"own_player__{name}") for name in _OWN_PLAYER_NUMBERS})
         .order_by("match_id")
         .values_list(*_MATCH_QUERY_FIELDS)
@@ -240,7 +216,8 @@ def _side(is_radiant: bool | None) -> str:
 
 
 def csv_pieces(columns: tuple[str, ...], rows: Iterable[Row]) -> Iterator[str]:
-    """RFC 4180 CSV with a header row: empty for None, `true`/`false`, times in ISO 8601 UTC."""
+    """RFC 4180 CSV with a header row: empty for None, `true`/`false`, times in ISO 8601 UTC,
+    lists and objects as JSON."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
@@ -256,6 +233,8 @@ def csv_pieces(columns: tuple[str, ...], rows: Iterable[Row]) -> Iterator[str]:
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, list | dict):  # a JSON column (a skill build) is one JSON field
+        return json.dumps(value, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):

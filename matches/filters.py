@@ -79,12 +79,12 @@ class MatchFilters:
     @property
     def read_own_row(self) -> bool:
         """Whether a filter reads the account's own player row (its hero, side, teammates):
-        only then does `apply` need stats.account_matches's annotations."""
+        only then does `apply` need Match.objects.from_side_of's annotations."""
         return self.hero_id is not None or self.side is not None or self.teammate is not None
 
     def apply(self, matches: QuerySet[Match]) -> QuerySet[Match]:
-        """`matches`, from stats.account_matches (it annotates hero_id and is_radiant; without
-        `read_own_row`, stats.linked_matches does too), narrowed to these filters."""
+        """`matches`, from Match.objects.from_side_of (it annotates hero_id and is_radiant; without
+        `read_own_row`, Match.objects.for_account does too), narrowed to these filters."""
         if self.start is not None:
             matches = matches.filter(start_time__gte=self._midnight(self.start))
         # The last day Python knows has no day after it; nothing was played after it either.

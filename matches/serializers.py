@@ -5,9 +5,16 @@ from rest_framework import serializers
 
 from dotasync.api import WholeNumberField
 from matches.export import FORMATS
-from matches.models import ANONYMOUS_ACCOUNT_ID, Match, MatchPlayer, SteamAccount
+from matches.models import (
+    ANONYMOUS_ACCOUNT_ID,
+    DETAILS_STATUSES,
+    Match,
+    MatchPlayer,
+    SteamAccount,
+    exported_fields,
+    shown_as,
+)
 from matches.players import label_of, labels_for
-from matches.stats import DETAILS_STATUSES
 from matches.upstream.dota_constants import hero_facet_name
 
 MAX_HERO_ID = 32767
@@ -110,6 +117,16 @@ class AccountMatchSerializer(serializers.ModelSerializer):
         ]
 
 
+# How a player row shows the stored fields that are not one field of their own name: its
+# result next to its side, the item slots as two lists.
+_PLAYER_FIELDS_SHOWN_AS = {
+    "is_radiant": ("is_radiant", "won"),
+    **dict.fromkeys((*MatchPlayer.ITEM_FIELDS, *MatchPlayer.BACKPACK_FIELDS), ()),
+    MatchPlayer.ITEM_FIELDS[0]: ("items",),
+    MatchPlayer.BACKPACK_FIELDS[0]: ("backpack",),
+}
+
+
 class MatchPlayerSerializer(serializers.ModelSerializer):
     """A player of a match; `context["labels"]` (players.labels_for) names them in bulk."""
 
@@ -130,36 +147,9 @@ class MatchPlayerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MatchPlayer
+        # Every stored field (models.exported_fields), then what the row is named and shown by.
         fields = [
-            "player_slot",
-            "is_radiant",
-            "won",
-            "account_id",
-            "hero_id",
-            "hero_variant",
-            "kills",
-            "deaths",
-            "assists",
-            "last_hits",
-            "denies",
-            "gold_per_min",
-            "xp_per_min",
-            "level",
-            "net_worth",
-            "hero_damage",
-            "tower_damage",
-            "hero_healing",
-            "items",
-            "backpack",
-            "item_neutral",
-            "item_neutral2",
-            "aghanims_scepter",
-            "aghanims_shard",
-            "moonshard",
-            "gold",
-            "gold_spent",
-            "leaver_status",
-            "ability_upgrades",
+            *shown_as(exported_fields(MatchPlayer), _PLAYER_FIELDS_SHOWN_AS),
             "persona_name",
             "avatar",
             "hero_facet",
@@ -201,32 +191,10 @@ class MatchDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Match
+        # Every stored field (models.exported_fields), its state of details as a word, and
+        # its players.
         fields = [
-            "match_id",
-            "match_seq_num",
-            "start_time",
-            "duration",
-            "game_mode",
-            "lobby_type",
-            "radiant_win",
-            "radiant_score",
-            "dire_score",
-            "leagueid",
-            "cluster",
-            "first_blood_time",
-            "human_players",
-            "radiant_team_id",
-            "dire_team_id",
-            "radiant_name",
-            "dire_name",
-            "league_name",
-            "abandons",
-            "picks_bans",
-            "details_status",
-            "details_source",
-            "details_fetched_at",
-            "retry_count",
-            "fetch_error",
+            *shown_as(exported_fields(Match), {"has_details": ("details_status",)}),
             "players",
         ]
 

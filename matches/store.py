@@ -102,7 +102,7 @@ def linked_ids(account: SteamAccount, match_ids: Iterable[int]) -> set[int]:
     )
 
 
-class OutcomeKind(StrEnum):
+class FetchOutcomeKind(StrEnum):
     COMPLETED = "completed"
     # A source refused this match (not found, malformed): one attempt is counted.
     FAILED = "failed"
@@ -111,29 +111,31 @@ class OutcomeKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class FetchOutcome:
     """What phase 2 learnt about one match, carried unchanged from the fetch to the store."""
 
     match_id: int
-    kind: OutcomeKind
+    kind: FetchOutcomeKind
     details: MatchDetails | None = None
     source: str = ""
     reason: str = ""
 
     @classmethod
-    def completed(cls, details: MatchDetails, source: str) -> "Outcome":
-        return cls(details.match_id, OutcomeKind.COMPLETED, details=details, source=source)
+    def completed(cls, details: MatchDetails, source: str) -> "FetchOutcome":
+        return cls(details.match_id, FetchOutcomeKind.COMPLETED, details=details, source=source)
 
     @classmethod
-    def failed(cls, match_id: int, reason: str) -> "Outcome":
-        return cls(match_id, OutcomeKind.FAILED, reason=reason)
+    def failed(cls, match_id: int, reason: str) -> "FetchOutcome":
+        return cls(match_id, FetchOutcomeKind.FAILED, reason=reason)
 
     @classmethod
-    def deferred(cls, match_id: int, reason: str) -> "Outcome":
-        return cls(match_id, OutcomeKind.DEFERRED, reason=reason)
+    def deferred(cls, match_id: int, reason: str) -> "FetchOutcome":
+        return cls(match_id, FetchOutcomeKind.DEFERRED, reason=reason)
 
 
-def save_outcomes(outcomes: Sequence[Outcome], job_id: int | None, now: datetime) -> list[Outcome]:
+def save_outcomes(
+    outcomes: Sequence[FetchOutcome], job_id: int | None, now: datetime
+) -> list[FetchOutcome]:
     """Record one batch of phase-2 outcomes of job `job_id` in one short transaction, and
     return them as recorded.
 
@@ -150,10 +152,10 @@ def save_outcomes(outcomes: Sequence[Outcome], job_id: int | None, now: datetime
         if len(outcomes) > 1:
             return [stored for o in outcomes for stored in save_outcomes([o], job_id, now)]
         (outcome,) = outcomes
-        if outcome.kind is not OutcomeKind.COMPLETED:
+        if outcome.kind is not FetchOutcomeKind.COMPLETED:
             raise
         reason = f"{outcome.source}: the database refused its details ({_why_refused(exc)})"
-        refused = Outcome.failed(outcome.match_id, reason)
+        refused = FetchOutcome.failed(outcome.match_id, reason)
         _save_outcomes([refused], job_id, now)
         return [refused]
     return list(outcomes)
@@ -164,8 +166,8 @@ def _why_refused(exc: Exception) -> str:
     return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
 
 
-def _save_outcomes(outcomes: Sequence[Outcome], job_id: int | None, now: datetime) -> None:
-    by_kind: dict[OutcomeKind, list[Outcome]] = {kind: [] for kind in OutcomeKind}
+def _save_outcomes(outcomes: Sequence[FetchOutcome], job_id: int | None, now: datetime) -> None:
+    by_kind: dict[FetchOutcomeKind, list[FetchOutcome]] = {kind: [] for kind in FetchOutcomeKind}
     for outcome in outcomes:
         by_kind[outcome.kind].append(outcome)
     with transaction.atomic():
@@ -174,9 +176,9 @@ def _save_outcomes(outcomes: Sequence[Outcome], job_id: int | None, now: datetim
         Match.objects.filter(pk__in=[o.match_id for o in outcomes]).update(
             last_attempt_job_id=job_id, claimed_by=None, claimed_until=None
         )
-        if by_kind[OutcomeKind.COMPLETED]:
-            _save_completed(by_kind[OutcomeKind.COMPLETED], now)
-        for outcome in by_kind[OutcomeKind.FAILED]:
+        if by_kind[FetchOutcomeKind.COMPLETED]:
+            _save_completed(by_kind[FetchOutcomeKind.COMPLETED], now)
+        for outcome in by_kind[FetchOutcomeKind.FAILED]:
             Match.objects.filter(pk=outcome.match_id).filter(
                 Q(has_details__isnull=True) | Q(has_details=False)
             ).update(
@@ -185,13 +187,13 @@ def _save_outcomes(outcomes: Sequence[Outcome], job_id: int | None, now: datetim
                 fetch_error=outcome.reason[:FETCH_ERROR_MAX],
                 last_fetch_attempt=now,
             )
-        for outcome in by_kind[OutcomeKind.DEFERRED]:
+        for outcome in by_kind[FetchOutcomeKind.DEFERRED]:
             Match.objects.filter(pk=outcome.match_id, has_details__isnull=True).update(
                 fetch_error=outcome.reason[:FETCH_ERROR_MAX], last_fetch_attempt=now
             )
 
 
-def _save_completed(completed: Sequence[Outcome], now: datetime) -> None:
+def _save_completed(completed: Sequence[FetchOutcome], now: datetime) -> None:
     matches = []
     players = []
     for item in completed:

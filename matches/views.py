@@ -1,4 +1,5 @@
-"""The read-only match pages: thin adapters over matches.stats."""
+"""The read-only match pages: thin adapters over matches.models' querysets, matches.scoreboard,
+matches.teammates and matches.analysis."""
 
 from collections.abc import Callable
 from functools import cached_property
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from matches import analysis, choice, export, friends, stats, trends
+from matches import analysis, choice, export, friends, scoreboard, trends
 from matches.filters import (
     HeroesForm,
     MatchFiltersForm,
@@ -34,6 +35,7 @@ from matches.forms import ExportForm
 from matches.missing import fetch_waiting_label, waiting_count, why_details_missing
 from matches.models import Match, SteamAccount, UserSettings
 from matches.players import is_known_account
+from matches.teammates import teammates as teammates_of
 
 MATCHES_PER_PAGE = 50
 TEAMMATES_SHOWN = 100
@@ -108,11 +110,11 @@ def match_list(request: HttpRequest) -> HttpResponse:
     result = form.cleaned_data["result"] or None
     details_status = form.cleaned_data["status"] or None
     rows = filters.apply(
-        stats.account_matches(account, result=result, details_status=details_status)
+        Match.objects.from_side_of(account, result=result, details_status=details_status)
     )
     counted = rows
     if result is None and not filters.read_own_row:
-        counted = filters.apply(stats.linked_matches(account, details_status=details_status))
+        counted = filters.apply(Match.objects.for_account(account, details_status=details_status))
     paginator = CountedPaginator(rows, MATCHES_PER_PAGE, counted)
     context["page"] = paginator.get_page(request.GET.get("page"))
     return render(request, "matches/match_list.html", context)
@@ -137,13 +139,13 @@ def match_detail(request: HttpRequest, match_id: int) -> HttpResponse:
         match_id=match_id,
     )
     own_accounts = choice.accounts_of(request.user, match_links__match=match)
-    teams = stats.scoreboard(match)
+    teams = scoreboard.scoreboard(match)
     context = {
         "match": match,
         "teams": teams,
-        "draft": stats.draft(match),
+        "draft": scoreboard.draft(match),
         "skill_builds": [
-            (row, stats.skill_build(row.player))
+            (row, scoreboard.skill_build(row.player))
             for team in teams
             for row in team.players
             if row.player.ability_upgrades
@@ -182,7 +184,7 @@ def teammates(request: HttpRequest) -> HttpResponse:
         return _no_account(request, "Teammates")
     show_all = request.GET.get("all") == "1"
     min_games = 1 if show_all else MIN_GAMES_TOGETHER
-    mates = stats.teammates(account, limit=TEAMMATES_SHOWN, min_games=min_games)
+    mates = teammates_of(account, limit=TEAMMATES_SHOWN, min_games=min_games)
     full_bar = max([FULL_BAR_GAMES, *(mate.games for mate in mates)])
     return render(
         request,

@@ -19,8 +19,7 @@ from django.db import transaction
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Now
 
-from dotasync import dbclock
-from matches.models import Match, SteamAccount, due_for_retry
+from matches.models import Match, SteamAccount
 from syncjobs.models import JobStatus, JobType, SyncJob
 
 
@@ -54,21 +53,14 @@ def detail_candidates(job: SyncJob) -> QuerySet[Match]:
 def wanted_details(
     account: SteamAccount, job_type: str, *, force: bool = False, refresh_since=None
 ) -> QuerySet[Match]:
-    """The matches a sync of `job_type` fetches details for.
-
-    Every sync retries a failed match only once its backoff has passed; only a
-    forced backfill ignores the backoff, and nothing goes past SYNC_MAX_ATTEMPTS. A
-    full sync also re-fetches what was complete before `refresh_since` (its start, or
-    that of the interrupted full sync it resumes).
-    """
-    matches = Match.objects.for_account(account)
-    max_attempts = settings.SYNC_MAX_ATTEMPTS
-    if job_type == JobType.BACKFILL and force:
-        return matches.pending_details(max_attempts)
-    wanted = due_for_retry(max_attempts, settings.SYNC_RETRY_BACKOFF_BASE, dbclock.now())
-    if job_type == JobType.FULL and refresh_since is not None:
-        wanted |= Q(has_details=True, details_fetched_at__lt=refresh_since)
-    return matches.filter(wanted)
+    """The matches a sync of `job_type` fetches details for (MatchQuerySet.wanted_details):
+    only a forced backfill ignores the backoff, and a full sync also re-fetches what was
+    complete before `refresh_since` (its start, or that of the interrupted full sync it
+    resumes)."""
+    return Match.objects.for_account(account).wanted_details(
+        ignore_backoff=job_type == JobType.BACKFILL and force,
+        refetch_complete_before=refresh_since if job_type == JobType.FULL else None,
+    )
 
 
 def _is_free() -> Q:
@@ -131,7 +123,7 @@ def held_elsewhere(job: SyncJob) -> int:
     return detail_candidates(job).filter(~_is_free()).exclude(claimed_by=job).count()
 
 
-def release(job: SyncJob, match_ids: Iterable[int] | None = None) -> None:
+def free_claims(job: SyncJob, match_ids: Iterable[int] | None = None) -> None:
     """Free the job's claims (only those on `match_ids` when given)."""
     held = Match.objects.filter(claimed_by=job)
     if match_ids is not None:

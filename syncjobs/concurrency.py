@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
-from matches.store import Outcome
+from matches.store import FetchOutcome
 
 BATCH_SIZE = 25
 # An outcome waits at most this long for its batch to fill before it is stored anyway.
@@ -30,7 +30,7 @@ class Writer:
 
     def __init__(
         self,
-        store: Callable[[list[Outcome]], None],
+        store: Callable[[list[FetchOutcome]], None],
         *,
         batch_size: int = BATCH_SIZE,
         max_wait: float = MAX_WAIT_SECONDS,
@@ -39,7 +39,7 @@ class Writer:
         self.batch_size = batch_size
         self.max_wait = max_wait
         self.error: BaseException | None = None
-        self._pending: list[Outcome] = []
+        self._pending: list[FetchOutcome] = []
         self._first_pending_at = 0.0
         self._busy = False
         self._closing = False
@@ -47,7 +47,7 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="writer", daemon=True)
         self._thread.start()
 
-    def submit(self, outcome: Outcome) -> None:
+    def submit(self, outcome: FetchOutcome) -> None:
         with self._cond:
             while len(self._pending) >= self.batch_size and self.error is None:
                 self._cond.wait()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from matches.upstream import ratelimit
 from matches.upstream.client import KEY_SETTINGS, URL_SETTINGS, UpstreamClient
 from matches.upstream.errors import RateLimited, ServerError, SourceRefused
+from syncjobs import sources
 from syncjobs.liveness import Pulse
 from syncjobs.models import SyncJob
 from syncjobs.sources import DetailSource, IdSource
@@ -92,11 +93,13 @@ class JobContext:
             return KEY_SETTINGS[bucket] in self.refusals or URL_SETTINGS[bucket] in self.refusals
 
     def usable(self, source: IdSource | DetailSource) -> bool:
-        if source.needs_key and not self.client.has_steam_key:
+        """Whether this job may call `source` now: sources.usable_now with the client's key,
+        unless the source refused this job; a switched-off source is noted in the job."""
+        if not sources.has_its_key(source, self.client.has_steam_key):
             return False
         if self.refused(source.bucket):
             return False
-        reason = ratelimit.disabled_reason(source.bucket)
+        reason = sources.switched_off(source)
         if reason:
             self.note(reason)
             return False

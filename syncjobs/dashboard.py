@@ -23,17 +23,10 @@ from matches.models import Match, SteamAccount
 from syncjobs import liveness, quota
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob, about
 from syncjobs.quota import Estimate
-from syncjobs.sources import LABELS
+from syncjobs.sources import LABELS, PLAYER_NAMES
 
 RECENT_JOBS = 10
 FAILED_MATCHES_SHOWN = 5
-
-# The detail sources (the keys of SyncJob.sources) as a player knows them.
-SOURCE_NAMES = {
-    "steam_details": "Steam's match details",
-    "steam_sequence": "Steam's match sequence",
-    "opendota": "OpenDota",
-}
 
 # A job's notes are sentences joined by spaces (syncjobs.liveness.merge_notes).
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -83,7 +76,7 @@ class LiveState:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class JobReport:
     """How a job went, for a player: a headline (what the live region announces) and a few
     plain sentences; `notes` are the technical ones, shown in a disclosure."""
 
@@ -135,7 +128,7 @@ def plain_sentences(job: SyncJob) -> list[str]:
     if job.status == JobStatus.FAILED and job.error_message:
         sentences.append(job.error_message)
     used = sorted(job.sources.items(), key=lambda item: (-item[1], item[0]))
-    names = [SOURCE_NAMES.get(source, source) for source, count in used if count]
+    names = [PLAYER_NAMES.get(source, source) for source, count in used if count]
     if names:
         sentences.append(f"Details came from {join_names(names)}.")
     if job.details_failed:
@@ -176,8 +169,8 @@ def technical_notes(job: SyncJob) -> list[str]:
     return notes
 
 
-def outcome(job: SyncJob) -> Outcome:
-    return Outcome(
+def outcome(job: SyncJob) -> JobReport:
+    return JobReport(
         headline=headline(job), sentences=plain_sentences(job), notes=technical_notes(job)
     )
 
@@ -243,7 +236,7 @@ class SyncPanel:
         return LiveState.of(self.job)
 
     @cached_property
-    def outcome(self) -> Outcome | None:
+    def outcome(self) -> JobReport | None:
         return outcome(self.job) if self.job else None
 
     @property

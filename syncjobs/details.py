@@ -10,7 +10,7 @@ is never offered to the sequence endpoint; a re-fetch of a complete match goes
 to a metered source (OpenDota's daily quota) only out of the quota's spare part
 (syncjobs.quota.spare_for_refetches), or when no other source can take it. A
 source that cannot answer a match (5xx, not found) hands it back for the next able
-source; when none is left, the match's outcome (matches.store.Outcome)
+source; when none is left, the match's outcome (matches.store.FetchOutcome)
 goes to the writer:
 
 - completed: an answer, stored with all players;
@@ -43,7 +43,7 @@ from django.db.models import Q
 from dotasync import dbclock
 from matches import store
 from matches.models import Match
-from matches.store import Outcome, OutcomeKind
+from matches.store import FetchOutcome, FetchOutcomeKind
 from matches.upstream import ratelimit
 from matches.upstream.client import OPENDOTA, interval_of
 from matches.upstream.errors import BadResponse, NotFound, RateLimited, ServerError, SourceRefused
@@ -53,7 +53,7 @@ from syncjobs.claims import Stub
 from syncjobs.concurrency import BATCH_SIZE, Writer
 from syncjobs.context import JobContext
 from syncjobs.models import JobPhase
-from syncjobs.sources import DETAIL_SOURCES, LABELS, DetailSource
+from syncjobs.sources import DETAIL_SOURCES, LABELS, DetailSource, is_metered
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class DetailPhase:
                 for lane in lanes:
                     lane.join()
                 self.writer.close()  # what was answered is stored, also on a cancel
-                claims.release(self.job, self.pulse.claimed)
+                claims.free_claims(self.job, self.pulse.claimed)
                 self.pulse.let_go(list(self.pulse.claimed))
             # A lane can fail after the feed saw the queue empty (a cancel seen as it began
             # its call hands the match back): the phase ends as that lane says, not as done.
@@ -294,7 +294,7 @@ class DetailPhase:
         (less what the metered lanes may have in flight); one call, to be told, when it has
         said nothing today."""
         self._budget_counted_at = time.monotonic()
-        metered = [s for s in self.sources if s.name not in self.dead and quota.metered(s)]
+        metered = [s for s in self.sources if s.name not in self.dead and is_metered(s)]
         if not metered:
             return
         if ratelimit.remaining_today(OPENDOTA) is None:
@@ -326,7 +326,7 @@ class DetailPhase:
             self.queue.done(item)
         if untried:
             ids = [item.stub.match_id for item in untried]
-            claims.release(self.job, ids)
+            claims.free_claims(self.job, ids)
             self.pulse.let_go(ids)
 
     def raise_lane_failure(self) -> None:
@@ -377,11 +377,11 @@ class DetailPhase:
             return False
         if source.needs_seq_num and item.stub.match_seq_num is None:
             return False
-        if item.stub.refetch and quota.metered(source) and self.refetch_budget <= 0:
+        if item.stub.refetch and is_metered(source) and self.refetch_budget <= 0:
             # A daily quota goes to matches without details: a re-fetch goes to a metered
             # source only out of its spare part, or when no unmetered one can take it.
             return not any(
-                self.accepts(other, item) for other in self.sources if not quota.metered(other)
+                self.accepts(other, item) for other in self.sources if not is_metered(other)
             )
         return True
 
@@ -435,7 +435,7 @@ class DetailPhase:
             if item is None:  # another lane was quicker: the slot goes unused
                 breaker.released(permit)
                 continue
-            if item.stub.refetch and quota.metered(source):
+            if item.stub.refetch and is_metered(source):
                 with self._lock:
                     self.refetch_budget -= 1
             try:
@@ -480,7 +480,7 @@ class DetailPhase:
             item.refused.append(f"{label}: {exc.message}")
         else:
             breaker.answered(permit)
-            self.submit(Outcome.completed(details, source.name))
+            self.submit(FetchOutcome.completed(details, source.name))
             self.queue.done(item)
             return
         item.tried.add(source.name)
@@ -498,24 +498,24 @@ class DetailPhase:
 
     # --- outcomes
 
-    def outcome_of(self, item: Item) -> Outcome:
+    def outcome_of(self, item: Item) -> FetchOutcome:
         if item.refused:
-            return Outcome.failed(item.stub.match_id, "; ".join(item.refused))
+            return FetchOutcome.failed(item.stub.match_id, "; ".join(item.refused))
         reason = "; ".join(item.down) or "no detail source could serve it"
-        return Outcome.deferred(item.stub.match_id, reason)
+        return FetchOutcome.deferred(item.stub.match_id, reason)
 
     def finish(self, item: Item) -> None:
         """No source is left to try for `item`: record why (it is not tried again)."""
         self.submit(self.outcome_of(item))
 
-    def submit(self, outcome: Outcome) -> None:
+    def submit(self, outcome: FetchOutcome) -> None:
         self.writer.submit(outcome)
         self.judge(outcome)
 
-    def judge(self, outcome: Outcome) -> None:
+    def judge(self, outcome: FetchOutcome) -> None:
         """Stop the phase early once nothing gets answered any more."""
         with self._lock:
-            if outcome.kind is OutcomeKind.DEFERRED:
+            if outcome.kind is FetchOutcomeKind.DEFERRED:
                 self._deferred_streak += 1
             else:
                 self._deferred_streak = 0
@@ -523,7 +523,7 @@ class DetailPhase:
         if streak >= settings.SYNC_MAX_CONSECUTIVE_DEFERRED:
             self.fail_lane(EndPhase(STOPPED_EARLY))
 
-    def store(self, outcomes: list[Outcome]) -> None:
+    def store(self, outcomes: list[FetchOutcome]) -> None:
         """The writer's work: store one batch (releasing its claims), then count it as stored
         (details the database refused are a failure)."""
         stored = store.save_outcomes(outcomes, self.job.pk, dbclock.now())
@@ -532,7 +532,7 @@ class DetailPhase:
             self.attempted += len(outcomes)
         for outcome in stored:
             self.pulse.count("done")
-            if outcome.kind is OutcomeKind.COMPLETED:
+            if outcome.kind is FetchOutcomeKind.COMPLETED:
                 self.pulse.count("ok")
                 self.pulse.count(f"source:{outcome.source}")
             else:

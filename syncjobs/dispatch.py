@@ -1,4 +1,9 @@
-"""Handing jobs to the django-q task cluster, and telling whether a job's task still waits.
+"""Handing work to the django-q task cluster, and telling whether a job's task still waits.
+
+Every write DotaSync makes to django-q is here: the tasks it enqueues (a sync job, its phase-2
+helpers, the naming of its players, notifications to send) and the schedules it keeps (the
+periodic ones, syncjobs.schedule; one-off runs later, of the naming and of a sync after a
+daily limit's reset).
 
 django-q's ORM broker keeps a task's row until a worker has finished it, locked
 for Q_CLUSTER's `retry` (hours) from when a cluster pulled it; its Redis broker
@@ -9,7 +14,7 @@ a second copy of it finds the job running or ended and does nothing).
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import F
 from django.db.models.functions import Now
@@ -18,7 +23,7 @@ from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
 from django_q.brokers.redis_broker import Redis
 from django_q.conf import Conf
-from django_q.models import OrmQ
+from django_q.models import OrmQ, Schedule
 from django_q.signing import SignedPackage
 from django_q.status import Stat
 from django_q.tasks import async_task
@@ -81,6 +86,60 @@ def enqueue_deliveries() -> None:
         async_task("matches.notifications.tasks.deliver_due", group="notifications")
     except Exception:
         logger.exception("could not enqueue sending notifications")
+
+
+def enqueue_name_resolution(job: SyncJob) -> None:
+    """Hand the naming of a completed job's players to the task cluster (syncjobs.names).
+
+    The job has ended when this runs; a broker that cannot take the task costs the names of
+    this round, never the job.
+    """
+    try:
+        async_task(
+            "syncjobs.tasks.resolve_player_names",
+            job.pk,
+            task_name=f"player-names-{job.pk}",
+            group="player-names",
+        )
+    except Exception:
+        logger.exception("job %s: could not enqueue naming its players", job.pk)
+
+
+def keep_repeating(name: str, func: str, minutes: int) -> None:
+    """The schedule `name` runs the task `func` every `minutes`, for ever: created, or brought
+    in step with these arguments."""
+    Schedule.objects.update_or_create(
+        name=name,
+        defaults={
+            "func": func,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": minutes,
+            "repeats": -1,
+        },
+    )
+
+
+def run_once_at(
+    name: str, func: str, args: tuple, run_at: datetime, *, keep_after_run: bool
+) -> None:
+    """One run of the task `func(*args)` at `run_at`, under a schedule of its own, `name`: a
+    second call moves that run instead of adding one. django-q deletes a one-off schedule
+    once it has run, unless `keep_after_run` (its row then stays, spent)."""
+    Schedule.objects.update_or_create(
+        name=name,
+        defaults={
+            "func": func,
+            "args": repr(args),
+            "schedule_type": Schedule.ONCE,
+            "next_run": run_at,
+            # A positive count keeps a spent one-off schedule, a negative one deletes it.
+            "repeats": 1 if keep_after_run else -1,
+        },
+    )
+
+
+def drop_schedule(name: str) -> None:
+    Schedule.objects.filter(name=name).delete()
 
 
 def task_waiting(job: SyncJob) -> bool:

@@ -324,14 +324,14 @@ def _run_locked(job_id, client, cancel_event, on_progress, deadline) -> tuple[Sy
         job.refresh_from_db()
         return job, job.status == JobStatus.PENDING
     finally:
-        locks.release(account_id)
+        locks.release_account_lock(account_id)
 
 
 def _acquire_account(account_id: int, *, wait: bool) -> bool:
     """The account's lock; with `wait`, a worker that is just letting it go (the previous
     job of the account ending) gets a few seconds."""
     deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait else 0)
-    while not locks.acquire(account_id):
+    while not locks.acquire_account_lock(account_id):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.1)

@@ -32,11 +32,11 @@ from django_q.status import Stat
 from matches.upstream import client as upstream
 from matches.upstream.slots import RateLimitSlot
 from syncjobs.models import JobStatus, SupervisorRun, SyncJob
+from syncjobs.sources import ALL_SOURCES, has_its_key
 
 logger = logging.getLogger(__name__)
 
 SOURCES = (upstream.STEAM, upstream.STEAM_SEQUENCE, upstream.OPENDOTA)
-STEAM_SOURCES = (upstream.STEAM, upstream.STEAM_SEQUENCE)
 
 
 def check_health(now: datetime | None = None) -> dict[str, Any]:
@@ -109,7 +109,8 @@ def cluster_status_at() -> datetime | None:
 
 
 def source_states(now: datetime) -> dict[str, dict[str, Any]]:
-    """Each upstream source: whether it may be called, and if not, why and until when."""
+    """Each upstream source (a rate-limit bucket): whether it may be called, and if not, why
+    and until when. Configured: every source of the bucket has its key (syncjobs.sources)."""
     slots = {slot.bucket: slot for slot in RateLimitSlot.objects.filter(bucket__in=SOURCES)}
     states = {}
     for name in SOURCES:
@@ -118,7 +119,7 @@ def source_states(now: datetime) -> dict[str, dict[str, Any]]:
             slot is not None and slot.disabled_until is not None and slot.disabled_until > now
         )
         states[name] = {
-            "configured": bool(settings.STEAM_API_KEY) if name in STEAM_SOURCES else True,
+            "configured": all(has_its_key(s) for s in ALL_SOURCES if s.bucket == name),
             "switched_off": switched_off,
             "reason": slot.disabled_reason if switched_off else "",
             "until": _iso(slot.disabled_until) if switched_off else None,

@@ -267,7 +267,7 @@ def finish(job: SyncJob, status: str, *, error: str = "", message: str | None = 
         changes["message"] = message[:NOTES_MAX]
     ended = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**changes)
     if ended:
-        claims.release(job)
+        claims.free_claims(job)
         signals.job_ended.send(sender=SyncJob, job_id=job.pk)
     return bool(ended)
 

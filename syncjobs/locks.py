@@ -53,7 +53,7 @@ def _key(account_id: int) -> int:
     return (_NAMESPACE << 32) | account_id
 
 
-def acquire(account_id: int) -> bool:
+def acquire_account_lock(account_id: int) -> bool:
     """Take the account's lock for this connection (PostgreSQL) or this open file
     (SQLite); False if another session or process holds it."""
     if connection.vendor == "postgresql":
@@ -85,7 +85,7 @@ def _flock(directory: Path, account_id: int) -> bool:
     return True
 
 
-def release(account_id: int) -> None:
+def release_account_lock(account_id: int) -> None:
     with _held_lock:
         _held_here.discard(account_id)
         fd = _files.pop(account_id, None)

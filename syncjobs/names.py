@@ -1,7 +1,7 @@
 """Naming the players of a job's matches, after the job: a small task of its own.
 
-A completed job enqueues `syncjobs.tasks.resolve_player_names`, which asks Steam's
-GetPlayerSummaries about the accounts of the job's matches whose names are missing or older
+A completed job enqueues `syncjobs.tasks.resolve_player_names` (syncjobs.dispatch), which asks
+Steam's GetPlayerSummaries about the accounts of the job's matches whose names are missing or older
 than PLAYER_NAME_MAX_AGE_DAYS. It runs after the job has ended, so it never holds that sync up,
 and it gives way to the syncs it competes with for Steam's rate limit (its calls and theirs
 share the `steam` bucket): within a fraction of a second of a sync of any account starting to
@@ -21,11 +21,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from django_q.models import Schedule
-from django_q.tasks import async_task
 
 from matches import players
 from matches.upstream.client import STEAM, UpstreamClient
+from syncjobs import dispatch
 from syncjobs.models import JobPhase, JobStatus, SourceBreaker, SyncJob
 from syncjobs.sources import DETAIL_SOURCES, ID_SOURCES
 
@@ -49,23 +48,6 @@ class GaveWay(Exception):
     def __init__(self, reason: str, *, hand_on: bool) -> None:
         super().__init__(reason)
         self.hand_on = hand_on
-
-
-def enqueue_name_resolution(job: SyncJob) -> None:
-    """Hand the naming of a completed job's players to the task cluster.
-
-    The job has ended when this runs; a broker that cannot take the task costs the names of
-    this round, never the job.
-    """
-    try:
-        async_task(
-            "syncjobs.tasks.resolve_player_names",
-            job.pk,
-            task_name=f"player-names-{job.pk}",
-            group="player-names",
-        )
-    except Exception:
-        logger.exception("job %s: could not enqueue naming its players", job.pk)
 
 
 def resolve_names_for_job(job_id: int) -> str:
@@ -114,16 +96,13 @@ def resolve_names_for_job(job_id: int) -> str:
 def hand_on(job: SyncJob) -> None:
     """Name the players left in a run of the task HAND_ON_SECONDS from now (one schedule a
     job, so a task that gives way again moves its run instead of adding one; django-q
-    deletes a one-off schedule with negative repeats once it has run)."""
-    Schedule.objects.update_or_create(
-        name=HAND_ON_SCHEDULE.format(job.pk),
-        defaults={
-            "func": "syncjobs.tasks.resolve_player_names",
-            "args": repr((job.pk,)),
-            "schedule_type": Schedule.ONCE,
-            "next_run": timezone.now() + timedelta(seconds=HAND_ON_SECONDS),
-            "repeats": -1,
-        },
+    deletes the schedule once it has run)."""
+    dispatch.run_once_at(
+        HAND_ON_SCHEDULE.format(job.pk),
+        "syncjobs.tasks.resolve_player_names",
+        (job.pk,),
+        timezone.now() + timedelta(seconds=HAND_ON_SECONDS),
+        keep_after_run=False,
     )
 
 

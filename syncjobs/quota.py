@@ -24,15 +24,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
-from django_q.models import Schedule
 
 from dotasync import dbclock
 from matches.models import Match, SteamAccount
 from matches.upstream import ratelimit
 from matches.upstream.client import OPENDOTA, interval_of
-from syncjobs import claims
+from syncjobs import claims, dispatch
 from syncjobs.models import SourceBreaker, SyncJob
-from syncjobs.sources import DETAIL_SOURCES, STEAM_DETAILS, DetailSource
+from syncjobs.sources import DETAIL_SOURCES, STEAM_DETAILS, DetailSource, is_metered, usable_now
 
 CONTINUE_SCHEDULE = "dotasync: continue account {} after OpenDota's daily reset"
 # Sources known to fail every match (GetMatchDetails: HTTP 500 since patch 7.36, Valve's
@@ -40,12 +39,6 @@ CONTINUE_SCHEDULE = "dotasync: continue account {} after OpenDota's daily reset"
 # of theirs saw an answer.
 PRESUMED_DEAD = frozenset({STEAM_DETAILS})
 BISECTIONS = 40
-
-
-def metered(source: DetailSource) -> bool:
-    """Whether every call to `source` spends a daily quota that matters (OpenDota's free
-    tier; a key raises its limits far beyond what one deployment uses)."""
-    return source.bucket == OPENDOTA and not settings.OPENDOTA_API_KEY
 
 
 def left_today() -> int:
@@ -157,16 +150,16 @@ def _served(
         node = f"{kind}-{with_seq}"
         capacity[("start", node)] = float(count)
         able = [s for s in sources if with_seq or not s.needs_seq_num]
-        unmetered_able = any(not metered(s) for s in able)
+        unmetered_able = any(not is_metered(s) for s in able)
         for source in able:
-            if kind == "refetch" and metered(source) and unmetered_able:
+            if kind == "refetch" and is_metered(source) and unmetered_able:
                 capacity[(node, "R_in")] = infinite  # only out of the spare quota
             else:
                 capacity[(node, source.name)] = infinite
     for source in sources:
-        capacity[("R_out", source.name)] = infinite if metered(source) else 0.0
+        capacity[("R_out", source.name)] = infinite if is_metered(source) else 0.0
         limit = pace[source.name] * seconds if seconds != infinite else infinite
-        capacity[(source.name, "quota" if metered(source) else "end")] = limit
+        capacity[(source.name, "quota" if is_metered(source) else "end")] = limit
     return _max_flow(capacity, "start", "end")
 
 
@@ -243,8 +236,7 @@ def estimate_sync(account: SteamAccount, job_type: str) -> Estimate:
     sources = [
         DETAIL_SOURCES[name]
         for name in settings.SYNC_DETAIL_SOURCES
-        if ratelimit.disabled_reason(DETAIL_SOURCES[name].bucket) is None
-        and (settings.STEAM_API_KEY or not DETAIL_SOURCES[name].needs_key)
+        if usable_now(DETAIL_SOURCES[name])
     ]
     return estimate(work, serving(sources))
 
@@ -268,10 +260,7 @@ def waiting_for_reset(job: SyncJob) -> Waiting | None:
         ratelimit.disabled_reason(OPENDOTA) or ""
     ):
         return None
-    needing = Match.objects.for_account(job.account).filter(
-        Q(has_details__isnull=True)
-        | Q(has_details=False, retry_count__lt=settings.SYNC_MAX_ATTEMPTS)
-    )
+    needing = Match.objects.for_account(job.account).pending_details(settings.SYNC_MAX_ATTEMPTS)
     count = needing.filter(match_seq_num__isnull=True).count()
     if not count:
         return None
@@ -280,13 +269,10 @@ def waiting_for_reset(job: SyncJob) -> Waiting | None:
 
 def continue_after_reset(account: SteamAccount, resets_at: datetime) -> None:
     """Schedule one incremental sync of `account` just after the daily limit resets."""
-    Schedule.objects.update_or_create(
-        name=CONTINUE_SCHEDULE.format(account.account_id),
-        defaults={
-            "func": "syncjobs.tasks.continue_sync",
-            "args": repr((account.account_id,)),
-            "schedule_type": Schedule.ONCE,
-            "next_run": resets_at + timedelta(minutes=1),
-            "repeats": 1,
-        },
+    dispatch.run_once_at(
+        CONTINUE_SCHEDULE.format(account.account_id),
+        "syncjobs.tasks.continue_sync",
+        (account.account_id,),
+        resets_at + timedelta(minutes=1),
+        keep_after_run=True,
     )

@@ -23,7 +23,7 @@ from django_q.exceptions import TimeoutException
 from dotasync import dbclock
 from matches.upstream.client import UpstreamClient
 from matches.upstream.errors import PrivateProfile, UpstreamError
-from syncjobs import liveness, names
+from syncjobs import dispatch, liveness
 from syncjobs.context import JobContext, NoSourceLeft
 from syncjobs.details import DetailPhase, HandOver
 from syncjobs.listing import ListingPhase
@@ -127,4 +127,4 @@ class JobRunner:
         if self.pulse.on_progress:
             self.pulse.on_progress(job)
         if job.status == JobStatus.COMPLETED:
-            names.enqueue_name_resolution(job)  # its own task: it never holds a sync up
+            dispatch.enqueue_name_resolution(job)  # its own task: it never holds a sync up

@@ -26,10 +26,9 @@ from itertools import zip_longest
 from django.conf import settings
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
-from django_q.models import Schedule
 
 from matches.models import SteamAccount
-from syncjobs import engine
+from syncjobs import dispatch, engine
 from syncjobs.models import JobType, SyncJob
 
 logger = logging.getLogger(__name__)
@@ -44,36 +43,14 @@ NOTIFICATIONS_SCHEDULE_NAME = "dotasync: notifications"
 
 def ensure_schedule(**_: object) -> None:
     """Create, update or (interval 0) remove the django-q Schedules; runs after migrate."""
-    Schedule.objects.update_or_create(
-        name=SUPERVISOR_SCHEDULE_NAME,
-        defaults={
-            "func": "syncjobs.tasks.supervise",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
-    Schedule.objects.update_or_create(
-        name=NOTIFICATIONS_SCHEDULE_NAME,
-        defaults={
-            "func": "matches.notifications.tasks.check_sessions_and_deliver",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
+    dispatch.keep_repeating(SUPERVISOR_SCHEDULE_NAME, "syncjobs.tasks.supervise", 1)
+    dispatch.keep_repeating(
+        NOTIFICATIONS_SCHEDULE_NAME, "matches.notifications.tasks.check_sessions_and_deliver", 1
     )
     if settings.SYNC_SCHEDULE_INTERVAL_MINUTES <= 0:
-        Schedule.objects.filter(name=SCHEDULE_NAME).delete()
+        dispatch.drop_schedule(SCHEDULE_NAME)
         return
-    Schedule.objects.update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={
-            "func": "syncjobs.tasks.sync_all_accounts",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": LOOK_EVERY_MINUTES,
-            "repeats": -1,
-        },
-    )
+    dispatch.keep_repeating(SCHEDULE_NAME, "syncjobs.tasks.sync_all_accounts", LOOK_EVERY_MINUTES)
 
 
 def scheduled_sync_order() -> list[SteamAccount]:

@@ -8,11 +8,19 @@ Detail sources answer one match each, tried in the configured order:
 - steam_details: GetMatchDetails (HTTP 500 `{}` for every match since patch 7.36).
 - steam_sequence: GetMatchHistoryBySequenceNum at the stub's match_seq_num.
 - opendota: /matches/{id}.
+
+Each source's facts are declared here once: its label (for logs and notes), its name for a
+player, whether it needs the Steam key, whether its calls spend a daily quota (`is_metered`)
+and whether it may be called now (`usable_now`). A job adds its own refusals to the last
+(syncjobs.context); the estimate (syncjobs.quota) and the health check ask the same.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
+
+from matches.upstream import ratelimit
 from matches.upstream.client import OPENDOTA, STEAM, STEAM_PAGE_SIZE, STEAM_SEQUENCE, UpstreamClient
 from matches.upstream.normalize import HistoryEntry, MatchDetails
 
@@ -27,13 +35,6 @@ OPENDOTA_INCREMENTAL_PAGE = 100
 # GetMatchHistory never reaches past an account's newest 500 matches: its `total_results` is
 # then 500 (shared/NOTES.md), and its end is the cap, not the history's.
 STEAM_HISTORY_CAP = 500
-
-LABELS = {
-    STEAM_HISTORY: "Steam GetMatchHistory",
-    OPENDOTA_LIST: "OpenDota",
-    STEAM_DETAILS: "Steam GetMatchDetails",
-    STEAM_SEQUENCE_DETAILS: "Steam GetMatchHistoryBySequenceNum",
-}
 
 
 # A listing cursor: Steam's next start_at_match_id, or OpenDota's next offset.
@@ -57,6 +58,8 @@ class Page:
 @dataclass(frozen=True)
 class IdSource:
     name: str
+    label: str  # the endpoint, for logs and a job's notes
+    player_name: str  # what a player knows it as
     bucket: str
     needs_key: bool
     # (client, account_id, cursor, small) -> the page at the cursor; `small` asks for a
@@ -70,6 +73,8 @@ class IdSource:
 @dataclass(frozen=True)
 class DetailSource:
     name: str
+    label: str
+    player_name: str
     bucket: str
     needs_key: bool
     fetch: Callable[[UpstreamClient, int, int | None], MatchDetails]
@@ -99,24 +104,79 @@ def _opendota_page(client: UpstreamClient, account_id: int, offset: Cursor, smal
 
 
 ID_SOURCES = {
-    STEAM_HISTORY: IdSource(STEAM_HISTORY, STEAM, True, _steam_history_page),
+    STEAM_HISTORY: IdSource(
+        STEAM_HISTORY,
+        "Steam GetMatchHistory",
+        "Steam's match history",
+        STEAM,
+        True,
+        _steam_history_page,
+    ),
     OPENDOTA_LIST: IdSource(
-        OPENDOTA_LIST, OPENDOTA, False, _opendota_page, first_cursor=0, offset_paged=True
+        OPENDOTA_LIST,
+        "OpenDota",
+        "OpenDota",
+        OPENDOTA,
+        False,
+        _opendota_page,
+        first_cursor=0,
+        offset_paged=True,
     ),
 }
 
 DETAIL_SOURCES = {
     STEAM_DETAILS: DetailSource(
-        STEAM_DETAILS, STEAM, True, lambda c, match_id, seq: c.steam_match_details(match_id)
+        STEAM_DETAILS,
+        "Steam GetMatchDetails",
+        "Steam's match details",
+        STEAM,
+        True,
+        lambda c, match_id, seq: c.steam_match_details(match_id),
     ),
     STEAM_SEQUENCE_DETAILS: DetailSource(
         STEAM_SEQUENCE_DETAILS,
+        "Steam GetMatchHistoryBySequenceNum",
+        "Steam's match sequence",
         STEAM_SEQUENCE,
         True,
         lambda c, match_id, seq: c.steam_match_by_seq_num(seq, match_id),
         needs_seq_num=True,
     ),
     OPENDOTA_DETAILS: DetailSource(
-        OPENDOTA_DETAILS, OPENDOTA, False, lambda c, match_id, seq: c.opendota_match(match_id)
+        OPENDOTA_DETAILS,
+        "OpenDota",
+        "OpenDota",
+        OPENDOTA,
+        False,
+        lambda c, match_id, seq: c.opendota_match(match_id),
     ),
 }
+ALL_SOURCES = (*ID_SOURCES.values(), *DETAIL_SOURCES.values())
+# By source name (a job's notes and counts name its sources so; OpenDota lists and details
+# under one name, and one label).
+LABELS = {source.name: source.label for source in ALL_SOURCES}
+PLAYER_NAMES = {source.name: source.player_name for source in ALL_SOURCES}
+
+
+def has_its_key(source: IdSource | DetailSource, has_steam_key: bool | None = None) -> bool:
+    """Whether `source` has the key it needs: a Steam source the Steam key (the client's when
+    `has_steam_key` says, else the deployment's STEAM_API_KEY)."""
+    if has_steam_key is None:
+        has_steam_key = bool(settings.STEAM_API_KEY)
+    return has_steam_key or not source.needs_key
+
+
+def switched_off(source: IdSource | DetailSource) -> str | None:
+    """Why `source`'s bucket is switched off now (a used-up daily limit), or None."""
+    return ratelimit.disabled_reason(source.bucket)
+
+
+def usable_now(source: IdSource | DetailSource, has_steam_key: bool | None = None) -> bool:
+    """Whether `source` may be called now: it has its key and is not switched off."""
+    return has_its_key(source, has_steam_key) and switched_off(source) is None
+
+
+def is_metered(source: IdSource | DetailSource) -> bool:
+    """Whether every call to `source` spends a daily quota that matters (OpenDota's free
+    tier; a key raises its limits far beyond what one deployment uses)."""
+    return source.bucket == OPENDOTA and not settings.OPENDOTA_API_KEY

@@ -1,4 +1,5 @@
-"""Where log lines go (seed task 2), and that no API key ever reaches a log line or an error."""
+"""Where log lines go (stdout, and LOG_DIR/errors.log), and that no API key ever reaches a
+log line or an error."""
 
 import contextlib
 import http.server

@@ -56,7 +56,24 @@ MATCH_HEADER = [
     "hero_healing",
     "leaver_status",
     "abandons",
+    "match_seq_num",
+    "retry_count",
+    "fetch_error",
+    "details_source",
+    "details_fetched_at",
+    "leagueid",
+    "cluster",
+    "first_blood_time",
+    "human_players",
+    "radiant_team_id",
+    "dire_team_id",
+    "radiant_name",
+    "dire_name",
+    "league_name",
+    "picks_bans",
 ]
+# The match's own stored fields after the account's side of it: read from the match as they are.
+MATCH_FIELDS_AS_STORED = MATCH_HEADER[MATCH_HEADER.index("match_seq_num") :]
 PLAYER_HEADER = [
     "match_id",
     "player_slot",
@@ -96,6 +113,8 @@ PLAYER_HEADER = [
     "gold",
     "gold_spent",
     "leaver_status",
+    "party_size",
+    "ability_upgrades",
 ]
 HERO_NAMES = {1: "Anti-Mage", 5: "Crystal Maiden", 8: "Juggernaut", 3: "Bane"}
 HEROES_OF_OTHERS = range(11, 25)
@@ -167,6 +186,7 @@ def stored_match_rows(account: SteamAccount) -> list[dict[str, Any]]:
                 "hero_name": _hero_name(hero_id),
                 **{name: getattr(own, name) if own else None for name in OWN_NUMBERS},
                 "abandons": match.abandons,
+                **{name: getattr(match, name) for name in MATCH_FIELDS_AS_STORED},
             }
         )
     return rows
@@ -199,6 +219,8 @@ def as_csv_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, list):
+        return json.dumps(value, separators=(",", ":"))
     return str(value)
 
 

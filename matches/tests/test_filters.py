@@ -5,7 +5,7 @@ from datetime import UTC, date, timedelta
 import pytest
 
 from matches.filters import HeroesForm, MatchFiltersForm, Preset, next_ordering, presets
-from matches.stats import account_matches
+from matches.models import Match
 from matches.tests.match_builders import complete_match
 from matches.upstream import dota_constants
 
@@ -49,7 +49,7 @@ def test_the_last_day_python_knows_can_end_a_range(account):
     complete_match(1, account, won=True)
     form = MatchFiltersForm({"start": "0001-01-01", "end": "9999-12-31"})
     assert form.is_valid()
-    assert form.filters(UTC).apply(account_matches(account)).count() == 1
+    assert form.filters(UTC).apply(Match.objects.from_side_of(account)).count() == 1
 
 
 def test_a_refused_choice_keeps_its_field_described_and_marked_invalid():

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from matches.models import AccountMatch, Match, Player, UserSettings
-from matches.store import Outcome, save_outcomes
+from matches.store import FetchOutcome, save_outcomes
 from matches.tests.match_builders import complete_match, make_account
 from matches.upstream.normalize import match_details
 
@@ -40,7 +40,7 @@ def signed_in(client, user):
 def store_linked(raw: dict, account, source: str = "steam_sequence") -> Match:
     details = match_details(raw)
     Match.objects.create(match_id=details.match_id)
-    save_outcomes([Outcome.completed(details, source)], None, datetime(2026, 1, 1, tzinfo=UTC))
+    save_outcomes([FetchOutcome.completed(details, source)], None, datetime(2026, 1, 1, tzinfo=UTC))
     own = next((p for p in details.players if p["account_id"] == account.account_id), {})
     AccountMatch.objects.create(
         account=account,

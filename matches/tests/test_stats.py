@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from matches import stats
-from matches.models import MatchPlayer
+from matches.models import Match, MatchPlayer
+from matches.teammates import teammates
 from matches.tests.match_builders import (
     complete_match,
     failed_match,
@@ -46,7 +46,7 @@ def test_teammate_counted_once_per_shared_match_with_wins_on_our_side(me):
         start_time=datetime(2025, 2, 7, tzinfo=UTC),
     )
 
-    mates = stats.teammates(me)
+    mates = teammates(me)
 
     assert [mate.account_id for mate in mates] == [FRIEND]
     friend = mates[0]
@@ -59,17 +59,17 @@ def test_teammates_on_the_dire_side_and_ordering_by_games(me):
     complete_match(21, me, won=True, dire=True, teammates=[FRIEND, STRANGER], opponents=[FOE])
     complete_match(22, me, won=True, dire=True, teammates=[FRIEND], opponents=[STRANGER])
 
-    mates = stats.teammates(me)
+    mates = teammates(me)
 
     assert [(m.account_id, m.games, m.wins) for m in mates] == [(FRIEND, 2, 2), (STRANGER, 1, 1)]
-    assert stats.teammates(me, limit=1) == mates[:1]
+    assert teammates(me, limit=1) == mates[:1]
 
 
 def test_known_teammate_carries_their_persona_name(me):
     make_account(FRIEND, persona_name="Friendly")
     complete_match(31, me, won=True, teammates=[FRIEND])
 
-    assert stats.teammates(me)[0].persona_name == "Friendly"
+    assert teammates(me)[0].persona_name == "Friendly"
 
 
 def test_other_accounts_matches_and_matches_without_details_do_not_count(me):
@@ -78,13 +78,13 @@ def test_other_accounts_matches_and_matches_without_details_do_not_count(me):
     stub_match(42, me)
     failed_match(43, me, error="timeout", attempts=3)
 
-    assert stats.teammates(me) == []
+    assert teammates(me) == []
 
 
 def test_resaving_the_same_player_rows_changes_nothing(me):
     complete_match(51, me, won=True, teammates=[FRIEND])
     complete_match(52, me, won=False, teammates=[FRIEND])
-    before = stats.teammates(me)
+    before = teammates(me)
 
     for player in MatchPlayer.objects.all():
         player.save()
@@ -96,14 +96,14 @@ def test_resaving_the_same_player_rows_changes_nothing(me):
         update_fields=["account_id", "is_radiant", "hero_id"],
     )
 
-    assert stats.teammates(me) == before
+    assert teammates(me) == before
     assert (before[0].games, before[0].wins) == (2, 1)
 
 
 def test_teammates_is_one_query(me, django_assert_num_queries):
     complete_match(61, me, won=True, teammates=[FRIEND, STRANGER])
     with django_assert_num_queries(1):
-        stats.teammates(me)
+        teammates(me)
 
 
 def test_account_matches_annotates_the_accounts_own_row(me):
@@ -111,9 +111,9 @@ def test_account_matches_annotates_the_accounts_own_row(me):
     complete_match(72, me, won=True, dire=True, hero_id=9)
     stub_match(73, me, hero_id=14, player_slot=130)
 
-    rows = {m.match_id: m for m in stats.account_matches(me)}
+    rows = {m.match_id: m for m in Match.objects.from_side_of(me)}
 
-    assert [m.match_id for m in stats.account_matches(me)] == [73, 72, 71]
+    assert [m.match_id for m in Match.objects.from_side_of(me)] == [73, 72, 71]
     assert (rows[71].hero_id, rows[71].kills, rows[71].deaths, rows[71].assists) == (8, 12, 0, 7)
     assert (rows[71].is_radiant, rows[71].won) == (True, True)
     assert (rows[72].is_radiant, rows[72].won, rows[72].player_slot) == (False, True, 128)
@@ -128,7 +128,7 @@ def test_account_matches_annotates_the_accounts_own_row(me):
 def test_private_profile_result_comes_from_the_slot_steam_gave(me):
     complete_match(81, me, won=False, dire=True, hero_id=5, show_account=False)
 
-    row = stats.account_matches(me).get()
+    row = Match.objects.from_side_of(me).get()
 
     assert (row.hero_id, row.is_radiant, row.won, row.kills) == (5, False, False, None)
 
@@ -141,7 +141,7 @@ def test_account_matches_filters(me):
     failed_match(95, me, error="gone", attempts=1, hero_id=2)
 
     def ids(**filters):
-        return [m.match_id for m in stats.account_matches(me, **filters)]
+        return [m.match_id for m in Match.objects.from_side_of(me, **filters)]
 
     assert ids(hero_id=1) == [94, 92, 91]
     assert ids(result="win") == [93, 91]
@@ -157,10 +157,10 @@ def test_account_matches_only_holds_the_accounts_own_matches(me):
     complete_match(101, other, won=True, teammates=[ME])
     complete_match(102, me, won=True)
 
-    assert [m.match_id for m in stats.account_matches(me)] == [102]
+    assert [m.match_id for m in Match.objects.from_side_of(me)] == [102]
 
 
 @pytest.mark.parametrize(("name", "value"), [("result", "draw"), ("details_status", "done")])
 def test_account_matches_rejects_unknown_filter_values(me, name, value):
     with pytest.raises(ValueError, match=name):
-        stats.account_matches(me, **{name: value})
+        Match.objects.from_side_of(me, **{name: value})

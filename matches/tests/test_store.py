@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from matches.models import Match, MatchPlayer, Player
-from matches.store import Outcome, save_outcomes
+from matches.store import FetchOutcome, save_outcomes
 from matches.upstream.normalize import match_details
 
 DATA = Path(__file__).parent / "data"
@@ -21,7 +21,7 @@ def load(name: str) -> dict:
 def store(raw: dict, source: str = "steam_sequence") -> Match:
     details = match_details(raw)
     Match.objects.create(match_id=details.match_id)
-    save_outcomes([Outcome.completed(details, source)], None, NOW)
+    save_outcomes([FetchOutcome.completed(details, source)], None, NOW)
     return Match.objects.get(pk=details.match_id)
 
 
@@ -85,7 +85,7 @@ def test_storing_the_same_match_twice_changes_nothing(league_match):
     before = list(MatchPlayer.objects.filter(match=league_match).values())
     raw = load("GetMatchHistoryBySequenceNum.json")["result"]["matches"][0]
 
-    save_outcomes([Outcome.completed(match_details(raw), "steam_sequence")], None, NOW)
+    save_outcomes([FetchOutcome.completed(match_details(raw), "steam_sequence")], None, NOW)
 
     assert list(MatchPlayer.objects.filter(match=league_match).values()) == before
     assert Match.objects.get(pk=league_match.pk).picks_bans == league_match.picks_bans

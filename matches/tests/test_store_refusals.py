@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from matches.models import Match
-from matches.store import Outcome, OutcomeKind, save_outcomes
+from matches.store import FetchOutcome, FetchOutcomeKind, save_outcomes
 from matches.upstream.normalize import match_details
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.django_db]
@@ -57,12 +57,12 @@ def test_refused_details_fail_their_match_and_the_rest_of_the_batch_is_stored(sp
     batch = [good_details(match_id) for match_id in ids]
     spoil(batch[1])
 
-    stored = save_outcomes([Outcome.completed(d, "opendota") for d in batch], None, NOW)
+    stored = save_outcomes([FetchOutcome.completed(d, "opendota") for d in batch], None, NOW)
 
     assert [(o.match_id, o.kind) for o in stored] == [
-        (101, OutcomeKind.COMPLETED),
-        (102, OutcomeKind.FAILED),
-        (103, OutcomeKind.COMPLETED),
+        (101, FetchOutcomeKind.COMPLETED),
+        (102, FetchOutcomeKind.FAILED),
+        (103, FetchOutcomeKind.COMPLETED),
     ]
     assert set(Match.objects.filter(pk__in=[101, 103]).values_list("has_details", flat=True)) == {
         True

@@ -125,11 +125,11 @@ def live_worker(db):
     the job has a fresh heartbeat. Released after the test."""
 
     def hold(job: SyncJob) -> SyncJob:
-        locks.acquire(job.account.account_id)
+        locks.acquire_account_lock(job.account.account_id)
         SyncJob.objects.filter(pk=job.pk).update(heartbeat_at=Now())
         job.refresh_from_db()
         return job
 
     yield hold
     for account_id in locks.held_here():
-        locks.release(account_id)
+        locks.release_account_lock(account_id)

@@ -4,12 +4,12 @@ import threading
 
 import pytest
 
-from matches.store import Outcome
+from matches.store import FetchOutcome
 from syncjobs.concurrency import Writer
 
 
-def outcome(n: int) -> Outcome:
-    return Outcome.deferred(n, "test")
+def outcome(n: int) -> FetchOutcome:
+    return FetchOutcome.deferred(n, "test")
 
 
 class BlockingStore:
@@ -20,7 +20,7 @@ class BlockingStore:
         self.entered = threading.Semaphore(0)
         self.go = threading.Semaphore(0)
 
-    def __call__(self, batch: list[Outcome]) -> None:
+    def __call__(self, batch: list[FetchOutcome]) -> None:
         self.entered.release()
         self.go.acquire()
         self.stored.extend(o.match_id for o in batch)

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
-from matches.stats import teammates
+from matches.teammates import teammates
 from matches.tests.match_builders import ACCOUNT_ID
 from syncjobs import engine, liveness
 from syncjobs.models import JobPhase, JobStatus, JobType

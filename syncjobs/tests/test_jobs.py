@@ -232,10 +232,10 @@ def test_a_live_running_job_blocks_a_second_start(account):
     release = threading.Event()
 
     def hold_the_lock():
-        locks.acquire(ACCOUNT_ID)
+        locks.acquire_account_lock(ACCOUNT_ID)
         holding.set()
         release.wait(10)
-        locks.release(ACCOUNT_ID)
+        locks.release_account_lock(ACCOUNT_ID)
 
     holder = in_thread(hold_the_lock)
     holding.wait(5)

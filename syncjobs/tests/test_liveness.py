@@ -199,10 +199,10 @@ def test_a_run_that_cannot_get_the_account_leaves_the_job_pending_for_the_superv
     holding, release = threading.Event(), threading.Event()
 
     def another_process_holds_the_account():  # e.g. its previous job still ending
-        locks.acquire(ACCOUNT_ID)
+        locks.acquire_account_lock(ACCOUNT_ID)
         holding.set()
         release.wait(30)
-        locks.release(ACCOUNT_ID)
+        locks.release_account_lock(ACCOUNT_ID)
         connection.close()
 
     holder = threading.Thread(target=another_process_holds_the_account)

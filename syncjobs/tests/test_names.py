@@ -15,7 +15,7 @@ from matches import players
 from matches.models import Match, MatchPlayer, Player
 from matches.tests.match_builders import ACCOUNT_ID, OTHERS_ACCOUNT_ID
 from matches.upstream.simulator.world import persona_name
-from syncjobs import engine, names, tasks
+from syncjobs import dispatch, engine, names, tasks
 from syncjobs.models import JobStatus, JobType, SyncJob
 from tests.processes import wait_for
 
@@ -242,7 +242,7 @@ def test_an_unusable_broker_never_fails_the_job(simulator, account, monkeypatch,
     def broken(*args, **kwargs):
         raise ConnectionError("the broker is down")
 
-    monkeypatch.setattr(names, "async_task", broken)
+    monkeypatch.setattr(dispatch, "async_task", broken)
     set_matches(3)
 
     assert sync(account).status == JobStatus.COMPLETED
