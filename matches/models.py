@@ -435,6 +435,27 @@ class MatchPlayer(models.Model):
         return (self.leaver_status or 0) >= ABANDONED_FROM
 
 
+class ParsedMatch(models.Model):
+    """What OpenDota's replay parser adds to a match, kept for good once it is known.
+
+    Replays are deleted after about ten days, so a parse that is not asked for in time
+    never happens (shared/NOTES.md). `data` is matches.upstream.parsed's shape: the
+    minute-by-minute series, logs, teamfights, objectives and chat under OpenDota's own key
+    names, one JSON document a match because a match page reads all of it at once and
+    nothing else reads into it.
+    """
+
+    match = models.OneToOneField(
+        Match, primary_key=True, on_delete=models.CASCADE, related_name="parsed"
+    )
+    version = models.PositiveSmallIntegerField(help_text="OpenDota's parser version")
+    stored_at = models.DateTimeField()
+    data = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{self.match_id} parsed (v{self.version})"
+
+
 def exported_fields(model: type[models.Model]) -> tuple[str, ...]:
     """The stored fields of `model` that leave DotaSync, in the order the model declares them:
     every column but the model's NOT_EXPORTED. The one list the API's serializers and the

@@ -17,7 +17,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 
 from matches import players as player_names
-from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.models import AccountMatch, Match, MatchPlayer, ParsedMatch, SteamAccount
 from matches.upstream.normalize import HistoryEntry, MatchDetails, optional_text
 
 FETCH_ERROR_MAX = Match._meta.get_field("fetch_error").max_length
@@ -235,6 +235,10 @@ def _save_completed(completed: Sequence[FetchOutcome], now: datetime) -> None:
                 group, update_conflicts=True, unique_fields=["match_id"], update_fields=fields
             )
     _upsert_players(players)
+    save_parsed(
+        [(item.details.match_id, item.details.parsed) for item in completed if item.details.parsed],
+        now,
+    )
     # A source that lists fewer players than an earlier one (e.g. a leaver slot) must
     # not leave the earlier rows behind.
     stale = Q()
@@ -247,6 +251,24 @@ def _save_completed(completed: Sequence[FetchOutcome], now: datetime) -> None:
         for item in completed
         for player in item.details.players
     )
+
+
+def save_parsed(parsed: Sequence[tuple[int, dict]], now: datetime) -> None:
+    """Keep what the replay parser added to these matches (matches.upstream.parsed's shape).
+
+    A match parsed again (a newer parser version) has its data replaced; a later answer
+    without parsed data (another source, or OpenDota before the parse) never removes it.
+    """
+    if parsed:
+        ParsedMatch.objects.bulk_create(
+            [
+                ParsedMatch(match_id=match_id, version=data["version"], stored_at=now, data=data)
+                for match_id, data in parsed
+            ],
+            update_conflicts=True,
+            unique_fields=["match"],
+            update_fields=["version", "stored_at", "data"],
+        )
 
 
 def _upsert_players(players: list[tuple[int, dict]]) -> None:

@@ -598,3 +598,56 @@ def test_a_day_with_nothing_left_switches_opendota_off_before_a_429(upstream, mo
     assert upstream.opendota_player_matches(7, limit=100) == []
 
     assert "daily API limit is used up" in ratelimit.disabled_reason(OPENDOTA)
+
+
+# --- parse requests --------------------------------------------------------------------------
+
+
+def test_a_parse_request_is_one_post_answering_its_job_id(upstream, mocked):
+    mocked.post(f"{OPENDOTA_BASE}/request/7490235544", json={"job": {"jobId": 81234567}})
+
+    assert upstream.request_parse(7490235544) == 81234567
+
+    (call,) = mocked.calls
+    assert call.request.method == "POST"
+    assert f"api_key={OPENDOTA_KEY}" in call.request.url
+
+
+@pytest.mark.parametrize("answer", [{}, {"job": None}, {"job": {"jobId": "x"}}, []])
+def test_a_parse_request_answered_without_a_job_id_is_a_bad_response(upstream, mocked, answer):
+    mocked.post(f"{OPENDOTA_BASE}/request/1", json=answer)
+
+    with pytest.raises(BadResponse):
+        upstream.request_parse(1)
+
+
+def test_a_parse_request_whose_connection_drops_is_not_sent_again(upstream, mocked):
+    mocked.post(f"{OPENDOTA_BASE}/request/1", body=requests.ConnectionError("reset"))
+
+    with pytest.raises(ServerError):
+        upstream.request_parse(1)
+
+    assert len(mocked.calls) == 1
+
+
+def test_a_parse_jobs_state_is_its_queue_row_or_none_once_gone(upstream, mocked):
+    row = {"id": 5, "jobId": 5, "type": "parse", "attempts": 1, "data": {"match_id": 9}}
+    mocked.get(f"{OPENDOTA_BASE}/request/5", json=row)
+    mocked.get(f"{OPENDOTA_BASE}/request/6", body="null", content_type="application/json")
+
+    assert upstream.parse_job(5) == row
+    assert upstream.parse_job(6) is None
+
+
+def test_an_opendota_match_brings_its_parsed_data_when_opendota_parsed_it(upstream, mocked):
+    answer = fixture("opendota_parsed_match_4080856812.json")
+    mocked.get(f"{OPENDOTA_BASE}/matches/4080856812", json=answer)
+    # Not parsed: OpenDota's `version` is null (as in realdata's dp_2021_ability_draft answer).
+    mocked.get(
+        f"{OPENDOTA_BASE}/matches/4080856813", json=dict(answer, match_id=4080856813, version=None)
+    )
+
+    parsed = upstream.opendota_match(4080856812).parsed
+    assert parsed["version"] == 21
+    assert parsed["radiant_gold_adv"] == answer["radiant_gold_adv"]
+    assert upstream.opendota_match(4080856813).parsed is None

@@ -56,6 +56,7 @@ from matches.upstream.normalize import (
     optional_text,
     steam_history_page,
 )
+from matches.upstream.parsed import parsed_data
 from matches.upstream.steam_ids import STEAM_ID64_OFFSET
 
 # The name it had before the upstream wing: log lines and filters keep meaning the same.
@@ -309,10 +310,50 @@ class UpstreamClient:
         return [opendota_history_entry(raw) for raw in data]
 
     def opendota_match(self, match_id: int) -> MatchDetails:
+        """The match, with what the replay parser adds when OpenDota has parsed it: one
+        call gives both, so a parsed match's data is kept whenever its details are fetched."""
         data = self._request(
             OPENDOTA, f"{self.opendota_base_url}/matches/{match_id}", self._opendota_params()
         )
-        return self._checked(match_details(data), match_id)
+        details = self._checked(match_details(data), match_id)
+        details.parsed = parsed_data(data)
+        return details
+
+    def request_parse(self, match_id: int) -> int:
+        """Ask OpenDota to parse the match's replay; its parse job's id.
+
+        `POST /api/request/{match_id}` answers `{"job": {"jobId": N}}` and counts as 10
+        calls against the minute and daily limits (odota/core svc/web.ts `rateCost = 10`),
+        which its X-Rate-Limit-Remaining-* headers then say. Never retried on a dropped
+        connection: a second request would cost 10 more.
+        """
+        data = self._request(
+            OPENDOTA,
+            f"{self.opendota_base_url}/request/{match_id}",
+            self._opendota_params(),
+            method="POST",
+        )
+        job = data.get("job") if isinstance(data, dict) else None
+        job_id = job.get("jobId") if isinstance(job, dict) else None
+        if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id <= 0:
+            raise BadResponse(
+                f"OpenDota's answer to the parse request of match {match_id} has no job id",
+                source=OPENDOTA,
+            )
+        return job_id
+
+    def parse_job(self, job_id: int) -> dict[str, Any] | None:
+        """The parse job's queue row (`GET /api/request/{jobId}`), or None once it is gone.
+
+        None does not mean parsed: a job whose replay had expired is gone too (odota/core
+        issue #2275); only the match's answer having a `version` does.
+        """
+        data = self._request(
+            OPENDOTA, f"{self.opendota_base_url}/request/{job_id}", self._opendota_params()
+        )
+        if data is not None and not isinstance(data, dict):
+            raise BadResponse("OpenDota's parse job state is not an object", source=OPENDOTA)
+        return data
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -336,20 +377,22 @@ class UpstreamClient:
             raise BadResponse("Steam answered without a result", source=bucket)
         return result
 
-    def _request(self, bucket: str, url: str, params: dict[str, Any]) -> Any:
+    def _request(self, bucket: str, url: str, params: dict[str, Any], method: str = "GET") -> Any:
         if bucket in (STEAM, STEAM_SEQUENCE) and not self.steam_api_key:
             raise InvalidApiKey(
                 "no Steam API key is configured", setting=KEY_SETTINGS[bucket], source=bucket
             )
         retrying = Retrying(
             retry=retry_if_exception_type(requests.ConnectionError),
-            stop=stop_after_attempt(3),
+            # A GET asked again changes nothing upstream; a POST that may have arrived
+            # before the connection dropped is not sent twice.
+            stop=stop_after_attempt(3 if method == "GET" else 1),
             wait=wait_exponential_jitter(multiplier=0.5, max=4),
             sleep=self.sleep,
             reraise=True,
         )
         try:
-            response = retrying(self._send, bucket, url, params)
+            response = retrying(self._send, bucket, url, params, method)
         except requests.Timeout:
             raise ServerError("timed out waiting for an answer", source=bucket) from None
         except requests.ConnectionError:
@@ -358,15 +401,17 @@ class UpstreamClient:
             raise ServerError(f"request failed: {type(exc).__name__}", source=bucket) from None
         return self._parse(bucket, response)
 
-    def _send(self, bucket: str, url: str, params: dict[str, Any]) -> requests.Response:
+    def _send(
+        self, bucket: str, url: str, params: dict[str, Any], method: str = "GET"
+    ) -> requests.Response:
         self.checkpoint()
         if getattr(self._slot, "bucket", None) == bucket:
             self._slot.bucket = None  # a retry waits for a slot of its own
         else:
             ratelimit.wait_turn(bucket, interval_of(bucket), self.sleep)
         started = time.monotonic()
-        response = self.session.get(
-            url, params=params, timeout=self.timeout, stream=True, allow_redirects=False
+        response = self.session.request(
+            method, url, params=params, timeout=self.timeout, stream=True, allow_redirects=False
         )
         try:
             self._read_answer(bucket, response, started)

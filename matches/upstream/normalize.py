@@ -48,6 +48,8 @@ class MatchDetails:
     match_id: int
     fields: dict[str, Any]
     players: list[dict[str, Any]] = field(default_factory=list)
+    # What OpenDota's replay parser adds (matches.upstream.parsed), when the match is parsed.
+    parsed: dict[str, Any] | None = None
 
 
 MATCH_FIELDS = {
@@ -99,7 +101,7 @@ PLAYER_FLAGS = ("aghanims_scepter", "aghanims_shard", "moonshard")
 TEXT_MAX = 200
 # PostgreSQL refuses NUL in text and JSON, a lone surrogate (JSON's "\ud800") cannot be
 # encoded as UTF-8, and no other control character belongs in a name or a message.
-_UNSTORABLE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+UNSTORABLE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _int_within(value: Any, low: int, high: int) -> int | None:
@@ -155,7 +157,7 @@ def optional_text(value: Any, maximum: int = TEXT_MAX) -> str:
     column; "" for anything else."""
     if not isinstance(value, str):
         return ""
-    return _UNSTORABLE_CHARACTERS.sub("", value).strip()[:maximum]
+    return UNSTORABLE_CHARACTERS.sub("", value).strip()[:maximum]
 
 
 def _as_dict(data: Any, what: str) -> dict:
