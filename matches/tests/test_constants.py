@@ -173,6 +173,7 @@ def test_build_tables_keeps_only_the_fields_we_need(fake_package):
     assert tables["heroes"] == {
         "7": {
             "name": "Earthshaker",
+            "key": "npc_dota_hero_earthshaker",
             "img": "/heroes/es.png",
             "facets": ["Tectonic Buildup", "Slugger"],
             "abilities": [5023, 5026],
@@ -193,6 +194,8 @@ def test_build_tables_keeps_only_the_fields_we_need(fake_package):
         "5": "Mystery Box",
         "6": "Magic Wand Recipe",
     }
+    # Only priced items have facts; the package's quality is "" where it has none.
+    assert tables["item_facts"] == {"1": {"key": "blink", "cost": 2250, "qual": ""}}
     assert tables["game_modes"] == {"23": "Turbo"}
     assert tables["lobby_types"] == {"6": "Ranked Solo"}
     # The day of the release in UTC, as the presets' "this patch" starts.
@@ -207,9 +210,9 @@ def scratch_data_dir(tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     monkeypatch.setattr(dota_constants, "DATA_DIR", data_dir)
-    dota_constants._table.cache_clear()
+    dota_constants.forget_tables()
     yield data_dir
-    dota_constants._table.cache_clear()
+    dota_constants.forget_tables()
 
 
 def test_update_command_rewrites_the_tables_the_lookups_read(
@@ -221,6 +224,7 @@ def test_update_command_rewrites_the_tables_the_lookups_read(
         "abilities.json",
         "game_modes.json",
         "heroes.json",
+        "item_facts.json",
         "items.json",
         "lobby_types.json",
         "patches.json",
@@ -229,6 +233,8 @@ def test_update_command_rewrites_the_tables_the_lookups_read(
     assert dota_constants.hero_name(1) == "Hero 1"
     assert dota_constants.hero_facet_name(7, 2) == "Slugger"
     assert dota_constants.ability_name(5026) == "Echo Slam"
+    assert dota_constants.hero_ids_by_key() == {"npc_dota_hero_earthshaker": 7}
+    assert dota_constants.item_facts_by_key()["blink"].item_id == 1
     assert dota_constants.lobby_type_name(6) == "Ranked Solo"
     assert dota_constants.patches() == [("7.41", date(2026, 3, 24)), ("7.42", date(2026, 11, 18))]
     assert "1.2.3" in capsys.readouterr().out

@@ -7,6 +7,7 @@ The tables are trimmed copies of the `dotaconstants` npm package shipped in matc
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 TABLE_FILES = {
     "heroes": "heroes.json",
     "items": "items.json",
+    "item_facts": "item_facts.json",
     "abilities": "abilities.json",
     "game_modes": "game_modes.json",
     "lobby_types": "lobby_types.json",
@@ -106,6 +108,29 @@ def item_name(item_id: int | None) -> str:
     return _table("items").get(int(item_id)) or f"Item {item_id}"
 
 
+@dataclass(frozen=True)
+class ItemFacts:
+    item_id: int
+    key: str  # the parsed replay's name for it: "black_king_bar"
+    cost: int
+    qual: str  # the package's quality: "consumable", "component", "epic", … or ""
+
+
+@cache
+def item_facts_by_key() -> dict[str, ItemFacts]:
+    """Every priced item under the key a parsed replay's purchase log names it by."""
+    return {
+        facts["key"]: ItemFacts(item_id, facts["key"], facts["cost"], facts["qual"])
+        for item_id, facts in _table("item_facts").items()
+    }
+
+
+@cache
+def hero_ids_by_key() -> dict[str, int]:
+    """Hero ids under the names a parsed replay gives heroes ("npc_dota_hero_axe")."""
+    return {hero["key"]: hero_id for hero_id, hero in _table("heroes").items() if "key" in hero}
+
+
 def game_mode_name(game_mode: int | None) -> str:
     if game_mode is None:
         return "Unknown mode"
@@ -179,6 +204,8 @@ def build_tables(package_dir: Path) -> dict[str, dict[str, dict | str]]:
         kit = hero_abilities.get(hero["name"], {})
         heroes[str(hero["id"])] = {
             "name": hero["localized_name"],
+            # How a parsed replay names the hero (kills_log, damage_targets).
+            "key": hero["name"],
             "img": hero.get("img", ""),
             # Ordered by id: a player's hero_variant n is the facet with id n - 1.
             "facets": [
@@ -201,6 +228,14 @@ def build_tables(package_dir: Path) -> dict[str, dict[str, dict | str]]:
     items = {
         item_id: items_by_key.get(key, {}).get("dname") or readable_identifier(key, "item_")
         for item_id, key in names_by_id.items()
+    }
+
+    # A parsed replay's purchase log names items by key: the key, and the price and quality
+    # the first-core-item timing reads, of every item the package prices.
+    item_facts = {
+        str(item["id"]): {"key": key, "cost": item["cost"], "qual": item.get("qual") or ""}
+        for key, item in items_by_key.items()
+        if item.get("id") is not None and isinstance(item.get("cost"), int)
     }
 
     # Skill builds name hero abilities and talents, also retired ones of old matches: every
@@ -239,6 +274,7 @@ def build_tables(package_dir: Path) -> dict[str, dict[str, dict | str]]:
     return {
         "heroes": _sorted_by_id(heroes),
         "items": _sorted_by_id(items),
+        "item_facts": _sorted_by_id(item_facts),
         "abilities": _sorted_by_id(abilities),
         "game_modes": _sorted_by_id(game_modes),
         "lobby_types": _sorted_by_id(lobby_types),
@@ -272,5 +308,11 @@ def write_tables(tables: dict[str, dict], data_dir: Path | None = None) -> list[
         ]
         path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
         written.append(path)
-    _table.cache_clear()
+    forget_tables()
     return written
+
+
+def forget_tables() -> None:
+    """Drop the cached copies of the tables, so the next lookup reads the files again."""
+    for cached in (_table, item_facts_by_key, hero_ids_by_key):
+        cached.cache_clear()
