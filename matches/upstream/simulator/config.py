@@ -12,6 +12,8 @@ ENDPOINTS = (
     "summaries",
     "opendota_player_matches",
     "opendota_match",
+    "opendota_request_parse",
+    "opendota_parse_job",
 )
 MATCH_ENDPOINTS = ("details", "sequence", "opendota_match")
 FAULTS = (
@@ -64,6 +66,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "hang_seconds": 30.0,
     "slow_seconds": 2.0,
     "fault_retry_after": 1.0,
+    # Parse requests (matches.upstream.simulator.parse_queue): a job runs this long after it
+    # was requested; a replay older than the lifetime is gone (about 10 days, NOTES.md); this
+    # share of the other requested matches fails to parse. OpenDota parses this share of the
+    # public matches (and every league match) by itself.
+    "parse_delay_seconds": 20.0,
+    "replay_lifetime_days": 10.0,
+    "parse_failure_share": 0.1,
+    "opendota_parsed_share": 0.05,
     # The simulator's present (Unix seconds): the newest matches were played the evening
     # before. None: the clock when the world is built.
     "now": None,
@@ -76,6 +86,7 @@ WORLD_KEYS = (
     "hidden_fraction",
     "immortal_draft_fraction",
     "now",
+    "opendota_parsed_share",
 )
 
 
@@ -95,6 +106,10 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
             "hang_seconds",
             "slow_seconds",
             "fault_retry_after",
+            "parse_delay_seconds",
+            "replay_lifetime_days",
+            "parse_failure_share",
+            "opendota_parsed_share",
         ):
             out[key] = float(value)
         elif key in (

@@ -19,6 +19,8 @@ from matches.upstream.simulator.config import (
     endpoint_name,
     normalized_config,
 )
+from matches.upstream.simulator.parse_queue import ParseQueue
+from matches.upstream.simulator.parsed import PARSER_VERSION
 from matches.upstream.simulator.responses import (
     PRIVATE_HISTORY_DETAIL,
     STEAM_403,
@@ -44,6 +46,7 @@ from matches.upstream.simulator.world import (
 from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID, STEAM_ID64_OFFSET
 
 OPENDOTA_FREE_DAILY_LIMIT = 3_000  # API_FREE_LIMIT since November 2025 (shared/NOTES.md)
+PARSE_REQUEST_COST = 10  # odota/core svc/web.ts: `rateCost = 10` for POST /request/:match_id
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
@@ -91,6 +94,7 @@ class SimulatorState:
         self._opendota_today = 0  # keyless OpenDota calls of the UTC day
         self._opendota_this_minute = 0
         self._spent_elsewhere_today = 0  # the "daily" call fault's share of the day
+        self.parse_queue = ParseQueue()
         self._apply(dict(DEFAULT_CONFIG) | normalized_config(config), rebuild=True)
 
     def _apply(self, config: dict[str, Any], rebuild: bool) -> None:
@@ -116,6 +120,7 @@ class SimulatorState:
             self._calls = dict.fromkeys(ENDPOINTS, 0)
             # A reset is a new day.
             self._opendota_today = self._opendota_this_minute = self._spent_elsewhere_today = 0
+            self.parse_queue.clear()
             if config:
                 self._apply(dict(DEFAULT_CONFIG), rebuild=True)
 
@@ -137,8 +142,8 @@ class SimulatorState:
         path = url.path.rstrip("/")
         if path.startswith("/_sim/"):
             return self._control(method, path, body)
-        route = route_of(path)
-        if route is None or method != "GET":
+        route = route_of(path, method)
+        if route is None:
             if path.startswith("/api/"):
                 return json_response({"error": "Not Found"}, 404)
             return steam_html(404, html_page("Not Found"))
@@ -157,7 +162,12 @@ class SimulatorState:
         refused = _opendota_key_refusal(config, params) if opendota else None
         counters = None
         if opendota and refused is None:
-            counters = self._count_opendota_call(config, params, spend_the_day=scripted == "daily")
+            counters = self._count_opendota_call(
+                config,
+                params,
+                spend_the_day=scripted == "daily",
+                cost=PARSE_REQUEST_COST if endpoint == "opendota_request_parse" else 1,
+            )
             scripted = None if scripted == "daily" else scripted
         if refused is not None:
             response = refused
@@ -177,13 +187,20 @@ class SimulatorState:
         return response
 
     def _count_opendota_call(
-        self, config: dict[str, Any], params: dict[str, str], *, spend_the_day: bool
+        self,
+        config: dict[str, Any],
+        params: dict[str, str],
+        *,
+        spend_the_day: bool,
+        cost: int = 1,
     ) -> "OpenDotaCounters | None":
         """OpenDota's rate limiter (odota/core svc/web.ts): every keyless call is counted in
         the minute and in the UTC day before anything is checked, 429s included, and the
         answer says `limit - count`: 0 after the last free call, negative beyond it. The
         minute is checked first, then the day. None: no limit applies to this call.
-        `spend_the_day`: another client on the address spends the rest of the day first."""
+        `spend_the_day`: another client on the address spends the rest of the day first.
+        `cost`: a parse request counts 10 (`rateCost = 10` for POST /request/:match_id), so
+        it is refused when fewer than 10 are left, and still counted."""
         if "api_key" in params:
             return None
         now = self.clock()
@@ -203,8 +220,8 @@ class SimulatorState:
             per_minute = config["opendota_minute_limit"]
             if not (daily or per_minute):
                 return None
-            self._opendota_today += 1
-            self._opendota_this_minute += 1
+            self._opendota_today += cost
+            self._opendota_this_minute += cost
             spent = self._opendota_today + self._spent_elsewhere_today
             spent += config["opendota_spent_today"]
             return OpenDotaCounters(
@@ -234,7 +251,15 @@ class SimulatorState:
                 case "summaries":
                     return self._summaries(world, params)
                 case "opendota_player_matches":
-                    return self._opendota_player_matches(world, params)
+                    return self._opendota_player_matches(config, world, params)
+                case "opendota_request_parse":
+                    job_id = self.parse_queue.request(
+                        int(params["match_id"]), self.clock(), with_key="api_key" in params
+                    )
+                    return json_response({"job": {"jobId": job_id}})
+                case "opendota_parse_job":
+                    self.parse_queue.settle(world, self.clock(), config)
+                    return json_response(self.parse_queue.job(int(params["job_id"])))
                 case _:
                     return self._opendota_match(config, world, params)
         except BadParameter as exc:
@@ -330,11 +355,13 @@ class SimulatorState:
         self, config: dict[str, Any], world: World, params: dict[str, str]
     ) -> Response:
         match_id = int(params["match_id"])
+        self.parse_queue.settle(world, self.clock(), config)
+        parsed = match_id in self.parse_queue.parsed
         return self._with_fault(
             self._fault(config, match_id, "opendota_match"),
             config,
             "opendota_match",
-            lambda: world.opendota_match(match_id),
+            lambda: world.opendota_match(match_id, parsed=parsed),
             lambda match: match,
         )
 
@@ -407,7 +434,9 @@ class SimulatorState:
             )
         return json_response({"response": {"players": players}})
 
-    def _opendota_player_matches(self, world: World, params: dict[str, str]) -> Response:
+    def _opendota_player_matches(
+        self, config: dict[str, Any], world: World, params: dict[str, str]
+    ) -> Response:
         limit = int_param(params, "limit")
         offset = int_param(params, "offset", 0)
         entries = world.opendota_player_matches(
@@ -416,6 +445,11 @@ class SimulatorState:
             limit=max(limit, 0) if limit is not None else None,
             offset=max(offset, 0),
         )
+        # A match parsed on request lists its parser's version too.
+        self.parse_queue.settle(world, self.clock(), config)
+        for entry in entries:
+            if entry["match_id"] in self.parse_queue.parsed:
+                entry["version"] = PARSER_VERSION
         return json_response(entries)
 
     # --- control endpoints ----------------------------------------------------------------
@@ -446,7 +480,15 @@ def jsonable(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(config))
 
 
-def route_of(path: str) -> tuple[str, dict[str, str]] | None:
+def route_of(path: str, method: str = "GET") -> tuple[str, dict[str, str]] | None:
+    if method == "POST":
+        if found := re.fullmatch(r"/api/request/(\d+)", path):
+            return "opendota_request_parse", {"match_id": found[1]}
+        return None
+    if method != "GET":
+        return None
+    if found := re.fullmatch(r"/api/request/(\d+)", path):
+        return "opendota_parse_job", {"job_id": found[1]}
     steam = {
         "/idota2match_570/getmatchhistory/v1": "history",
         "/idota2match_570/getmatchdetails/v1": "details",

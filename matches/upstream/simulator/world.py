@@ -39,6 +39,7 @@ from functools import lru_cache
 from typing import Any
 
 from matches.upstream import dota_constants
+from matches.upstream.simulator.parsed import PARSER_VERSION, parsed_parts
 from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID
 
 BASE_MATCH_ID = 8_600_000_000
@@ -274,8 +275,10 @@ class World:
         hidden_fraction: float,
         immortal_draft_fraction: float = 0.0,
         now: float | None = None,
+        opendota_parsed_share: float = 0.0,
     ) -> None:
         self.seed = seed
+        self.opendota_parsed_share = opendota_parsed_share
         self.immortal_draft_fraction = immortal_draft_fraction
         self.default_matches = default_matches
         self.accounts = accounts
@@ -785,7 +788,7 @@ class World:
             "hero_id": seat.hero_id,
             "hero_variant": seat.hero_variant,
             "start_time": lineup.start_time,
-            "version": 21 if k % 3 else None,
+            "version": PARSER_VERSION if self.parsed_by_opendota(lineup.match_id) else None,
             "kills": seat.kills,
             "deaths": seat.deaths,
             "assists": seat.assists,
@@ -794,7 +797,19 @@ class World:
             "party_size": lineup.party_size,
         }
 
-    def opendota_match(self, match_id: int) -> dict[str, Any] | None:
+    def parsed_by_opendota(self, match_id: int) -> bool:
+        """OpenDota parsed the match by itself, before anyone asked: it parses league matches
+        and its subscribers' matches automatically (odota/core svc/util/insert.ts gives them
+        the AUTO_* priorities), a small share of the public ones."""
+        lineup = self.lineup(match_id)
+        if lineup is None:
+            return False
+        return bool(lineup.leagueid) or _unit(self.seed, match_id, "auto-parsed") < (
+            self.opendota_parsed_share
+        )
+
+    def opendota_match(self, match_id: int, parsed: bool = False) -> dict[str, Any] | None:
+        """OpenDota's answer; `parsed`: with what the replay parser adds (`version` set)."""
         details = self.steam_details(match_id)
         if details is None:
             return None
@@ -880,4 +895,7 @@ class World:
                 "tier": "amateur",
             }
         match["players"] = players
+        match["version"] = None
+        if parsed or self.parsed_by_opendota(match_id):
+            match.update(parsed_parts(match, self.seed))
         return match
