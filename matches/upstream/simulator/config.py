@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from matches.upstream.simulator.world import SPLIT_KEYS
 from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID
 
 ENDPOINTS = (
@@ -12,6 +13,7 @@ ENDPOINTS = (
     "summaries",
     "opendota_player_matches",
     "opendota_match",
+    "opendota_refresh",
 )
 MATCH_ENDPOINTS = ("details", "sequence", "opendota_match")
 FAULTS = (
@@ -121,6 +123,13 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
                 int(account): {
                     **({"matches": int(s["matches"])} if "matches" in s else {}),
                     "private": bool(s.get("private", False)),
+                    # How the sources' views of the history differ (World.knows).
+                    **{key: float(s[key]) for key in SPLIT_KEYS if key in s},
+                    **(
+                        {"private_positions": [int(k) for k in s["private_positions"]]}
+                        if s.get("private_positions")
+                        else {}
+                    ),
                 }
                 for account, s in value.items()
             }

@@ -138,7 +138,7 @@ class SimulatorState:
         if path.startswith("/_sim/"):
             return self._control(method, path, body)
         route = route_of(path)
-        if route is None or method != "GET":
+        if route is None or method != ("POST" if route[0] in POST_ENDPOINTS else "GET"):
             if path.startswith("/api/"):
                 return json_response({"error": "Not Found"}, 404)
             return steam_html(404, html_page("Not Found"))
@@ -235,6 +235,11 @@ class SimulatorState:
                     return self._summaries(world, params)
                 case "opendota_player_matches":
                     return self._opendota_player_matches(world, params)
+                case "opendota_refresh":
+                    # odota/core svc/api/spec.ts, POST /players/{account_id}/refresh: queues
+                    # the rescan of the newest 500 matches (fhQueue), rank and name, and
+                    # answers `{}`; it is one call against the rate limits (shared/NOTES.md).
+                    return json_response({})
                 case _:
                     return self._opendota_match(config, world, params)
         except BadParameter as exc:
@@ -442,6 +447,10 @@ class SimulatorState:
         return json_response({"error": "Not Found"}, 404)
 
 
+# Endpoints asked with POST (every other one answers GET only).
+POST_ENDPOINTS = ("opendota_refresh",)
+
+
 def jsonable(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(config))
 
@@ -458,6 +467,8 @@ def route_of(path: str) -> tuple[str, dict[str, str]] | None:
         return steam, {}
     if found := re.fullmatch(r"/api/players/(\d+)/matches", path):
         return "opendota_player_matches", {"account_id": found[1]}
+    if found := re.fullmatch(r"/api/players/(\d+)/refresh", path):
+        return "opendota_refresh", {"account_id": found[1]}
     if found := re.fullmatch(r"/api/matches/(\d+)", path):
         return "opendota_match", {"match_id": found[1]}
     return None
