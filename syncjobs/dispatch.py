@@ -2,8 +2,8 @@
 
 Every write DotaSync makes to django-q is here: the tasks it enqueues (a sync job, its phase-2
 helpers, the naming of its players, notifications to send, OpenDota's refresh of an account)
-and the schedules it keeps (the periodic ones, syncjobs.schedule; one-off runs later, of the naming and of a sync after a
-daily limit's reset).
+and the schedules it keeps (the periodic ones, syncjobs.schedule; one-off runs later, of the
+naming and of a sync after a daily limit's reset).
 
 django-q's ORM broker keeps a task's row until a worker has finished it, locked
 for Q_CLUSTER's `retry` (hours) from when a cluster pulled it; its Redis broker

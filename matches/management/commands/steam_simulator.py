@@ -6,9 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from matches.management.commands.bootstrap_demo import DEMO_ACCOUNT_ID
 from matches.upstream.simulator import SimulatorState, build_server
-from matches.upstream.simulator.world import DEMO_ACCOUNT_SPLIT
+from matches.upstream.simulator.world import DEMO_ACCOUNT_ID, DEMO_ACCOUNT_SPLIT
 
 logger = logging.getLogger("matches.simulator")
 
