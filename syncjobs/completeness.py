@@ -12,8 +12,9 @@ Every number comes from a fixed handful of aggregate queries, whatever the histo
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -78,6 +79,20 @@ class Completeness:
     @property
     def listed_union(self) -> int:
         return self.stored - self.unrecorded
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready values (the API's and the command's --json)."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, date | datetime):
+                return value.isoformat()
+            if isinstance(value, list):
+                return [plain(item) for item in value]
+            if isinstance(value, dict):
+                return {key: plain(item) for key, item in value.items()}
+            return value
+
+        return plain(asdict(self)) | {"listed_union": self.listed_union}
 
 
 def _month(moment: datetime | None) -> date | None:

@@ -1,10 +1,13 @@
 """The completeness report of an account whose sources disagree, checked against the split
 the simulator's World.knows gives, computed here independently of the report."""
 
+import json
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_q.models import OrmQ
@@ -125,3 +128,84 @@ def test_opendota_behind_is_offered_its_refresh_at_most_once_a_day(simulator, ac
     frontier = ListingFrontier.objects.get(account=account, source="opendota")
     assert refresh.claim(account, now=frontier.refresh_asked_at + timedelta(hours=23)) is False
     assert refresh.claim(account, now=frontier.refresh_asked_at + timedelta(hours=24)) is True
+
+
+def expected_split(simulator) -> dict[str, tuple[int, int, int]]:
+    """Per source (what it says, what it listed, what only it listed), from World.knows."""
+    steam, opendota = (known_by(simulator, s) for s in (STEAM_HISTORY_VIEW, OPENDOTA_VIEW))
+    counted = len(simulator.state.world.steam_window(ACCOUNT_ID))
+    return {
+        "steam_history": (counted, len(steam), len(steam - opendota)),
+        "opendota": (len(opendota), len(opendota), len(opendota - steam)),
+    }
+
+
+def test_the_page_names_every_sources_count_and_difference(simulator, split_account, signed_in):
+    expected = expected_split(simulator)
+
+    page = signed_in.get("/completeness/", {"account": ACCOUNT_ID})
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    for name, player_name in (
+        ("steam_history", "Steam&#x27;s match history"),
+        ("opendota", "OpenDota"),
+    ):
+        says, listed, only = expected[name]
+        row = f'<th scope="row">{player_name}</th>'
+        assert row in html
+        cells = html.split(row, 1)[1].split("</tr>", 1)[0]
+        assert f'<td class="num">{says}' in cells
+        assert f'<td class="num">{listed}</td>' in cells
+        assert f'<td class="num">{only}</td>' in cells
+    hidden = expected["steam_history"][0] - expected["steam_history"][1]
+    assert f"counts {hidden:,} more matches than its pages listed" in html
+    assert "Only OpenDota knows" in html
+    assert "Ask OpenDota to refresh" not in html  # OpenDota is not behind
+    assert "/completeness/" in signed_in.get("/").content.decode()
+    assert "/completeness/" in signed_in.get("/matches/").content.decode()
+
+
+def test_the_api_and_the_command_name_the_same_numbers(simulator, split_account, api):
+    expected = expected_split(simulator)
+
+    answer = api.get("/api/completeness/", {"account": ACCOUNT_ID})
+    out = StringIO()
+    call_command("completeness", str(ACCOUNT_ID), "--json", stdout=out)
+    text = StringIO()
+    call_command("completeness", str(ACCOUNT_ID), stdout=text)
+
+    assert answer.status_code == 200
+    for body in (answer.json(), json.loads(out.getvalue())):
+        got = {
+            s["name"]: (s["reported_total"], s["listed"], s["only_here"]) for s in body["sources"]
+        }
+        assert got == expected
+        assert body["stored"] == body["listed_union"] + body["unrecorded"]
+    says, listed, only = expected["opendota"]
+    assert (
+        f"OpenDota: says {says:,}; listed {listed:,} stored matches; only it: {only:,}"
+        in text.getvalue()
+    )
+    assert api.post(f"/api/completeness/refresh?account={ACCOUNT_ID}").status_code == 409
+
+
+def test_the_refresh_button_and_endpoint_spend_one_call_a_day(
+    simulator, account, sync, signed_in, api
+):
+    simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": 120}})
+    sync(account, JobType.FULL)
+    ListingFrontier.objects.filter(account=account, source="opendota").update(reported_total=100)
+    page = signed_in.get("/completeness/", {"account": ACCOUNT_ID}).content.decode()
+    assert "Ask OpenDota to refresh this account" in page
+    assert "refresh this account: never" in page
+    queued = OrmQ.objects.count()
+
+    first = signed_in.post("/completeness/refresh/", {"account": ACCOUNT_ID})
+    second = api.post(f"/api/completeness/refresh?account={ACCOUNT_ID}")
+
+    assert first.status_code == 302
+    assert second.status_code == 409
+    assert OrmQ.objects.count() == queued + 1
+    page = signed_in.get("/completeness/", {"account": ACCOUNT_ID}).content.decode()
+    assert "refresh this account: never" not in page
