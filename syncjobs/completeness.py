@@ -133,6 +133,12 @@ def report(account: SteamAccount) -> Completeness:
         stubs_without_seq=Count(
             "pk", filter=Q(has_details__isnull=True, match_seq_num__isnull=True)
         ),
+        retryable=Count(
+            "pk", filter=Q(has_details=False, retry_count__lt=settings.SYNC_MAX_ATTEMPTS)
+        ),
+        given_up=Count(
+            "pk", filter=Q(has_details=False, retry_count__gte=settings.SYNC_MAX_ATTEMPTS)
+        ),
     )
     # 3: the failed matches by their error.
     failed = [
@@ -181,7 +187,7 @@ def report(account: SteamAccount) -> Completeness:
         unrecorded=unrecorded,
         sources=views,
         stubs=states["stubs"],
-        stubs_waiting_why=_waiting_why(states["stubs"], states["stubs_without_seq"]),
+        stubs_waiting_why=_waiting_why(states),
         failed=failed,
         quiet_months=_quiet_months(months),
         refresh_asked_at=opendota.refresh_asked_at if opendota else None,
@@ -192,11 +198,23 @@ def report(account: SteamAccount) -> Completeness:
     )
 
 
-def _waiting_why(stubs: int, without_seq: int) -> list[str]:
-    """Why stubs still wait: the detail sources that cannot answer now, in a player's words."""
-    if not stubs:
-        return []
+def _waiting_why(states: dict[str, int]) -> list[str]:
+    """Why matches still wait for details: the detail sources that cannot answer now, the
+    retry backoff of failed ones, in a player's words."""
     why = []
+    if states["retryable"]:
+        why.append(
+            f"{states['retryable']:,} failed matches are tried again once their backoff has "
+            "passed (SYNC_RETRY_BACKOFF_BASE)."
+        )
+    if states["given_up"]:
+        why.append(
+            f"{states['given_up']:,} failed matches used up their {settings.SYNC_MAX_ATTEMPTS} "
+            "attempts: “Fetch waiting matches” on the dashboard tries them again."
+        )
+    stubs, without_seq = states["stubs"], states["stubs_without_seq"]
+    if not stubs:
+        return why
     for name in settings.SYNC_DETAIL_SOURCES:
         source = DETAIL_SOURCES[name]
         if not has_its_key(source):
@@ -208,8 +226,8 @@ def _waiting_why(stubs: int, without_seq: int) -> list[str]:
             f"{without_seq:,} of them have no match sequence number: only OpenDota "
             "(or GetMatchDetails) can give their details."
         )
-    if not why:
-        why.append("They are fetched by the next sync.")
+    if len(why) == (bool(states["retryable"]) + bool(states["given_up"])):
+        why.append(f"{stubs:,} stubs are fetched by the next sync.")
     return why
 
 

@@ -209,3 +209,24 @@ def test_the_refresh_button_and_endpoint_spend_one_call_a_day(
     assert OrmQ.objects.count() == queued + 1
     page = signed_in.get("/completeness/", {"account": ACCOUNT_ID}).content.decode()
     assert "refresh this account: never" not in page
+
+
+def test_without_a_steam_key_the_report_says_to_add_one_and_why_failed_matches_wait(
+    account, settings
+):
+    settings.STEAM_API_KEY = ""
+    for match_id, attempts in ((21, 1), (22, settings.SYNC_MAX_ATTEMPTS)):
+        match = Match.objects.create(
+            match_id=match_id, has_details=False, retry_count=attempts, fetch_error="not found"
+        )
+        AccountMatch.objects.create(account=account, match=match, listed_by=2)
+
+    report = completeness.report(account)
+
+    assert any("add a Steam API key (STEAM_API_KEY)" in line for line in report.advice)
+    assert [(g.error, g.count) for g in report.failed] == [("not found", 2)]
+    assert report.stubs_waiting_why == [
+        "1 failed matches are tried again once their backoff has passed (SYNC_RETRY_BACKOFF_BASE).",
+        f"1 failed matches used up their {settings.SYNC_MAX_ATTEMPTS} attempts: “Fetch waiting "
+        "matches” on the dashboard tries them again.",
+    ]
