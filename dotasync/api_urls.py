@@ -29,6 +29,12 @@ urlpatterns = [
     path("sync/cancel/<int:job_id>", syncjobs_api.CancelSyncView.as_view(), name="api-sync-cancel"),
     path("sync/jobs/", syncjobs_api.SyncJobListView.as_view(), name="api-job-list"),
     path("sync/jobs/<int:pk>/", syncjobs_api.SyncJobDetailView.as_view(), name="api-job-detail"),
+    path("completeness/", syncjobs_api.CompletenessView.as_view(), name="api-completeness"),
+    path(
+        "completeness/refresh",
+        syncjobs_api.OpenDotaRefreshView.as_view(),
+        name="api-opendota-refresh",
+    ),
     path("accounts/", identity_api.AccountListView.as_view(), name="api-account-list"),
     path("matches/", matches_api.MatchListView.as_view(), name="api-match-list"),
     path("matches/<int:match_id>/", matches_api.MatchDetailView.as_view(), name="api-match-detail"),

@@ -341,6 +341,11 @@ class AccountMatch(models.Model):
     discovered_at = models.DateTimeField(auto_now_add=True)
     player_slot = models.PositiveSmallIntegerField(null=True, blank=True)
     hero_id = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Which ID sources listed this match for the account: one bit per source
+    # (syncjobs.sources.LISTED_BY_BITS). 0: listed before sources were recorded.
+    listed_by = models.PositiveIntegerField(
+        default=0, help_text="bitmask of the ID sources whose pages listed this match"
+    )
 
     class Meta:
         constraints = [

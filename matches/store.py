@@ -51,12 +51,15 @@ _DETAIL_COLUMNS = [
 _TEXT_DETAIL_COLUMNS = ("radiant_name", "dire_name", "league_name")
 
 
-def save_history_page(account: SteamAccount, entries: Sequence[HistoryEntry]) -> int:
+def save_history_page(
+    account: SteamAccount, entries: Sequence[HistoryEntry], listed_by: int = 0
+) -> int:
     """Store one listing page as stubs plus account links, in one transaction.
 
     Rows already there are left alone, except that a stub learns its
     match_seq_num when a source that knows it (Steam) lists it after one that
-    does not (OpenDota). Returns how many of the matches were new to the account.
+    does not (OpenDota), and a link gains the listing source's bit `listed_by`
+    (idempotent: a bitwise OR). Returns how many of the matches were new to the account.
     """
     if not entries:
         return 0
@@ -85,12 +88,18 @@ def save_history_page(account: SteamAccount, entries: Sequence[HistoryEntry]) ->
                     match_id=e.match_id,
                     player_slot=e.player_slot,
                     hero_id=e.hero_id,
+                    listed_by=listed_by,
                 )
                 for e in by_id.values()
                 if e.match_id not in known
             ],
             ignore_conflicts=True,
         )
+        if listed_by and known:
+            # Only the links that lack the bit are written: a re-listing writes nothing.
+            AccountMatch.objects.alias(bit=F("listed_by").bitand(listed_by)).filter(
+                account=account, match_id__in=list(known), bit=0
+            ).update(listed_by=F("listed_by").bitor(listed_by))
     return len(by_id) - len(known)
 
 

@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -12,7 +13,8 @@ from rest_framework.views import APIView
 from dotasync.api import AUTH_ERRORS, NOT_JSON, error_response, invalid_response, validated_query
 from matches.api_account import user_account
 from matches.models import SteamAccount
-from syncjobs import liveness, start_throttle
+from matches.serializers import AccountQuerySerializer
+from syncjobs import completeness, liveness, refresh, start_throttle
 from syncjobs.engine import (
     AlreadyRunning,
     EnqueueFailed,
@@ -168,3 +170,53 @@ class SyncJobDetailView(generics.RetrieveAPIView):
         job = super().get_object()
         liveness.end_if_dead(job)
         return job
+
+
+ACCOUNT_ERRORS = {
+    400: invalid_response("Bad input, no linked account, or several and no account."),
+    404: error_response("You have no linked account with that id."),
+    **AUTH_ERRORS,
+}
+
+
+class CompletenessView(APIView):
+    """What each ID source says of an account (syncjobs.completeness)."""
+
+    @extend_schema(
+        summary="What each ID source says of an account, and what is stored",
+        parameters=[AccountQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, **ACCOUNT_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(AccountQuerySerializer, request)
+        account = user_account(request.user, query.get("account"), "account")
+        return Response(completeness.report(account).as_dict())
+
+
+class OpenDotaRefreshView(APIView):
+    """Ask OpenDota to rescan an account: only when its count is behind, once a day."""
+
+    @extend_schema(
+        summary="Ask OpenDota to refresh an account whose count is behind (once a day)",
+        parameters=[AccountQuerySerializer],
+        request=None,
+        responses={
+            202: OpenApiTypes.OBJECT,
+            409: error_response("OpenDota is not behind, or was asked within the last day."),
+            **ACCOUNT_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        query = validated_query(AccountQuerySerializer, request)
+        account = user_account(request.user, query.get("account"), "account")
+        if not completeness.report(account).refresh_offered:
+            return Response(
+                {"detail": "OpenDota is not behind the other sources."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        if not refresh.ask(account):
+            return Response(
+                {"detail": "OpenDota was asked within the last day already."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response({"detail": "OpenDota was asked to refresh."}, status=202)

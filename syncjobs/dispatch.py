@@ -1,9 +1,9 @@
 """Handing work to the django-q task cluster, and telling whether a job's task still waits.
 
 Every write DotaSync makes to django-q is here: the tasks it enqueues (a sync job, its phase-2
-helpers, the naming of its players, notifications to send) and the schedules it keeps (the
-periodic ones, syncjobs.schedule; one-off runs later, of the naming and of a sync after a
-daily limit's reset).
+helpers, the naming of its players, notifications to send, OpenDota's refresh of an account)
+and the schedules it keeps (the periodic ones, syncjobs.schedule; one-off runs later, of the
+naming and of a sync after a daily limit's reset).
 
 django-q's ORM broker keeps a task's row until a worker has finished it, locked
 for Q_CLUSTER's `retry` (hours) from when a cluster pulled it; its Redis broker
@@ -86,6 +86,16 @@ def enqueue_deliveries() -> None:
         async_task("matches.notifications.tasks.deliver_due", group="notifications")
     except Exception:
         logger.exception("could not enqueue sending notifications")
+
+
+def enqueue_opendota_refresh(account_id: int) -> None:
+    """Hand OpenDota's refresh of an account to the task cluster (syncjobs.refresh)."""
+    async_task(
+        "syncjobs.tasks.refresh_opendota",
+        account_id,
+        task_name=f"opendota-refresh-{account_id}",
+        group="opendota-refresh",
+    )
 
 
 def enqueue_name_resolution(job: SyncJob) -> None:

@@ -35,6 +35,7 @@ from typing import NoReturn
 from django.conf import settings
 from django.db import transaction
 
+from dotasync import dbclock
 from matches import store
 from matches.models import Match
 from matches.upstream import ratelimit
@@ -49,7 +50,15 @@ from matches.upstream.errors import (
 from syncjobs import quota
 from syncjobs.context import JobContext
 from syncjobs.models import JobPhase, JobType, ListingFrontier
-from syncjobs.sources import ID_SOURCES, LABELS, OPENDOTA_LIST, STEAM_HISTORY_CAP, Cursor, IdSource
+from syncjobs.sources import (
+    ID_SOURCES,
+    LABELS,
+    LISTED_BY_BITS,
+    OPENDOTA_LIST,
+    STEAM_HISTORY_CAP,
+    Cursor,
+    IdSource,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +238,12 @@ class ListingPhase:
             finished = met or (jump is None and next_cursor is None)
             capped = finished and not met and page.capped
             with transaction.atomic():
-                new = store.save_history_page(self.account, page.entries)
+                new = store.save_history_page(
+                    self.account, page.entries, LISTED_BY_BITS[source.name]
+                )
+                if page.reported_total is not None:
+                    frontier.reported_total = page.reported_total
+                    frontier.reported_at = dbclock.now()
                 if capped:  # no complete listing, and nothing below it to continue with
                     frontier.partial_top = frontier.partial_bottom = None
                     frontier.partial_cursor = None

@@ -243,6 +243,12 @@ class ListingFrontier(models.Model):
         help_text="the cursor of the page the cut listing did not get: a match id (Steam) or "
         "an offset from partial_top (OpenDota)",
     )
+    # What the source last said the account has (Page.reported_total), and when.
+    reported_total = models.PositiveIntegerField(null=True, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    # When the source was last asked to rescan the account (OpenDota's refresh): claimed by
+    # a conditional UPDATE, so two clicks spend one call (syncjobs.refresh).
+    refresh_asked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

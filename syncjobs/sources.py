@@ -53,6 +53,9 @@ class Page:
     # The source left matches out of this page that it still counts (Steam's high-level
     # matches since March 2025): another source has to list them.
     hides_matches: bool = False
+    # How many matches the source says the account has, when this page tells (Steam's
+    # total_results, capped at 500; OpenDota's full listing's length on its last page).
+    reported_total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,20 +91,34 @@ def _steam_history_page(
     capped = page.total_results >= STEAM_HISTORY_CAP
     # A short page before the end: Valve removed matches it still counts in results_remaining.
     hides = len(page.entries) < STEAM_PAGE_SIZE and page.results_remaining > 0
+    # total_results counts the hidden high-level matches too (shared/NOTES.md).
+    total = page.total_results
     if not page.entries:
-        return Page([], None, capped, hides)
+        return Page([], None, capped, hides, total)
     lowest = min(entry.match_id for entry in page.entries)
     if page.results_remaining <= 0 or (start_at is not None and lowest > start_at):
-        return Page(page.entries, None, capped, hides)
-    return Page(page.entries, lowest - 1, hides_matches=hides)  # start_at is inclusive
+        return Page(page.entries, None, capped, hides, total)
+    # start_at is inclusive
+    return Page(page.entries, lowest - 1, hides_matches=hides, reported_total=total)
 
 
 def _opendota_page(client: UpstreamClient, account_id: int, offset: Cursor, small: bool) -> Page:
     size = OPENDOTA_INCREMENTAL_PAGE if small else OPENDOTA_FULL_PAGE
     offset = offset or 0
     entries = client.opendota_player_matches(account_id, limit=size, offset=offset)
-    return Page(entries, offset + size if len(entries) == size else None)
+    if len(entries) == size:
+        return Page(entries, offset + size)
+    # OpenDota answers no count with significant=0: its last page tells the listing's length
+    # without another call.
+    return Page(entries, None, reported_total=offset + len(entries))
 
+
+# One bit per ID source in AccountMatch.listed_by: which sources' pages listed a match.
+# A new source adds one line; a bit once given is never reused.
+LISTED_BY_BITS = {
+    STEAM_HISTORY: 1,
+    OPENDOTA_LIST: 2,
+}
 
 ID_SOURCES = {
     STEAM_HISTORY: IdSource(

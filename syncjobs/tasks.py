@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from matches.models import SteamAccount
-from syncjobs import engine, names, schedule, supervisor
+from syncjobs import engine, names, refresh, schedule, supervisor
 from syncjobs.models import JobType
 
 
@@ -28,6 +28,11 @@ def fetch_details_part(job_id: int) -> int:
 def resolve_player_names(job_id: int) -> str:
     """Name the players of a completed job's matches (Steam's GetPlayerSummaries)."""
     return names.resolve_names_for_job(job_id)
+
+
+def refresh_opendota(account_id: int) -> bool:
+    """Ask OpenDota to rescan an account's newest matches (claimed by syncjobs.refresh)."""
+    return refresh.run(account_id)
 
 
 def sync_all_accounts() -> int:

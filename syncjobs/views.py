@@ -14,7 +14,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from matches import choice
 from matches.models import SteamAccount
-from syncjobs import start_throttle
+from syncjobs import completeness, refresh, start_throttle
 from syncjobs.dashboard import (
     LiveState,
     SyncPanel,
@@ -121,6 +121,34 @@ def cancel(request: HttpRequest, job_id: int) -> HttpResponse:
         panel = build_panel(user_accounts(request.user), job.account, job)
         return _render(request, panel, shown)
     return redirect(_dashboard_url(job.account))
+
+
+@require_GET
+def completeness_report(request: HttpRequest) -> HttpResponse:
+    """What each ID source says of the chosen account (syncjobs.completeness)."""
+    chosen = choice.choose(request, request.GET.get("account"))
+    report = completeness.report(chosen.account) if chosen.account else None
+    return render(
+        request,
+        "syncjobs/completeness.html",
+        {"report": report, "account": chosen.account, "accounts": chosen.accounts},
+    )
+
+
+@require_POST
+def opendota_refresh(request: HttpRequest) -> HttpResponse:
+    """Ask OpenDota to rescan the account, when the report offers it (once a day)."""
+    chosen = choice.choose(request, request.POST.get("account"))
+    if chosen.account is None:
+        raise Http404("No such account")
+    url = f"{reverse('completeness')}?account={chosen.account.account_id}"
+    if not completeness.report(chosen.account).refresh_offered:
+        messages.info(request, "OpenDota is not behind the other sources: nothing to refresh.")
+    elif refresh.ask(chosen.account):
+        messages.success(request, "OpenDota was asked to rescan this account: sync again later.")
+    else:
+        messages.info(request, "OpenDota was asked within the last day already.")
+    return redirect(url)
 
 
 @login_not_required

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from matches.models import MatchPlayer
+from matches.models import AccountMatch, MatchPlayer
 from matches.tests.match_builders import complete_match, failed_match, make_account, stub_match
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
 from tests.browsing import (
@@ -70,6 +70,9 @@ def history(transactional_db, settings):
         MatchPlayer.objects.filter(match=match).update(
             item_0=1, item_1=36, item_2=48, item_3=63, item_4=116, backpack_1=188, item_neutral=357
         )
+    # The completeness page's tables: OpenDota listed them all, Steam's history the newest half.
+    AccountMatch.objects.filter(account=account).update(listed_by=2)
+    AccountMatch.objects.filter(account=account, match_id__gte=COMPLETE + 20).update(listed_by=3)
     stub_match(STUB, account)
     failed_match(FAILED, account, error="not found on OpenDota", attempts=1)
     failed_match(GAVE_UP, account, error="not found on OpenDota", attempts=3)
@@ -107,6 +110,7 @@ PAGES = [
     ("teammates", "/teammates/", "Teammates"),
     ("teammates-all", "/teammates/?all=1", "Teammates"),
     ("stats", "/stats/", "Stats"),
+    ("completeness", "/completeness/", "Completeness"),
     ("accounts", "/accounts/", "Steam accounts"),
     ("settings", "/settings/", "Settings"),
     ("unlink", f"/accounts/{ACCOUNT_ID}/unlink/", "Unlink Alice?"),

@@ -156,6 +156,44 @@ def test_hidden_matches_make_short_pages_but_still_count(simulator, http):
     assert details(http, simulator, min(hidden)).json()["result"]["match_id"] == min(hidden)
 
 
+def test_each_source_lists_what_knows_says_and_steam_counts_its_hidden_ones(simulator, http):
+    split = {"only_opendota": 0.1, "only_stratz": 0.05, "high_level": 0.1}
+    simulator.state.configure(
+        accounts={ACCOUNT: {"matches": 400, **split, "private_positions": [100, 120]}}
+    )
+    world = simulator.state.world
+    every = [world.match_id(ACCOUNT, k) for k in range(400)]
+
+    pages = walk_history(http, simulator, ACCOUNT)
+    walked = {match_id for page in pages for match_id in ids(page["matches"])}
+    listed = set(ids(opendota_list(http, simulator, ACCOUNT, significant=0)))
+
+    assert walked == {m for m in every if world.knows("steam_history", ACCOUNT, m)}
+    assert listed == {m for m in every if world.knows("opendota", ACCOUNT, m)}
+    stratz = {m for m in every if world.knows("stratz", ACCOUNT, m)}
+    assert stratz - listed
+    assert listed - stratz
+    assert listed - walked
+    private = set(every[100:120])
+    assert not private & (walked | listed | stratz)
+    # Steam counts the high-level matches its pages leave out, not the other sources' own.
+    counted = [k for k in range(400) if world.split_at(ACCOUNT, k) in (None, "high_level")]
+    assert {page["total_results"] for page in pages} == {len(counted)}
+    assert len(walked) < len(counted)
+
+
+def test_the_refresh_is_a_post_answered_with_an_empty_object_and_counted(simulator, http):
+    simulator.state.configure(opendota_daily_allowance=3000)
+    url = f"{simulator.opendota_url}/players/{ACCOUNT}/refresh"
+
+    answer = http.post(url)
+
+    assert (answer.status_code, answer.json()) == (200, {})
+    assert answer.headers["X-Rate-Limit-Remaining-Day"] == "2999"
+    assert http.get(url).status_code == 404  # odota/core routes it as a POST only
+    assert simulator.state.calls("opendota_refresh") == 1
+
+
 def test_a_private_account_answers_status_15(simulator, http, upstream):
     simulator.state.configure(accounts={ACCOUNT: {"private": True}})
     response = steam(http, simulator, HISTORY, account_id=ACCOUNT)

@@ -319,6 +319,20 @@ class UpstreamClient:
         details.parsed = parsed_data(data)
         return details
 
+    def opendota_refresh(self, account_id: int) -> None:
+        """Ask OpenDota to rescan the account's newest 500 matches (and its rank and name).
+
+        `POST /api/players/{account_id}/refresh` answers `{}` (odota/core svc/api/spec.ts)
+        and is one call against the limits (shared/NOTES.md). Not retried on a dropped
+        connection: the rescan may be queued already.
+        """
+        self._request(
+            OPENDOTA,
+            f"{self.opendota_base_url}/players/{account_id}/refresh",
+            self._opendota_params(),
+            method="POST",
+        )
+
     def request_parse(self, match_id: int) -> int:
         """Ask OpenDota to parse the match's replay; its parse job's id.
 

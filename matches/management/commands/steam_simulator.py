@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from matches.upstream.simulator import SimulatorState, build_server
+from matches.upstream.simulator.world import DEMO_ACCOUNT_ID, DEMO_ACCOUNT_SPLIT
 
 logger = logging.getLogger("matches.simulator")
 
@@ -51,6 +52,8 @@ class Command(BaseCommand):
             latency_ms=options["latency_ms"],
             details_broken=options["details_broken"],
             seed=options["seed"],
+            # The demo account's sources disagree as real ones do (World.knows).
+            accounts={DEMO_ACCOUNT_ID: DEMO_ACCOUNT_SPLIT},
         )
         server = build_server(state, options["host"], options["port"])
         signal.signal(signal.SIGTERM, _stop)

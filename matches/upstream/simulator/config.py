@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from matches.upstream.simulator.world import SPLIT_KEYS
 from matches.upstream.steam_ids import ANONYMOUS_ACCOUNT_ID
 
 ENDPOINTS = (
@@ -14,6 +15,7 @@ ENDPOINTS = (
     "opendota_match",
     "opendota_request_parse",
     "opendota_parse_job",
+    "opendota_refresh",
 )
 MATCH_ENDPOINTS = ("details", "sequence", "opendota_match")
 FAULTS = (
@@ -136,6 +138,13 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
                 int(account): {
                     **({"matches": int(s["matches"])} if "matches" in s else {}),
                     "private": bool(s.get("private", False)),
+                    # How the sources' views of the history differ (World.knows).
+                    **{key: float(s[key]) for key in SPLIT_KEYS if key in s},
+                    **(
+                        {"private_positions": [int(k) for k in s["private_positions"]]}
+                        if s.get("private_positions")
+                        else {}
+                    ),
                 }
                 for account, s in value.items()
             }

@@ -252,6 +252,11 @@ class SimulatorState:
                     return self._summaries(world, params)
                 case "opendota_player_matches":
                     return self._opendota_player_matches(config, world, params)
+                case "opendota_refresh":
+                    # odota/core svc/api/spec.ts, POST /players/{account_id}/refresh: queues
+                    # the rescan of the newest 500 matches (fhQueue), rank and name, and
+                    # answers `{}`; it is one call against the rate limits (shared/NOTES.md).
+                    return json_response({})
                 case "opendota_request_parse":
                     job_id = self.parse_queue.request(
                         int(params["match_id"]), self.clock(), with_key="api_key" in params
@@ -476,6 +481,7 @@ class SimulatorState:
         return json_response({"error": "Not Found"}, 404)
 
 
+# Endpoints asked with POST (every other one answers GET only).
 def jsonable(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(config))
 
@@ -484,6 +490,8 @@ def route_of(path: str, method: str = "GET") -> tuple[str, dict[str, str]] | Non
     if method == "POST":
         if found := re.fullmatch(r"/api/request/(\d+)", path):
             return "opendota_request_parse", {"match_id": found[1]}
+        if found := re.fullmatch(r"/api/players/(\d+)/refresh", path):
+            return "opendota_refresh", {"account_id": found[1]}
         return None
     if method != "GET":
         return None

@@ -29,6 +29,7 @@ consistent between every endpoint, without storing anything per match:
 """
 
 import hashlib
+import itertools
 import math
 import random
 import time
@@ -133,7 +134,37 @@ CJK_NAMES = ("流浪的二毛", "天王盖地虎", "长腿软妹我最爱", "演
 CYRILLIC_NAMES = ("Ласточка", "Бабушка", "Чемпион", "Тихий Омут", "Медведь")
 CLAN_TAGS = ("RU", "EU", "SEA", "PE", "NA", "UA", "BR")
 # The demo account (manage.py bootstrap_demo) keeps the name it is linked with.
-FIXED_PERSONAS = {86745912: "Demo Player"}
+DEMO_ACCOUNT_ID = 86745912
+FIXED_PERSONAS = {DEMO_ACCOUNT_ID: "Demo Player"}
+
+# The ID sources whose views of a history `World.knows` answers.
+STEAM_HISTORY_VIEW = "steam_history"
+OPENDOTA_VIEW = "opendota"
+STRATZ_VIEW = "stratz"
+# Where an account's match sits among the sources (per-account fractions in its config):
+# "only_opendota"/"only_stratz": one source's crawler got it and the others did not (OpenDota
+# backfills missing histories from STRATZ, odota/web#3268, so the two differ); "high_level":
+# Steam's pages leave it out but total_results counts it (since March 2025, shared/NOTES.md);
+# "private_positions" [from, to): positions played while "Expose Public Match Data" was off,
+# which no source lists (shared/NOTES.md: a private history is refused or empty).
+SPLIT_KEYS = ("only_opendota", "only_stratz", "high_level")
+PRIVATE, HIGH_LEVEL = "private", "high_level"
+VIEWS_OF = {
+    None: {STEAM_HISTORY_VIEW, OPENDOTA_VIEW, STRATZ_VIEW},
+    "only_opendota": {OPENDOTA_VIEW},
+    "only_stratz": {STRATZ_VIEW},
+    HIGH_LEVEL: {OPENDOTA_VIEW, STRATZ_VIEW},
+    PRIVATE: set(),
+}
+# The demo world's split (manage.py steam_simulator): the demo account's history differs
+# between the sources the way real ones do, for the completeness report to show.
+DEMO_ACCOUNT_SPLIT = {
+    "matches": 900,
+    "only_opendota": 0.04,
+    "only_stratz": 0.03,
+    "high_level": 0.05,
+    "private_positions": [300, 340],
+}
 
 
 def _unit(*parts: object) -> float:
@@ -293,6 +324,7 @@ class World:
         )
         self._heroes = dota_constants.hero_ids()
         self.lineup = lru_cache(maxsize=8192)(self._lineup)
+        self.steam_window = lru_cache(maxsize=256)(self._steam_window)
 
     def _configured_lanes(self) -> dict[int, int]:
         """The lanes of configured accounts outside the population; two must not share one."""
@@ -401,6 +433,58 @@ class World:
             if candidate >= lane and self.players_at(k, candidate):
                 return candidate
         return None
+
+    # --- what each source knows ----------------------------------------------------------
+
+    def has_split(self, account_id: int) -> bool:
+        config = self.accounts.get(account_id, {})
+        return any(config.get(key) for key in (*SPLIT_KEYS, "private_positions"))
+
+    def split_at(self, account_id: int, k: int) -> str | None:
+        """Where the account's k-th match sits among the sources (None: every source has it)."""
+        config = self.accounts.get(account_id, {})
+        private = config.get("private_positions")
+        if private and private[0] <= k < private[1]:
+            return PRIVATE
+        u = _unit(self.seed, account_id, k, "split")
+        for key in SPLIT_KEYS:
+            share = config.get(key, 0.0)
+            if u < share:
+                return key
+            u -= share
+        return None
+
+    def _steam_counts(self, account_id: int, k: int) -> bool:
+        """Whether GetMatchHistory counts the match (its pages may still hide it)."""
+        return self.split_at(account_id, k) in (None, HIGH_LEVEL)
+
+    def _steam_window(self, account_id: int) -> list[int]:
+        """The positions GetMatchHistory counts, newest first: the newest 500 it counts."""
+        window: list[int] = []
+        for k in range(self.matches_of(account_id) - 1, -1, -1):
+            if len(window) == STEAM_HISTORY_CAP:
+                break
+            if self._steam_counts(account_id, k):
+                window.append(k)
+        return window
+
+    def knows(self, source: str, account_id: int, match_id: int) -> bool:
+        """Whether `source`'s listing of the account lists the match: "steam_history" (its
+        pages: the newest 500 it counts, high-level ones left out), "opendota", "stratz"."""
+        decoded = self.decode(match_id)
+        if decoded is None or self.is_private(account_id):
+            return False
+        k = decoded[0]
+        if k >= self.matches_of(account_id) or self.match_id(account_id, k) != match_id:
+            return False
+        if source not in VIEWS_OF[self.split_at(account_id, k)]:
+            return False
+        if source == STEAM_HISTORY_VIEW:
+            if self.is_hidden(match_id):
+                return False
+            newest = self.steam_window(account_id)  # cached: knows is asked match by match
+            return bool(newest) and k >= newest[-1]
+        return True
 
     def is_hidden(self, match_id: int) -> bool:
         """Valve leaves some (high-MMR) matches out of GetMatchHistory since 2025."""
@@ -694,6 +778,8 @@ class World:
         self, account_id: int, start_at_match_id: int | None, requested: int
     ) -> dict[str, Any]:
         """GetMatchHistory's `result`: newest first, inclusive start, newest 500 only."""
+        if self.has_split(account_id):
+            return self._split_steam_history(account_id, start_at_match_id, requested)
         total = self.matches_of(account_id)
         lowest = max(0, total - STEAM_HISTORY_CAP)
         newest = total - 1
@@ -710,6 +796,37 @@ class World:
             "num_results": len(matches),
             "total_results": total - lowest,
             "results_remaining": max(0, oldest - lowest) if newest >= lowest else 0,
+            "matches": matches,
+        }
+
+    def _split_steam_history(
+        self, account_id: int, start_at_match_id: int | None, requested: int
+    ) -> dict[str, Any]:
+        """GetMatchHistory for an account whose sources differ: the same paging over the
+        positions Steam counts; high-level ones counted but left off the page."""
+        window = self.steam_window(account_id)
+        first = 0
+        if start_at_match_id is not None:
+            first = next(
+                (
+                    i
+                    for i, k in enumerate(window)
+                    if self.match_id(account_id, k) <= start_at_match_id
+                ),
+                len(window),
+            )
+        page = window[first : first + requested]
+        matches = [
+            self._history_entry(self.lineup(self.match_id(account_id, k)))
+            for k in page
+            if self.split_at(account_id, k) != HIGH_LEVEL
+            and not self.is_hidden(self.match_id(account_id, k))
+        ]
+        return {
+            "status": 1,
+            "num_results": len(matches),
+            "total_results": len(window),
+            "results_remaining": len(window) - first - len(page),
             "matches": matches,
         }
 
@@ -763,7 +880,15 @@ class World:
         total = self.matches_of(account_id)
         if self.is_private(account_id) or total == 0:
             return []
-        if significant:
+        if self.has_split(account_id):
+            known = (
+                k
+                for k in range(total - 1, -1, -1)
+                if OPENDOTA_VIEW in VIEWS_OF[self.split_at(account_id, k)]
+                and not (significant and _is_turbo(k))
+            )
+            positions = itertools.islice(known, offset, None)
+        elif significant:
             index = _significant_before(total) - 1 - offset
             positions: Iterator[int] = (_significant_position(i) for i in range(index, -1, -1))
         else:
