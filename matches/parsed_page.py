@@ -145,8 +145,10 @@ def _advantage_lines(values: list | None, what: str) -> list[ChartLine]:
 
 @dataclass(frozen=True)
 class MinuteRow:
+    """One minute of a table view: (the column's name, the value) for each column."""
+
     minute: int
-    values: tuple[int | None, ...]
+    cells: tuple[tuple[str, int | None], ...]
 
 
 def graphs(data: dict, players: list[Seat]) -> dict:
@@ -165,7 +167,13 @@ def graphs(data: dict, players: list[Seat]) -> dict:
         "gold_adv_description": advantage_description(gold_adv, "gold"),
         "xp_adv_description": advantage_description(xp_adv, "XP"),
         "advantage_rows": [
-            MinuteRow(minute, (_item(gold_adv, minute), _item(xp_adv, minute)))
+            MinuteRow(
+                minute,
+                (
+                    ("Gold advantage", _item(gold_adv, minute)),
+                    ("XP advantage", _item(xp_adv, minute)),
+                ),
+            )
             for minute in range(advantage_minutes)
         ],
         "gold_players": [seat for seat, _values in have_gold],
@@ -174,7 +182,9 @@ def graphs(data: dict, players: list[Seat]) -> dict:
             for index, (seat, values) in enumerate(have_gold)
         ],
         "gold_rows": [
-            MinuteRow(minute, tuple(_item(values, minute) for _seat, values in have_gold))
+            MinuteRow(
+                minute, tuple((seat.hero, _item(values, minute)) for seat, values in have_gold)
+            )
             for minute in range(gold_minutes)
         ],
     }
