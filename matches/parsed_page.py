@@ -1,7 +1,9 @@
 """The sections of a parsed match's page, built from its ParsedMatch.data (OpenDota's key names,
 matches.upstream.parsed's shape) and the match's scoreboard, for the templates to lay out.
 
-Each section is one function of the parsed data; the view builds only the section it shows.
+Each section is one function of the parsed data; the view asks for only the section it shows,
+and a section once built is kept in Django's cache under its parse and players' names
+(section_context), so a page asked for again reads no JSON.
 The laning, farm and item numbers come from matches.parsed_facts, the one reading the stats
 share, so the page and the stats never disagree. A part the parse lacks (an older parser, a
 parser blob without the API's additions) is None, and the page says so instead of an empty
@@ -9,10 +11,14 @@ box. Names come from dotaconstants (matches.upstream.dota_constants); the chat w
 have no table there, so a chat wheel line shows its number, never a made-up phrase.
 """
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
+
+from matches.models import ParsedMatch
 from matches.parsed_facts import (
     LANE_MINUTE,
     LANE_NAMES,
@@ -54,6 +60,10 @@ DIRE_TEAM = 3
 # A parsed log's `slot` counts players 0-9; a player_slot of Dire starts at 128.
 DIRE_FIRST_SLOT = 128
 PLAYERS_PER_SIDE = 5
+CACHE_KEY_PREFIX = "parsed-page:"
+# The key changes with the parse and the names, so a kept section is never stale; a day
+# bounds what the cache holds of matches nobody looks at any more.
+CACHE_SECONDS = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -84,23 +94,34 @@ def clock(seconds: int | None) -> str:
     return f"{sign}{minutes:02d}:{rest:02d}"
 
 
-def seats(data: dict, teams: list[TeamSheet], own_account_ids: set[int]) -> list[Seat]:
-    """Every parsed player in slot order, named as the scoreboard names them."""
-    rows = {row.player.player_slot: row for team in teams for row in team.players}
-    found = []
-    for player in data.get("players", []):
-        row = rows.get(player["player_slot"])
-        hero_id = player.get("hero_id") or (row.player.hero_id if row else None)
-        found.append(
+def seats(teams: list[TeamSheet], own_account_ids: set[int]) -> list[Seat]:
+    """The match's players in slot order, named as the scoreboard names them."""
+    return sorted(
+        (
             Seat(
-                slot=player["player_slot"],
-                is_radiant=is_radiant(player),
-                hero_id=hero_id,
-                name=row.display_name if row else "Unknown player",
-                is_own=bool(row and row.player.account_id in own_account_ids),
+                slot=row.player.player_slot,
+                is_radiant=row.player.is_radiant,
+                hero_id=row.player.hero_id,
+                name=row.display_name,
+                is_own=row.player.account_id in own_account_ids,
             )
-        )
-    return found
+            for team in teams
+            for row in team.players
+        ),
+        key=lambda seat: seat.slot,
+    )
+
+
+def seated(data: dict, players: list[Seat]) -> list[Seat]:
+    """`players` with a seat for every parsed player the scoreboard lacks (the parse names
+    its hero, nobody names the player), in slot order."""
+    known = {seat.slot for seat in players}
+    extra = [
+        Seat(p["player_slot"], is_radiant(p), p.get("hero_id"), "Unknown player", False)
+        for p in data.get("players", [])
+        if p["player_slot"] not in known
+    ]
+    return sorted([*players, *extra], key=lambda seat: seat.slot)
 
 
 def _series(data: dict, key: str) -> list[int] | None:
@@ -154,8 +175,8 @@ class MinuteRow:
 def graphs(data: dict, players: list[Seat]) -> dict:
     gold_adv = _series(data, "radiant_gold_adv")
     xp_adv = _series(data, "radiant_xp_adv")
-    by_slot = {p["player_slot"]: p for p in data.get("players", [])}
-    golds = [(seat, _series(by_slot[seat.slot], "gold_t")) for seat in players]
+    by_slot = {seat.slot: seat for seat in players}
+    golds = [(by_slot[p["player_slot"]], _series(p, "gold_t")) for p in data.get("players", [])]
     have_gold = [(seat, values) for seat, values in golds if values is not None]
     advantage_minutes = max(len(gold_adv or ()), len(xp_adv or ()))
     gold_minutes = max((len(values) for _seat, values in have_gold), default=0)
@@ -613,8 +634,21 @@ BUILDERS: dict[str, Callable[[dict, list[Seat]], dict]] = {
 
 
 def section_context(
-    section: str, data: dict, teams: list[TeamSheet], own_account_ids: Iterable[int]
+    section: str, parsed: ParsedMatch, teams: list[TeamSheet], own_account_ids: Iterable[int]
 ) -> dict:
-    """What the template of `section` shows of the parsed data."""
-    players = seats(data, teams, set(own_account_ids))
-    return {"seats": players, **BUILDERS[section](data, players)}
+    """What the template of `section` shows of the parsed match.
+
+    Built once per section, parse (its version and when it was stored) and players' names,
+    then kept in Django's cache: a page asked for again reads neither the parse's JSON (the
+    view defers `data`) nor rebuilds anything. A renamed player, a re-parse, is a new key.
+    """
+    players = seats(teams, set(own_account_ids))
+    identity = (section, parsed.match_id, parsed.version, parsed.stored_at.isoformat(), players)
+    key = CACHE_KEY_PREFIX + hashlib.sha256(repr(identity).encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        data = parsed.data
+        everyone = seated(data, players)
+        found = {"seats": everyone, **BUILDERS[section](data, everyone)}
+        cache.set(key, found, CACHE_SECONDS)
+    return found

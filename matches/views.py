@@ -145,7 +145,10 @@ def match_detail(
         Match.objects.filter(account_links__account__owner=request.user).distinct(),
         match_id=match_id,
     )
-    parsed = ParsedMatch.objects.filter(match=match).first() if match.has_details else None
+    # The parse's JSON is read only when a section is built afresh (parsed_page keeps them).
+    parsed = (
+        ParsedMatch.objects.defer("data").filter(match=match).first() if match.has_details else None
+    )
     if parsed is None and section != parsed_page.DEFAULT_SECTION:
         # An unparsed match has one page: today's, at the match's own URL.
         return redirect("match_detail", match_id=match_id)
@@ -176,7 +179,7 @@ def match_detail(
             if row.player.ability_upgrades
         ]
     if parsed is not None:
-        context.update(parsed_page.section_context(section, parsed.data, teams, own_account_ids))
+        context.update(parsed_page.section_context(section, parsed, teams, own_account_ids))
     if not match.has_details:
         context.update(_missing_details_context(match, own_accounts))
     template = "matches/match_detail.html"

@@ -367,18 +367,41 @@ def test_htmx_gets_the_tabs_and_the_section_alone(signed_in, stored):
     assert "<html" in restored.content.decode()
 
 
-def test_a_section_costs_one_query_for_the_parse_whatever_it_shows(signed_in, account, stored):
+def test_a_section_costs_one_query_for_the_parse_and_reads_its_json_once(
+    signed_in, account, stored
+):
     complete_match(501, account, won=True)
     with CaptureQueriesContext(connection) as unparsed:
         _page(signed_in, "overview", 501)
     counts = {}
     for section, _title in SECTIONS:
-        with CaptureQueriesContext(connection) as queries:
+        with CaptureQueriesContext(connection) as first:
             _page(signed_in, section)
-        counts[section] = len(queries)
-        assert sum("matches_parsedmatch" in q["sql"] for q in queries.captured_queries) == 1
+        with CaptureQueriesContext(connection) as again:
+            _page(signed_in, section)
+        parse_queries = [
+            q["sql"] for q in first.captured_queries if "matches_parsedmatch" in q["sql"]
+        ]
+        # Built afresh: the parse's row without its JSON, then the JSON.
+        assert len(parse_queries) == 2, section
+        kept = [q["sql"] for q in again.captured_queries if "matches_parsedmatch" in q["sql"]]
+        # Kept: the row's version and date only, never the JSON.
+        assert len(kept) == 1, section
+        assert '"data"' not in kept[0], section
+        counts[section] = len(again)
     # Every section the same few queries, none more than a plain match page (which asks for
     # the parse too, and finds none).
     assert len(set(counts.values())) == 1, counts
     assert counts["combat"] <= len(unparsed)
-    assert ParsedMatch.objects.count() == 1
+
+
+def test_a_new_parse_of_the_match_is_shown_at_once(signed_in, stored):
+    assert "a line of a newer parse" not in _page(signed_in, "chat")
+    parsed = ParsedMatch.objects.get(match=stored)
+    parsed.data["chat"].append(
+        {"time": 2200, "type": "chat", "key": "a line of a newer parse", "player_slot": 0}
+    )
+    parsed.version = 22
+    parsed.save()
+
+    assert "a line of a newer parse" in _page(signed_in, "chat")
