@@ -14,10 +14,12 @@ bench/results.md as it is).
 """
 
 import sys
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -43,6 +45,7 @@ def _section_path(match_id: int, section: str) -> str:
 
 def run(sim: Simulator, options: Options) -> Section:
     seconds = 5 if options.quick else 15
+    runs = 5 if options.quick else 15
     section = Section()
     reset_data()
     user = get_user_model().objects.create_user("bench", password="bench-password-1")
@@ -52,11 +55,24 @@ def run(sim: Simulator, options: Options) -> Section:
 
     name = "12. Parsed match page"
     query_counts(user, paths[DEFAULT_SECTION])  # the first visit also records the account chosen
+    built, kept = [], []
+    for path in paths.values():
+        cache.clear()
+        built.append(query_counts(user, path))
+        kept.append(query_counts(user, path))
     section.add(
         name,
-        "SQL queries of each section: " + ", ".join(paths),
-        " / ".join(str(query_counts(user, path)) for path in paths.values()),
+        "SQL queries of each section (" + ", ".join(paths) + "), built afresh / kept",
+        f"{' '.join(map(str, built))} / {' '.join(map(str, kept))}",
+        "kept: the same for each",
+        verdict(len(set(kept)) == 1),
     )
+    for slug, path in paths.items():
+        section.add(
+            name,
+            f"{slug}, service time (test client, one at a time): built afresh / kept, median",
+            _service_times(user, path, runs),
+        )
 
     port = free_port()
     server = Child(
@@ -95,3 +111,18 @@ def run(sim: Simulator, options: Options) -> Section:
         "generator shares the CPUs with gunicorn and PostgreSQL."
     )
     return section
+
+
+def _service_times(user, path: str, runs: int) -> str:
+    """How long the test client takes for `path`: the section built afresh (the cache emptied
+    first), then kept."""
+    client = Client(SERVER_NAME="127.0.0.1")
+    client.force_login(user)
+    timings: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(runs):
+        cache.clear()
+        for kept in (False, True):
+            started = time.perf_counter()
+            client.get(path)
+            timings[kept].append((time.perf_counter() - started) * 1000)
+    return f"{median(timings[False]):.0f} / {median(timings[True]):.0f} ms ({runs} requests each)"
