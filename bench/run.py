@@ -2,7 +2,8 @@
 
 Benchmarks: 1 overhead, 2 call efficiency, 3 latency hiding, 4 rate-limit fidelity,
 5 cancellation latency, 6 memory, 7 web latency, 8 detail sources at once, 9 stats views,
-10 export, 11 a full sync longer than a task, 12 the completeness report. See bench/README.md.
+10 export, 11 a full sync longer than a task, 12 the completeness report,
+13 a parsed match's page. See bench/README.md.
 """
 
 import argparse
@@ -30,6 +31,7 @@ MODULES = {
     10: "bench.export",
     11: "bench.longrun",
     12: "bench.completeness",
+    13: "bench.parsed_page",
 }
 RESULTS = ROOT / "bench" / "results.md"
 
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--big", action="store_true", help="benchmark 6 also syncs 50,000 matches (takes long)"
+    )
+    parser.add_argument(
+        "--print-only",
+        action="store_true",
+        help="print the table without writing bench/results.md (one benchmark on its own)",
     )
     options = parser.parse_args(argv)
     setup_django()
@@ -62,9 +69,10 @@ def main(argv: list[str] | None = None) -> int:
             print(render_rows(sections[number]), flush=True)
 
     report = render(sections, timings, options, version)
-    RESULTS.write_text(report)
     print(report)
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    if not options.print_only:
+        RESULTS.write_text(report)
+        print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 
 

@@ -5,6 +5,7 @@ from matches import views
 urlpatterns = [
     path("matches/", views.match_list, name="match_list"),
     path("matches/<int:match_id>/", views.match_detail, name="match_detail"),
+    path("matches/<int:match_id>/<slug:section>/", views.match_detail, name="match_section"),
     path("matches/export/", views.export_download, name="export_download"),
     path("teammates/", views.teammates, name="teammates"),
     path("stats/", views.stats_page, name="stats"),

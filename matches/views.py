@@ -19,10 +19,11 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from matches import analysis, choice, export, friends, scoreboard, trends
+from matches import analysis, choice, export, friends, parsed_page, scoreboard, trends
 from matches.filters import (
     HeroesForm,
     MatchFiltersForm,
@@ -33,7 +34,7 @@ from matches.filters import (
 )
 from matches.forms import ExportForm
 from matches.missing import fetch_waiting_label, waiting_count, why_details_missing
-from matches.models import Match, SteamAccount, UserSettings
+from matches.models import Match, ParsedMatch, SteamAccount, UserSettings
 from matches.players import is_known_account
 from matches.teammates import teammates as teammates_of
 
@@ -133,34 +134,62 @@ class CountedPaginator(Paginator):
 
 
 @login_required
-def match_detail(request: HttpRequest, match_id: int) -> HttpResponse:
+def match_detail(
+    request: HttpRequest, match_id: int, section: str = parsed_page.DEFAULT_SECTION
+) -> HttpResponse:
+    """A match's page; a parsed match's in sections (parsed_page.SECTIONS), one a URL. An htmx
+    request from the section tabs gets the tabs and the section alone."""
+    if section not in parsed_page.SECTION_TITLES:
+        raise Http404("No such section of a match page.")
     match = get_object_or_404(
         Match.objects.filter(account_links__account__owner=request.user).distinct(),
         match_id=match_id,
     )
+    # The parse's JSON is read only when a section is built afresh (parsed_page keeps them).
+    parsed = (
+        ParsedMatch.objects.defer("data").filter(match=match).first() if match.has_details else None
+    )
+    if parsed is None and section != parsed_page.DEFAULT_SECTION:
+        # An unparsed match has one page: today's, at the match's own URL.
+        return redirect("match_detail", match_id=match_id)
     own_accounts = choice.accounts_of(request.user, match_links__match=match)
     teams = scoreboard.scoreboard(match)
+    own_account_ids = {account.account_id for account in own_accounts}
     context = {
         "match": match,
         "teams": teams,
-        "draft": scoreboard.draft(match),
-        "skill_builds": [
-            (row, scoreboard.skill_build(row.player))
-            for team in teams
-            for row in team.players
-            if row.player.ability_upgrades
-        ],
-        "own_account_ids": {account.account_id for account in own_accounts},
+        "own_account_ids": own_account_ids,
         # The other players' names lead to them side by side with this account of the user's.
         "side_by_side_account_id": next(
             (a for a in own_accounts if a.is_chosen), own_accounts[0]
         ).account_id,
         "max_attempts": settings.SYNC_MAX_ATTEMPTS,
         "show_avatars": shows_outside_images(request),
+        "parsed": parsed,
+        "section": section,
+        "section_title": parsed_page.SECTION_TITLES[section],
+        "sections": parsed_page.SECTIONS,
     }
+    if section == parsed_page.DEFAULT_SECTION:
+        context["draft"] = scoreboard.draft(match)
+        context["skill_builds"] = [
+            (row, scoreboard.skill_build(row.player))
+            for team in teams
+            for row in team.players
+            if row.player.ability_upgrades
+        ]
+    if parsed is not None:
+        context.update(parsed_page.section_context(section, parsed, teams, own_account_ids))
     if not match.has_details:
         context.update(_missing_details_context(match, own_accounts))
-    return render(request, "matches/match_detail.html", context)
+    template = "matches/match_detail.html"
+    if parsed is not None and request.htmx and not request.htmx.history_restore_request:
+        template = "matches/parsed/_sections.html"
+        context["partial"] = True
+    response = render(request, template, context)
+    # The same URL answers the page or its sections alone: a cache keeps them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _missing_details_context(match: Match, own_accounts: list[SteamAccount]) -> dict:

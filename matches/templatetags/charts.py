@@ -359,3 +359,119 @@ def trend_charts(points: list[TrendPoint], window: int) -> dict:
             for field, label in TREND_NUMBERS
         ]
     }
+
+
+MINUTE_HEIGHT = 240
+MINUTE_LEFT = 56
+MINUTE_RIGHT = 16
+MINUTE_TOP = 14
+MINUTE_BOTTOM = 30
+MINUTE_LABEL_EVERY = 10
+NARROW_MINUTE_LABEL_EVERY = 20
+
+
+@dataclass(frozen=True)
+class ChartLine:
+    """One series over the game's minutes (values[i] at minute i; None where unknown)."""
+
+    name: str
+    values: list[int | None]
+    css_class: str
+
+
+def compact_number(value: float) -> str:
+    """An axis label that fits: 12345 -> "12.3k", -800 -> "-800"."""
+    if abs(value) >= 1000:
+        return f"{value / 1000:.1f}k"
+    return f"{value:.0f}"
+
+
+def minute_chart_geometry(
+    lines: list[ChartLine],
+    width: int = CHART_WIDTH,
+    zero_line: bool = False,
+    label_every: int = MINUTE_LABEL_EVERY,
+) -> dict:
+    """Lines over the minutes of a game, between the lowest and highest value (with 0 in the
+    range and drawn when `zero_line`, for an advantage: above it one side leads, below the
+    other); minutes are labelled every `label_every`."""
+    plot_width = width - MINUTE_LEFT - MINUTE_RIGHT
+    plot_bottom = MINUTE_HEIGHT - MINUTE_BOTTOM
+    plot_height = plot_bottom - MINUTE_TOP
+    known = [v for line in lines for v in line.values if v is not None]
+    low, high = min(known, default=0), max(known, default=0)
+    if zero_line:
+        low, high = min(low, 0), max(high, 0)
+    span = (high - low) or 1
+    minutes = max((len(line.values) for line in lines), default=0)
+    step = plot_width / (minutes - 1) if minutes > 1 else 0
+
+    def x_of(minute: int) -> float:
+        return round(MINUTE_LEFT + step * minute, 1)
+
+    def y_of(value: float) -> float:
+        return round(plot_bottom - plot_height * (value - low) / span, 1)
+
+    drawn = [
+        (
+            line,
+            " ".join(
+                f"{x_of(minute)},{y_of(value)}"
+                for minute, value in enumerate(line.values)
+                if value is not None
+            ),
+        )
+        for line in lines
+    ]
+    y_labels = [(compact_number(high), y_of(high)), (compact_number(low), y_of(low))]
+    if zero_line and low < 0 < high:
+        y_labels.append(("0", y_of(0)))
+    return {
+        "width": width,
+        "height": MINUTE_HEIGHT,
+        "left": MINUTE_LEFT,
+        "right": width - MINUTE_RIGHT,
+        "top": MINUTE_TOP,
+        "bottom": plot_bottom,
+        "zero_y": y_of(0) if zero_line else None,
+        # Written here rather than by template loops (see winrate_geometry).
+        "lines_svg": format_html_join(
+            "\n",
+            '<polyline class="line {}" points="{}"><title>{}</title></polyline>',
+            ((line.css_class, points, line.name) for line, points in drawn if points),
+        ),
+        "y_labels_svg": format_html_join(
+            "\n",
+            '<text class="axis-label" x="{}" y="{}" text-anchor="end" '
+            'dominant-baseline="middle">{}</text>',
+            ((MINUTE_LEFT - 6, y, text) for text, y in y_labels),
+        ),
+        "x_labels_svg": format_html_join(
+            "\n",
+            '<text class="axis-label" x="{}" y="{}" text-anchor="middle">{}:00</text>',
+            ((x_of(minute), plot_bottom + 20, minute) for minute in range(0, minutes, label_every)),
+        ),
+    }
+
+
+@register.inclusion_tag("matches/charts/minutes.html")
+def minute_chart(
+    lines: list[ChartLine], title: str, description: str, chart_id: str, zero_line: bool = False
+) -> dict:
+    """A line chart over a game's minutes, wide and narrow (see CHART_WIDTH), named by
+    `title` and described by `description` for assistive technology."""
+    return {
+        "title": title,
+        "description": description,
+        "chart_id": chart_id,
+        "zero_line": zero_line,
+        "charts": [
+            ("wide", minute_chart_geometry(lines, zero_line=zero_line)),
+            (
+                "narrow",
+                minute_chart_geometry(
+                    lines, NARROW_CHART_WIDTH, zero_line, NARROW_MINUTE_LABEL_EVERY
+                ),
+            ),
+        ],
+    }

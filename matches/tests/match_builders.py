@@ -4,10 +4,15 @@ The shared fixtures (conftest.py at the root) build alice, her account ACCOUNT_I
 password PASSWORD, and bob with OTHERS_ACCOUNT_ID; tests that name them use these constants.
 """
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.store import FetchOutcome, save_outcomes
+from matches.upstream.normalize import match_details
+from matches.upstream.parsed import parsed_data
 
 ACCOUNT_ID = 86745912
 OTHERS_ACCOUNT_ID = 5555
@@ -118,3 +123,27 @@ def failed_match(
     )
     AccountMatch.objects.create(account=account, match=match, player_slot=0, hero_id=hero_id)
     return match
+
+
+PARSED_MATCH_ID = 4080856812
+PARSED_ANSWER = Path(__file__).parent / "data" / "opendota_parsed_match_4080856812.json"
+
+
+def parsed_answer() -> dict:
+    """OpenDota's real answer for a parsed match (parser v21; see data/SOURCES.md)."""
+    return json.loads(PARSED_ANSWER.read_text())
+
+
+def parsed_match(account: SteamAccount, *, player_slot: int = 0, answer: dict | None = None):
+    """The real parsed match stored as a sync stores it (phase 2's save_outcomes with the
+    parsed parts), played by `account` from `player_slot` so its owner sees the page."""
+    answer = parsed_answer() if answer is None else answer
+    match = Match.objects.create(match_id=answer["match_id"])
+    hero_id = next(p["hero_id"] for p in answer["players"] if p["player_slot"] == player_slot)
+    AccountMatch.objects.create(
+        account=account, match=match, player_slot=player_slot, hero_id=hero_id
+    )
+    details = match_details(answer)
+    details.parsed = parsed_data(answer)
+    save_outcomes([FetchOutcome.completed(details, "opendota")], None, datetime.now(UTC))
+    return Match.objects.get(pk=match.pk)
