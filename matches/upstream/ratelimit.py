@@ -108,9 +108,9 @@ def heed_remaining(
     svc/web.ts: `remDay = API_FREE_LIMIT - dailyIncrValue`), so on its daily 429 the day
     counter is negative: what is left is then 0. Kong's windows (STRATZ) are calendar
     windows too: a second, minute or hour ends on its boundary."""
-    now = dbclock.epoch()
     for left, window in ((second, 1), (minute, 60), (hour, 3600)):
         if left is not None and left <= 0:
+            now = dbclock.epoch()
             push_back(bucket, window - now % window + (0.5 if window > 1 else 0.05))
     if day is None:
         return
