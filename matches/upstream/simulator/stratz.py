@@ -32,6 +32,7 @@ import random
 import re
 import threading
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -223,17 +224,39 @@ def _page(world: World, account_id: int, request: dict[str, Any]) -> list[dict[s
     return [stratz_match(world, match_id) for match_id in ids[skip : skip + take]]
 
 
+# MatchPlayerType's end-of-game numbers, by the Steam field (World.steam_details) they come from.
+PERFORMANCE = {
+    "numLastHits": "last_hits",
+    "numDenies": "denies",
+    "goldPerMinute": "gold_per_min",
+    "experiencePerMinute": "xp_per_min",
+    "level": "level",
+    "networth": "net_worth",
+    "heroDamage": "hero_damage",
+    "towerDamage": "tower_damage",
+    "heroHealing": "hero_healing",
+    "gold": "gold",
+    "goldSpent": "gold_spent",
+    **{f"item{n}Id": f"item_{n}" for n in range(6)},
+    **{f"backpack{n}Id": f"backpack_{n}" for n in range(3)},
+    "neutral0Id": "item_neutral",
+}
+
+
 def stratz_match(world: World, match_id: int) -> dict[str, Any]:
-    """A match of the world as MatchType: Steam's numbers (World.steam_details) under STRATZ's
-    names, with STRATZ's own positions, lanes, IMP and lane outcomes (seeded)."""
-    details = world.steam_details(match_id)
+    """A match of the world as MatchType: the world's lineup and Steam's numbers
+    (World.steam_details) under STRATZ's names, with STRATZ's own positions, lanes, IMP and
+    lane outcomes (seeded). The numbers are worked out only when a query asks for one (a
+    listing page asks for none), as graphql-core calls a callable field."""
+    lineup = world.lineup(match_id)
+    details = cache(lambda: {p["player_slot"]: p for p in world.steam_details(match_id)["players"]})
     rng = random.Random(f"{world.seed}:{match_id}:stratz")
     players = []
     for is_radiant in (True, False):
-        team = [p for p in details["players"] if (p["player_slot"] < 128) == is_radiant]
+        team = [seat for seat in lineup.seats if seat.is_radiant == is_radiant]
         positions = rng.sample(range(1, 6), k=5)
-        for player, position in zip(team, positions, strict=False):
-            players.append(_player(details, player, position, rng.randint(-60, 60)))
+        for seat, position in zip(team, positions, strict=False):
+            players.append(_player(lineup, seat, position, rng.randint(-60, 60), details))
     lanes = {f"{lane}LaneOutcome": rng.choice(LANE_OUTCOMES) for lane in ("bottom", "mid", "top")}
 
     def players_of(info: Any, steamAccountId: int | None = None) -> list[dict[str, Any]]:
@@ -241,55 +264,48 @@ def stratz_match(world: World, match_id: int) -> dict[str, Any]:
             return players
         return [p for p in players if p["steamAccountId"] == int(steamAccountId)]
 
-    game_mode = details["game_mode"]
-    lobby_type = details["lobby_type"]
     return {
-        "id": details["match_id"],
-        "didRadiantWin": details["radiant_win"],
-        "durationSeconds": details["duration"],
-        "startDateTime": details["start_time"],
-        "endDateTime": details["start_time"] + details["duration"],
-        "sequenceNum": details["match_seq_num"],
-        "gameMode": GAME_MODES[game_mode] if game_mode < len(GAME_MODES) else "UNKNOWN",
-        "lobbyType": LOBBY_TYPES[lobby_type] if lobby_type < len(LOBBY_TYPES) else None,
-        "leagueId": details["leagueid"],
-        "clusterId": details["cluster"],
-        "firstBloodTime": details["first_blood_time"],
+        "id": lineup.match_id,
+        "didRadiantWin": lineup.radiant_win,
+        "durationSeconds": lineup.duration,
+        "startDateTime": lineup.start_time,
+        "endDateTime": lineup.start_time + lineup.duration,
+        "sequenceNum": lineup.match_seq_num,
+        "gameMode": GAME_MODES[lineup.game_mode]
+        if lineup.game_mode < len(GAME_MODES)
+        else "UNKNOWN",
+        "lobbyType": LOBBY_TYPES[lineup.lobby_type]
+        if lineup.lobby_type < len(LOBBY_TYPES)
+        else None,
+        "leagueId": lineup.leagueid,
+        "clusterId": lineup.cluster,
+        "firstBloodTime": lineup.first_blood_time,
         **lanes,
         "players": players_of,
     }
 
 
-def _player(details: dict[str, Any], player: dict[str, Any], position: int, imp: int) -> dict:
-    shown = player["account_id"]
-    radiant = player["player_slot"] < 128
-    leaver = player.get("leaver_status", 0)
+def _player(
+    lineup: Any, seat: Any, position: int, imp: int, details: Callable[[], dict[int, dict]]
+) -> dict[str, Any]:
+    shown = seat.shown_account_id
+    leaver = seat.leaver_status
     return {
-        "matchId": details["match_id"],
+        "matchId": lineup.match_id,
         # An anonymous player has no account on STRATZ either.
         "steamAccountId": None if shown == ANONYMOUS_ACCOUNT_ID else shown,
-        "playerSlot": player["player_slot"],
-        "isRadiant": radiant,
-        "isVictory": details["radiant_win"] == radiant,
-        "heroId": player["hero_id"],
-        "variant": player.get("hero_variant"),
-        "kills": player["kills"],
-        "deaths": player["deaths"],
-        "assists": player["assists"],
-        "numLastHits": player["last_hits"],
-        "numDenies": player["denies"],
-        "goldPerMinute": player["gold_per_min"],
-        "experiencePerMinute": player["xp_per_min"],
-        "level": player["level"],
-        "networth": player["net_worth"],
-        "heroDamage": player["hero_damage"],
-        "towerDamage": player["tower_damage"],
-        "heroHealing": player["hero_healing"],
-        "gold": player["gold"],
-        "goldSpent": player["gold_spent"],
-        **{f"item{n}Id": player[f"item_{n}"] for n in range(6)},
-        **{f"backpack{n}Id": player[f"backpack_{n}"] for n in range(3)},
-        "neutral0Id": player["item_neutral"],
+        "playerSlot": seat.slot,
+        "isRadiant": seat.is_radiant,
+        "isVictory": lineup.radiant_win == seat.is_radiant,
+        "heroId": seat.hero_id,
+        "variant": seat.hero_variant,
+        "kills": seat.kills,
+        "deaths": seat.deaths,
+        "assists": seat.assists,
+        **{
+            name: (lambda info, key=key: details()[seat.slot][key])
+            for name, key in PERFORMANCE.items()
+        },
         "leaverStatus": LEAVER_STATUSES[leaver] if leaver < len(LEAVER_STATUSES) else None,
         "lane": LANE_OF_POSITION[position],
         "position": f"POSITION_{position}",
