@@ -18,8 +18,8 @@ Which sources a sync walks: a full sync lists every usable source to its end; an
 incremental sync lists to its end every source that has never been listed completely (so a
 first sync of any type gets the whole history, OpenDota's beyond Steam's 500). Those
 listings run at once, a thread each at its own pace: they take as long as the slowest
-source, not the sum (bench/three_sources.py). Then an incremental sync walks the others in order until one meets its
-frontier (with a Steam key that is one call when nothing is new; when more
+source, not the sum (bench/three_sources.py). Then an incremental sync walks the others
+in order until one meets its frontier (with a Steam key that is one call when nothing is new; when more
 matches are new than Steam can list, or Steam's pages left hidden high-level
 matches out, OpenDota is walked too), and after that every source whose last
 listing is unfinished.
