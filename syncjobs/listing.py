@@ -19,10 +19,10 @@ incremental sync lists to its end every source that has never been listed comple
 first sync of any type gets the whole history, OpenDota's beyond Steam's 500). Those
 listings run at once, a thread each at its own pace: they take as long as the slowest
 source, not the sum (bench/three_sources.py). Then an incremental sync walks the others
-in order until one meets its frontier (with a Steam key that is one call when nothing is new; when more
-matches are new than Steam can list, or Steam's pages left hidden high-level
-matches out, OpenDota is walked too), and after that every source whose last
-listing is unfinished.
+in order until one meets its frontier (with a Steam key that is one call when nothing is
+new; when more matches are new than Steam can list, or Steam's pages left hidden high-level
+matches out, OpenDota is walked too), and after that every source whose last listing is
+unfinished.
 
 A history made private stops the listing (Steam's status 15), but the matches
 listed before still get their details, which are public by match id; OpenDota
