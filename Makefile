@@ -31,7 +31,8 @@ $(NODE_STAMP): package.json package-lock.json | npm
 
 # --- make run ---------------------------------------------------------------------------------
 # Without a Steam key there is nothing real to sync, so the demo points both upstreams at the
-# simulator (whose GetMatchDetails is broken like Valve's) with short rate-limit intervals.
+# simulator (whose GetMatchDetails is broken like Valve's) with short rate-limit intervals;
+# STRATZ, a third source, is switched on against the simulator too.
 ifeq ($(strip $(STEAM_API_KEY)),)
 RUN_PROCESSES := web worker simulator
 run: export DEMO_MODE := 1
@@ -42,6 +43,10 @@ run: export OPENDOTA_API_BASE_URL := http://127.0.0.1:8765/api
 run: export STEAM_API_MIN_INTERVAL ?= 0.05
 run: export STEAM_SEQUENCE_MIN_INTERVAL ?= 0.2
 run: export OPENDOTA_MIN_INTERVAL ?= 0.05
+# STRATZ is on in the demo, against the simulator's POST /graphql and its token.
+run: export STRATZ_API_TOKEN := sim-token
+run: export STRATZ_API_BASE_URL := http://127.0.0.1:8765/graphql
+run: export STRATZ_MIN_INTERVAL ?= 0.05
 else
 RUN_PROCESSES := web worker
 # runserver is a development server: with DEBUG off it serves no static files and the secure

@@ -121,6 +121,20 @@ def simulator(settings) -> Iterator[SimulatorHandle]:
 
 
 @pytest.fixture
+def stratz(simulator, settings) -> SimulatorHandle:
+    """The simulator's STRATZ switched on: its token, its endpoint, no pacing, its default
+    tier's limits but the per-second one (tests call faster than 20 a second), and STRATZ at
+    the end of both source lists as a token puts it there."""
+    simulator.state.configure(stratz_limits={"second": 0, "minute": 0, "hour": 0, "day": 10_000})
+    settings.STRATZ_API_TOKEN = simulator.state.config["stratz_token"]
+    settings.STRATZ_API_BASE_URL = simulator.stratz_url
+    settings.STRATZ_MIN_INTERVAL = 0
+    settings.SYNC_ID_SOURCES = [*settings.SYNC_ID_SOURCES, "stratz"]
+    settings.SYNC_DETAIL_SOURCES = [*settings.SYNC_DETAIL_SOURCES, "stratz"]
+    return simulator
+
+
+@pytest.fixture
 def user(db, django_user_model):
     """alice, who signs in with PASSWORD."""
     return django_user_model.objects.create_user("alice", password=PASSWORD)

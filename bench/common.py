@@ -170,7 +170,7 @@ def simulator() -> Iterator[Simulator]:
 
 def sync_env(sim: Simulator, **overrides: object) -> dict[str, str]:
     """A sync child's environment: both upstreams are the simulator."""
-    return child_env(**upstream_env(sim.base_url, sim.opendota_url, SIM_KEY), **overrides)
+    return child_env(**{**upstream_env(sim.base_url, sim.opendota_url, SIM_KEY), **overrides})
 
 
 @dataclass

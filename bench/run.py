@@ -3,7 +3,7 @@
 Benchmarks: 1 overhead, 2 call efficiency, 3 latency hiding, 4 rate-limit fidelity,
 5 cancellation latency, 6 memory, 7 web latency, 8 detail sources at once, 9 stats views,
 10 export, 11 a full sync longer than a task, 12 the completeness report,
-13 a parsed match's page. See bench/README.md.
+13 a parsed match's page, 14 three ID sources. See bench/README.md.
 """
 
 import argparse
@@ -32,6 +32,7 @@ MODULES = {
     11: "bench.longrun",
     12: "bench.completeness",
     13: "bench.parsed_page",
+    14: "bench.three_sources",
 }
 RESULTS = ROOT / "bench" / "results.md"
 

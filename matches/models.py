@@ -357,6 +357,24 @@ class AccountMatch(models.Model):
         return f"{self.account_id} in {self.match_id}"
 
 
+class Position(models.IntegerChoices):
+    """STRATZ's MatchPlayerPositionType POSITION_1 … POSITION_5: carry to hard support."""
+
+    POSITION_1 = 1, "Position 1 (carry)"
+    POSITION_2 = 2, "Position 2 (mid)"
+    POSITION_3 = 3, "Position 3 (offlane)"
+    POSITION_4 = 4, "Position 4 (soft support)"
+    POSITION_5 = 5, "Position 5 (hard support)"
+
+
+class LaneOutcome(models.TextChoices):
+    """STRATZ's LaneOutcomeEnums of the player's lane, seen from the player's side."""
+
+    WON = "won", "Lane won"
+    DRAWN = "drawn", "Lane drawn"
+    LOST = "lost", "Lane lost"
+
+
 class MatchPlayer(models.Model):
     """One of the (usually ten) players of a match with details."""
 
@@ -408,6 +426,21 @@ class MatchPlayer(models.Model):
         null=True, blank=True, help_text="players queued together, this one included (OpenDota)"
     )
     ability_upgrades = models.JSONField(null=True, blank=True)
+    # What only STRATZ tells (its detail source): null until STRATZ fetched the match, and
+    # never set back to null by another source's later fetch (matches.store).
+    imp = models.SmallIntegerField(
+        null=True, blank=True, help_text="STRATZ's Individual Match Performance (about -100 to 100)"
+    )
+    position = models.PositiveSmallIntegerField(
+        choices=Position.choices, null=True, blank=True, help_text="the role played (STRATZ)"
+    )
+    lane_outcome = models.CharField(
+        max_length=5,
+        choices=LaneOutcome.choices,
+        blank=True,
+        null=True,
+        help_text="how this player's lane went for their side (STRATZ)",
+    )
 
     class Meta:
         ordering = ["match", "player_slot"]

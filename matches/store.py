@@ -47,6 +47,9 @@ _DETAIL_COLUMNS = [
     "picks_bans",
     "abandons",
 ]
+# What only one source tells (STRATZ's imp, position, lane outcome): another source's fetch,
+# which leaves them out, keeps what STRATZ stored.
+_KEPT_UNLESS_TOLD = ("imp", "position", "lane_outcome")
 # NOT NULL text columns: a match without team or league names stores "".
 _TEXT_DETAIL_COLUMNS = ("radiant_name", "dire_name", "league_name")
 
@@ -293,7 +296,12 @@ def _upsert_players(players: list[tuple[int, dict]]) -> None:
     table = connection.ops.quote_name(MatchPlayer._meta.db_table)
     columns = ["match_id", "player_slot", *_PLAYER_COLUMNS]
     quoted = [connection.ops.quote_name(c) for c in columns]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in quoted[2:])
+    updates = ", ".join(
+        f"{q} = COALESCE(EXCLUDED.{q}, {table}.{q})"
+        if c in _KEPT_UNLESS_TOLD
+        else f"{q} = EXCLUDED.{q}"
+        for c, q in zip(columns[2:], quoted[2:], strict=True)
+    )
     sql = (
         f"INSERT INTO {table} ({', '.join(quoted)}) VALUES ({', '.join(['%s'] * len(columns))}) "
         f"ON CONFLICT ({quoted[0]}, {quoted[1]}) DO UPDATE SET {updates}"
@@ -305,6 +313,8 @@ def _upsert_players(players: list[tuple[int, dict]]) -> None:
             *(
                 upgrades.get_db_prep_save(player[c], connection)
                 if c == "ability_upgrades"
+                else player.get(c)
+                if c in _KEPT_UNLESS_TOLD
                 else player[c]
                 for c in columns[1:]
             ),

@@ -27,6 +27,8 @@ from syncjobs.sources import (
     ID_SOURCES,
     LISTED_BY_BITS,
     OPENDOTA_LIST,
+    STEAM_HISTORY,
+    STRATZ_LIST,
     has_its_key,
     switched_off,
 )
@@ -255,8 +257,11 @@ def _advice(result: Completeness, opendota_is_behind: bool) -> list[str]:
     for view in result.sources:
         if not view.has_key:
             advice.append(
-                f"{view.player_name} is not asked: add a Steam API key (STEAM_API_KEY) to list "
+                "STRATZ is not asked: a free token from STRATZ's site (STRATZ_API_TOKEN) adds "
                 "the matches it has."
+                if view.name == STRATZ_LIST
+                else f"{view.player_name} is not asked: add a Steam API key (STEAM_API_KEY) to "
+                "list the matches it has."
             )
         # Steam's total_results counts what its pages leave out (shared/NOTES.md); it counts
         # its newest 500 only, so only a count under the cap compares with what it listed.
@@ -266,7 +271,7 @@ def _advice(result: Completeness, opendota_is_behind: bool) -> list[str]:
                 f"matches than its pages listed ({view.reported_total:,} counted, "
                 f"{view.listed:,} listed): high-level matches are hidden from Steam's pages; "
                 "other sources list them."
-                if view.name != OPENDOTA_LIST
+                if view.name == STEAM_HISTORY
                 else f"{view.player_name} counts {view.reported_total - view.listed:,} more "
                 "matches than are stored from it: the next sync lists them."
             )

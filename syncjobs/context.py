@@ -75,6 +75,12 @@ class JobContext:
         raise ServerError(f"{label} kept answering 429 Too Many Requests", status=429)
 
     def disable_for_today(self, bucket: str, label: str) -> None:
+        """The day's limit is used up; a source switched off already (STRATZ's refused
+        token) keeps its own reason and end, which say what to fix."""
+        already = ratelimit.disabled_reason(bucket)
+        if already is not None:
+            self.note(already)
+            return
         until = ratelimit.next_utc_midnight()
         reason = f"{label}'s daily API limit is used up; it is skipped until {until:%H:%M} UTC."
         ratelimit.disable_until(bucket, until, reason)

@@ -39,6 +39,11 @@ logger = logging.getLogger(__name__)
 SOURCES = (upstream.STEAM, upstream.STEAM_SEQUENCE, upstream.OPENDOTA)
 
 
+def reported_sources() -> tuple[str, ...]:
+    """The sources the report covers: STRATZ only when it has a token (else it is no source)."""
+    return (*SOURCES, upstream.STRATZ) if settings.STRATZ_API_TOKEN else SOURCES
+
+
 def check_health(now: datetime | None = None) -> dict[str, Any]:
     """The whole report, JSON-ready; `healthy` says whether every check passed."""
     now = now or timezone.now()
@@ -111,9 +116,10 @@ def cluster_status_at() -> datetime | None:
 def source_states(now: datetime) -> dict[str, dict[str, Any]]:
     """Each upstream source (a rate-limit bucket): whether it may be called, and if not, why
     and until when. Configured: every source of the bucket has its key (syncjobs.sources)."""
-    slots = {slot.bucket: slot for slot in RateLimitSlot.objects.filter(bucket__in=SOURCES)}
+    names = reported_sources()
+    slots = {slot.bucket: slot for slot in RateLimitSlot.objects.filter(bucket__in=names)}
     states = {}
-    for name in SOURCES:
+    for name in names:
         slot = slots.get(name)
         switched_off = (
             slot is not None and slot.disabled_until is not None and slot.disabled_until > now
@@ -170,7 +176,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         )
     for name, state in report["sources"].items():
         if not state["configured"]:
-            lines.append(f"source {name}: not configured (no STEAM_API_KEY)")
+            lines.append(f"source {name}: not configured (no {upstream.KEY_SETTINGS[name]})")
         elif state["switched_off"]:
             lines.append(f"source {name}: switched off until {state['until']}: {state['reason']}")
         else:

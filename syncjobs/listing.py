@@ -15,13 +15,14 @@ stopped at a cap (Steam's newest 500): it moves its frontier only once another
 source's listing of the same sync got through, which covers what lies below.
 
 Which sources a sync walks: a full sync lists every usable source to its end; an
-incremental sync lists to its end every source that has never been listed
-completely (so a first sync of any type gets the whole history, OpenDota's
-beyond Steam's 500), then walks the others in order until one meets its
-frontier (with a Steam key that is one call when nothing is new; when more
-matches are new than Steam can list, or Steam's pages left hidden high-level
-matches out, OpenDota is walked too), and after that every source whose last
-listing is unfinished.
+incremental sync lists to its end every source that has never been listed completely (so a
+first sync of any type gets the whole history, OpenDota's beyond Steam's 500). Those
+listings run at once, a thread each at its own pace: they take as long as the slowest
+source, not the sum (bench/three_sources.py). Then an incremental sync walks the others
+in order until one meets its frontier (with a Steam key that is one call when nothing is
+new; when more matches are new than Steam can list, or Steam's pages left hidden high-level
+matches out, OpenDota is walked too), and after that every source whose last listing is
+unfinished.
 
 A history made private stops the listing (Steam's status 15), but the matches
 listed before still get their details, which are public by match id; OpenDota
@@ -29,11 +30,12 @@ answers a private history with an empty list, and the job says it may be private
 """
 
 import logging
+import threading
 from enum import Enum
 from typing import NoReturn
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from dotasync import dbclock
 from matches import store
@@ -91,6 +93,7 @@ class ListingPhase:
         self.private: PrivateProfile | None = None
         # Sources that left matches out of a page this sync (Steam's hidden high-level ones).
         self.hiding: set[str] = set()
+        self._lock = threading.Lock()
 
     def run(self) -> None:
         self.state.phase = JobPhase.COLLECTING_IDS
@@ -108,10 +111,7 @@ class ListingPhase:
             raise self.runner.no_source_left("match IDs")
         frontiers = {source.name: self._frontier(source) for source in sources}
         never_listed = [s for s in sources if frontiers[s.name].complete_through is None]
-        walks: dict[str, Walked] = {}
-        for source in sources:
-            if (full or source in never_listed) and self.private is None:
-                walks[source.name] = self.walk(source, frontiers[source.name], to_frontier=False)
+        walks = self._walk_at_once([s for s in sources if full or s in never_listed], frontiers)
         if not full:
             met = False
             for source in sources:
@@ -137,6 +137,41 @@ class ListingPhase:
             if self.daily_cuts and len(self.daily_cuts) == len(self.cuts):
                 self._stop_for_today("; ".join(self.cuts))
             raise ServerError("; ".join(self.cuts))
+
+    def _walk_at_once(
+        self, sources: list[IdSource], frontiers: dict[str, ListingFrontier]
+    ) -> dict[str, Walked]:
+        """Walk `sources` to their ends at once, each on a thread at its own pace: the
+        listing takes as long as the slowest, not the sum (bench/three_sources.py). The
+        first failure (a cancel, the database) is raised once every walk has stopped."""
+        walks: dict[str, Walked] = {}
+        failures: list[BaseException] = []
+
+        def walk(source: IdSource) -> None:
+            try:
+                walks[source.name] = self.walk(source, frontiers[source.name], to_frontier=False)
+            except BaseException as exc:
+                failures.append(exc)
+            finally:
+                connection.close()
+
+        if len(sources) == 1:
+            return {
+                sources[0].name: self.walk(
+                    sources[0], frontiers[sources[0].name], to_frontier=False
+                )
+            }
+        threads = [
+            threading.Thread(target=walk, args=(source,), name=f"listing-{source.name}")
+            for source in sources
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        return {source.name: walks[source.name] for source in sources if source.name in walks}
 
     def _settle_capped(
         self, frontiers: dict[str, ListingFrontier], walks: dict[str, Walked]
@@ -237,28 +272,31 @@ class ListingPhase:
                 resume = None
             finished = met or (jump is None and next_cursor is None)
             capped = finished and not met and page.capped
-            with transaction.atomic():
-                new = store.save_history_page(
-                    self.account, page.entries, LISTED_BY_BITS[source.name]
-                )
-                if page.reported_total is not None:
-                    frontier.reported_total = page.reported_total
-                    frontier.reported_at = dbclock.now()
-                if capped:  # no complete listing, and nothing below it to continue with
-                    frontier.partial_top = frontier.partial_bottom = None
-                    frontier.partial_cursor = None
-                elif finished:
-                    frontier.complete_through = max(top or 0, frontier.complete_through or 0)
-                    frontier.partial_top = frontier.partial_bottom = None
-                    frontier.partial_cursor = None
-                else:
-                    frontier.partial_top = top
-                    frontier.partial_bottom = bottom
-                    frontier.partial_cursor = jump if jump is not None else next_cursor
-                frontier.save()
-            self.seen.update(ids)
-            self.state.ids_found = len(self.seen)
-            self.state.ids_new += new
+            # The walks of a sync run at once (_walk_at_once): one page is stored at a time, so
+            # a match two of them list is counted new once.
+            with self._lock:
+                with transaction.atomic():
+                    new = store.save_history_page(
+                        self.account, page.entries, LISTED_BY_BITS[source.name]
+                    )
+                    if page.reported_total is not None:
+                        frontier.reported_total = page.reported_total
+                        frontier.reported_at = dbclock.now()
+                    if capped:  # no complete listing, and nothing below it to continue with
+                        frontier.partial_top = frontier.partial_bottom = None
+                        frontier.partial_cursor = None
+                    elif finished:
+                        frontier.complete_through = max(top or 0, frontier.complete_through or 0)
+                        frontier.partial_top = frontier.partial_bottom = None
+                        frontier.partial_cursor = None
+                    else:
+                        frontier.partial_top = top
+                        frontier.partial_bottom = bottom
+                        frontier.partial_cursor = jump if jump is not None else next_cursor
+                    frontier.save()
+                self.seen.update(ids)
+                self.state.ids_found = len(self.seen)
+                self.state.ids_new += new
             if met:
                 return Walked.MET_FRONTIER
             if capped:

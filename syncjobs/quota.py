@@ -15,8 +15,9 @@ take (the sequence endpoint only matches with a match_seq_num, OpenDota its quot
 re-fetches only out of the spare part) at its own pace (1 / its *_MIN_INTERVAL, or
 the pace seen so far when unpaced), all at once; the time is the shortest in which
 the sources together serve everything they can serve today (a max-flow, searched
-by bisection). GetMatchDetails, which fails every match since patch 7.36, counts
-only once a job's breaker has seen it answer.
+by bisection). STRATZ's calls count against its own day (STRATZ_DAILY_LIMIT, or what its
+answers said is left): it serves at most that many today. GetMatchDetails, which fails
+every match since patch 7.36, counts only once a job's breaker has seen it answer.
 """
 
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from django.db.models import Count, Q, QuerySet
 from dotasync import dbclock
 from matches.models import Match, SteamAccount
 from matches.upstream import ratelimit
-from matches.upstream.client import OPENDOTA, interval_of
+from matches.upstream.client import OPENDOTA, STRATZ, interval_of
 from syncjobs import claims, dispatch
 from syncjobs.models import SourceBreaker, SyncJob
 from syncjobs.sources import DETAIL_SOURCES, STEAM_DETAILS, DetailSource, is_metered, usable_now
@@ -95,6 +96,17 @@ def _paces(sources: list[DetailSource], observed: float | None) -> dict[str, flo
     return paces
 
 
+def stratz_left_today() -> int:
+    """STRATZ calls left today: what its last answer of the day said, else STRATZ_DAILY_LIMIT."""
+    told = ratelimit.remaining_today(STRATZ)
+    return max(0, settings.STRATZ_DAILY_LIMIT if told is None else told)
+
+
+def _day_caps(sources: list[DetailSource]) -> dict[str, float]:
+    """The most each source may serve today on its own day's allowance (STRATZ's)."""
+    return {s.name: float(stratz_left_today()) for s in sources if s.bucket == STRATZ}
+
+
 def _max_flow(capacity: dict[tuple[str, str], float], source: str, sink: str) -> float:
     """Edmonds-Karp on a graph of a dozen nodes."""
     residual = dict(capacity)
@@ -132,6 +144,7 @@ def _served(
     pace: dict[str, float],
     quota_left: int,
     seconds: float,
+    caps: dict[str, float] | None = None,
 ) -> float:
     """How many matches `sources` can serve in `seconds` (infinite: all they can today),
     routed as phase 2 routes them (syncjobs.details.DetailPhase.accepts)."""
@@ -159,6 +172,7 @@ def _served(
     for source in sources:
         capacity[("R_out", source.name)] = infinite if is_metered(source) else 0.0
         limit = pace[source.name] * seconds if seconds != infinite else infinite
+        limit = min(limit, (caps or {}).get(source.name, infinite))
         capacity[(source.name, "quota" if is_metered(source) else "end")] = limit
     return _max_flow(capacity, "start", "end")
 
@@ -169,14 +183,15 @@ def estimate(work: Work, sources: list[DetailSource], observed: float | None = N
         return Estimate(seconds=0)
     pace = _paces(sources, observed)
     quota_left = left_today()
-    servable = round(_served(work, sources, pace, quota_left, float("inf")))
+    caps = _day_caps(sources)
+    servable = round(_served(work, sources, pace, quota_left, float("inf"), caps))
     waiting = work.total - servable
     if not servable:
         return Estimate(None, waiting, _reset(waiting))
     low, high = 0.0, work.total / min(pace.values())
     for _ in range(BISECTIONS):
         middle = (low + high) / 2
-        if _served(work, sources, pace, quota_left, middle) >= servable - 1e-6:
+        if _served(work, sources, pace, quota_left, middle, caps) >= servable - 1e-6:
             high = middle
         else:
             low = middle

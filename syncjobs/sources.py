@@ -3,11 +3,18 @@
 ID sources list an account's matches page by page, newest first:
 - steam_history: GetMatchHistory (needs a key; only the newest 500; knows match_seq_num).
 - opendota: /players/{id}/matches?significant=0 (no key; the whole history).
+- stratz: GraphQL player.matches, paged by skip (needs STRATZ_API_TOKEN; the whole history
+  STRATZ has, with its matchCount).
 
 Detail sources answer one match each, tried in the configured order:
 - steam_details: GetMatchDetails (HTTP 500 `{}` for every match since patch 7.36).
 - steam_sequence: GetMatchHistoryBySequenceNum at the stub's match_seq_num.
 - opendota: /matches/{id}.
+- stratz: GraphQL match(id) (needs STRATZ_API_TOKEN): adds each player's IMP, position and
+  lane outcome.
+
+Without a token STRATZ is in neither configured list (SYNC_ID_SOURCES, SYNC_DETAIL_SOURCES)
+and `has_its_key` refuses it, so no STRATZ call is ever made.
 
 Each source's facts are declared here once: its label (for logs and notes), its name for a
 player, whether it needs the Steam key, whether its calls spend a daily quota (`is_metered`)
@@ -21,7 +28,14 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from matches.upstream import ratelimit
-from matches.upstream.client import OPENDOTA, STEAM, STEAM_PAGE_SIZE, STEAM_SEQUENCE, UpstreamClient
+from matches.upstream.client import (
+    OPENDOTA,
+    STEAM,
+    STEAM_PAGE_SIZE,
+    STEAM_SEQUENCE,
+    STRATZ,
+    UpstreamClient,
+)
 from matches.upstream.normalize import HistoryEntry, MatchDetails
 
 STEAM_HISTORY = "steam_history"
@@ -29,9 +43,13 @@ OPENDOTA_LIST = "opendota"
 STEAM_DETAILS = "steam_details"
 STEAM_SEQUENCE_DETAILS = "steam_sequence"
 OPENDOTA_DETAILS = "opendota"
+STRATZ_LIST = "stratz"
+STRATZ_DETAILS = "stratz"
 
 OPENDOTA_FULL_PAGE = 1000
 OPENDOTA_INCREMENTAL_PAGE = 100
+# STRATZ's player.matches answers at most 100 a request (`take`).
+STRATZ_PAGE = 100
 # GetMatchHistory never reaches past an account's newest 500 matches: its `total_results` is
 # then 500 (shared/NOTES.md), and its end is the cap, not the history's.
 STEAM_HISTORY_CAP = 500
@@ -54,7 +72,8 @@ class Page:
     # matches since March 2025): another source has to list them.
     hides_matches: bool = False
     # How many matches the source says the account has, when this page tells (Steam's
-    # total_results, capped at 500; OpenDota's full listing's length on its last page).
+    # total_results, capped at 500; OpenDota's full listing's length on its last page;
+    # STRATZ's matchCount).
     reported_total: int | None = None
 
 
@@ -113,11 +132,19 @@ def _opendota_page(client: UpstreamClient, account_id: int, offset: Cursor, smal
     return Page(entries, None, reported_total=offset + len(entries))
 
 
+def _stratz_page(client: UpstreamClient, account_id: int, skip: Cursor, small: bool) -> Page:
+    skip = skip or 0
+    entries, count = client.stratz_player_matches(account_id, take=STRATZ_PAGE, skip=skip)
+    more = len(entries) == STRATZ_PAGE
+    return Page(entries, skip + STRATZ_PAGE if more else None, reported_total=count)
+
+
 # One bit per ID source in AccountMatch.listed_by: which sources' pages listed a match.
 # A new source adds one line; a bit once given is never reused.
 LISTED_BY_BITS = {
     STEAM_HISTORY: 1,
     OPENDOTA_LIST: 2,
+    STRATZ_LIST: 4,
 }
 
 ID_SOURCES = {
@@ -136,6 +163,16 @@ ID_SOURCES = {
         OPENDOTA,
         False,
         _opendota_page,
+        first_cursor=0,
+        offset_paged=True,
+    ),
+    STRATZ_LIST: IdSource(
+        STRATZ_LIST,
+        "STRATZ",
+        "STRATZ",
+        STRATZ,
+        False,
+        _stratz_page,
         first_cursor=0,
         offset_paged=True,
     ),
@@ -167,6 +204,14 @@ DETAIL_SOURCES = {
         False,
         lambda c, match_id, seq: c.opendota_match(match_id),
     ),
+    STRATZ_DETAILS: DetailSource(
+        STRATZ_DETAILS,
+        "STRATZ",
+        "STRATZ",
+        STRATZ,
+        False,
+        lambda c, match_id, seq: c.stratz_match(match_id),
+    ),
 }
 ALL_SOURCES = (*ID_SOURCES.values(), *DETAIL_SOURCES.values())
 # By source name (a job's notes and counts name its sources so; OpenDota lists and details
@@ -177,7 +222,9 @@ PLAYER_NAMES = {source.name: source.player_name for source in ALL_SOURCES}
 
 def has_its_key(source: IdSource | DetailSource, has_steam_key: bool | None = None) -> bool:
     """Whether `source` has the key it needs: a Steam source the Steam key (the client's when
-    `has_steam_key` says, else the deployment's STEAM_API_KEY)."""
+    `has_steam_key` says, else the deployment's STEAM_API_KEY; STRATZ its token)."""
+    if source.bucket == STRATZ:
+        return bool(settings.STRATZ_API_TOKEN)
     if has_steam_key is None:
         has_steam_key = bool(settings.STEAM_API_KEY)
     return has_steam_key or not source.needs_key

@@ -23,6 +23,7 @@ PACING_VARIABLES = (
     "STEAM_API_MIN_INTERVAL",
     "STEAM_SEQUENCE_MIN_INTERVAL",
     "OPENDOTA_MIN_INTERVAL",
+    "STRATZ_MIN_INTERVAL",
 )
 # How long a child may take to stop on its own before it and its group are killed.
 STOP_GRACE_SECONDS = 15
@@ -39,11 +40,14 @@ def child_env(**overrides: object) -> dict[str, str]:
 
 
 def upstream_env(steam_url: str, opendota_url: str, api_key: str) -> dict[str, str]:
-    """The variables that point a child's Steam and OpenDota clients at a simulator."""
+    """The variables that point a child's Steam and OpenDota clients at a simulator; STRATZ
+    is off (a token in this process's environment must not reach the real STRATZ) unless the
+    caller points it at the simulator too."""
     return {
         "STEAM_API_KEY": api_key,
         "STEAM_API_BASE_URL": steam_url,
         "OPENDOTA_API_BASE_URL": opendota_url,
+        "STRATZ_API_TOKEN": "",
     }
 
 

@@ -115,6 +115,9 @@ PLAYER_HEADER = [
     "leaver_status",
     "party_size",
     "ability_upgrades",
+    "imp",
+    "position",
+    "lane_outcome",
 ]
 HERO_NAMES = {1: "Anti-Mage", 5: "Crystal Maiden", 8: "Juggernaut", 3: "Bane"}
 HEROES_OF_OTHERS = range(11, 25)

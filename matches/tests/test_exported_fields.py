@@ -36,6 +36,8 @@ def fill_every_field(player: MatchPlayer, number: int) -> dict[str, Any]:
             value = SKILL_BUILD
         elif isinstance(field, models.IntegerField):
             value = 100 * number + index
+        elif isinstance(field, models.CharField) and field.choices:
+            value = field.choices[number % len(field.choices)][0]
         else:
             pytest.fail(f"MatchPlayer.{name} is a {type(field).__name__}: give it a value here")
         setattr(player, name, value)

@@ -1,6 +1,7 @@
 """The upstream client: every outbound HTTP call of DotaSync goes through here.
 
-Valve's Steam Web API (IDOTA2Match_570, ISteamUser) and OpenDota's API, behind
+Valve's Steam Web API (IDOTA2Match_570, ISteamUser), OpenDota's API and, with a token,
+STRATZ's GraphQL API (matches.upstream.stratz_queries: a plain JSON POST each), behind
 one pooled `requests.Session`, explicit timeouts, a shared per-source rate
 limit and one error taxonomy (matches.upstream.errors). tenacity retries only transient
 network failures (no connection made), briefly; everything with an answer is
@@ -22,6 +23,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -35,6 +39,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from dotasync import dbclock
 from dotasync.logconfig import redact
 from matches.upstream import ratelimit
 from matches.upstream.errors import (
@@ -58,6 +63,7 @@ from matches.upstream.normalize import (
 )
 from matches.upstream.parsed import parsed_data
 from matches.upstream.steam_ids import STEAM_ID64_OFFSET
+from matches.upstream.stratz_normalize import stratz_history_entry, stratz_match_details
 
 # The name it had before the upstream wing: log lines and filters keep meaning the same.
 logger = logging.getLogger("matches.upstream")
@@ -72,22 +78,36 @@ READ_PIECE_BYTES = 64 * 1024
 # is not waited for.
 CANCEL_GRACE_SECONDS = 1.0
 
+QUERIES_DIR = Path(__file__).parent / "stratz_queries"
+
 # Rate-limit buckets: each is paced on its own, across every worker.
 STEAM = "steam"
 STEAM_SEQUENCE = "steam_sequence"
 OPENDOTA = "opendota"
+STRATZ = "stratz"
 
 # What to fix when a bucket refuses us: its key, or where we send its requests.
 KEY_SETTINGS = {
     STEAM: "STEAM_API_KEY",
     STEAM_SEQUENCE: "STEAM_API_KEY",
     OPENDOTA: "OPENDOTA_API_KEY",
+    STRATZ: "STRATZ_API_TOKEN",
 }
 URL_SETTINGS = {
     STEAM: "STEAM_API_BASE_URL",
     STEAM_SEQUENCE: "STEAM_API_BASE_URL",
     OPENDOTA: "OPENDOTA_API_BASE_URL",
+    STRATZ: "STRATZ_API_BASE_URL",
 }
+# STRATZ's gateway refuses a request without this User-Agent (403, a Cloudflare challenge:
+# shared/realdata/SOURCES.md, "STRATZ limits, headers and behaviour").
+STRATZ_USER_AGENT = "STRATZ_API"
+# How long a refused token switches STRATZ off for every job (a token does not mend itself;
+# the hour spares STRATZ a refused call per job meanwhile).
+STRATZ_REFUSED_SECONDS = 3600
+# Kong's rate-limiting plugin (STRATZ's gateway: `WWW-Authenticate: Key realm=kong`) sends
+# one counter per window it enforces.
+STRATZ_WINDOWS = ("Second", "Minute", "Hour", "Day")
 
 
 # GetPlayerSummaries takes at most this many SteamIDs a call.
@@ -110,6 +130,7 @@ def interval_of(bucket: str) -> float:
         STEAM: settings.STEAM_API_MIN_INTERVAL,
         STEAM_SEQUENCE: settings.STEAM_SEQUENCE_MIN_INTERVAL,
         OPENDOTA: settings.OPENDOTA_MIN_INTERVAL,
+        STRATZ: settings.STRATZ_MIN_INTERVAL,
     }[bucket]
 
 
@@ -140,6 +161,8 @@ class UpstreamClient:
         steam_base_url: str,
         opendota_base_url: str,
         opendota_api_key: str = "",
+        stratz_token: str = "",
+        stratz_url: str = "https://api.stratz.com/graphql",
         sleep: ratelimit.Sleep = time.sleep,
         checkpoint: Callable[[], None] = _no_checkpoint,
         session: requests.Session | None = None,
@@ -148,6 +171,8 @@ class UpstreamClient:
         self.steam_base_url = steam_base_url.rstrip("/")
         self.opendota_base_url = opendota_base_url.rstrip("/")
         self.opendota_api_key = opendota_api_key
+        self.stratz_token = stratz_token
+        self.stratz_url = stratz_url
         self.sleep = sleep
         self.checkpoint = checkpoint
         self.session = session or requests.Session()
@@ -166,6 +191,8 @@ class UpstreamClient:
             steam_base_url=settings.STEAM_API_BASE_URL,
             opendota_base_url=settings.OPENDOTA_API_BASE_URL,
             opendota_api_key=settings.OPENDOTA_API_KEY,
+            stratz_token=settings.STRATZ_API_TOKEN,
+            stratz_url=settings.STRATZ_API_BASE_URL,
             sleep=sleep,
             checkpoint=checkpoint,
         )
@@ -369,6 +396,54 @@ class UpstreamClient:
             raise BadResponse("OpenDota's parse job state is not an object", source=OPENDOTA)
         return data
 
+    # --- STRATZ ----------------------------------------------------------------------------
+
+    def stratz_player_matches(
+        self, account_id: int, *, take: int, skip: int = 0
+    ) -> tuple[list[HistoryEntry], int | None]:
+        """A page of the account's matches, newest first, and STRATZ's `matchCount`."""
+        data = self._graphql(
+            "player_matches", {"steamAccountId": account_id, "take": take, "skip": skip}
+        )
+        player = data.get("player")
+        if player is None:  # STRATZ knows no such player: it lists nothing
+            return [], 0
+        if not isinstance(player, dict) or not isinstance(player.get("matches"), list):
+            raise BadResponse("STRATZ's player has no match list", source=STRATZ)
+        count = player.get("matchCount")
+        count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        return [stratz_history_entry(raw) for raw in player["matches"]], count
+
+    def stratz_match(self, match_id: int) -> MatchDetails:
+        data = self._graphql("match", {"id": match_id})
+        if data.get("match") is None:  # 200, no errors: STRATZ has not got this match
+            raise NotFound("not known to STRATZ", status=200, source=STRATZ)
+        return self._checked(stratz_match_details(data["match"]), match_id)
+
+    def _graphql(self, query: str, variables: dict[str, Any]) -> dict:
+        """`data` of one query document of matches/upstream/stratz_queries/."""
+        if not self.stratz_token:
+            raise InvalidApiKey(
+                "no STRATZ token is configured", setting=KEY_SETTINGS[STRATZ], source=STRATZ
+            )
+        body = {"query": stratz_query(query), "variables": variables}
+        answer = self._request(STRATZ, self.stratz_url, {}, method="POST", json_body=body)
+        if not isinstance(answer, dict):
+            raise BadResponse("STRATZ answered without an object", source=STRATZ)
+        errors = answer.get("errors")
+        if errors:
+            first = errors[0] if isinstance(errors, list) and errors else {}
+            said = first.get("message") if isinstance(first, dict) else None
+            raise BadResponse(
+                f"STRATZ answered a GraphQL error: {optional_text(redact(str(said)), 120)}",
+                status=200,
+                source=STRATZ,
+            )
+        data = answer.get("data")
+        if not isinstance(data, dict):
+            raise BadResponse("STRATZ answered without data", source=STRATZ)
+        return data
+
     # --- plumbing --------------------------------------------------------------------------
 
     def _opendota_params(self, **params: Any) -> dict[str, Any]:
@@ -391,22 +466,30 @@ class UpstreamClient:
             raise BadResponse("Steam answered without a result", source=bucket)
         return result
 
-    def _request(self, bucket: str, url: str, params: dict[str, Any], method: str = "GET") -> Any:
+    def _request(
+        self,
+        bucket: str,
+        url: str,
+        params: dict[str, Any],
+        method: str = "GET",
+        json_body: dict | None = None,
+    ) -> Any:
         if bucket in (STEAM, STEAM_SEQUENCE) and not self.steam_api_key:
             raise InvalidApiKey(
                 "no Steam API key is configured", setting=KEY_SETTINGS[bucket], source=bucket
             )
         retrying = Retrying(
             retry=retry_if_exception_type(requests.ConnectionError),
-            # A GET asked again changes nothing upstream; a POST that may have arrived
-            # before the connection dropped is not sent twice.
-            stop=stop_after_attempt(3 if method == "GET" else 1),
+            # A read (a GET, a STRATZ query) asked again changes nothing upstream; a POST
+            # that does work (a parse request, a refresh) and may have arrived before the
+            # connection dropped is not sent twice.
+            stop=stop_after_attempt(3 if method == "GET" or json_body is not None else 1),
             wait=wait_exponential_jitter(multiplier=0.5, max=4),
             sleep=self.sleep,
             reraise=True,
         )
         try:
-            response = retrying(self._send, bucket, url, params, method)
+            response = retrying(self._send, bucket, url, params, method, json_body)
         except requests.Timeout:
             raise ServerError("timed out waiting for an answer", source=bucket) from None
         except requests.ConnectionError:
@@ -416,7 +499,12 @@ class UpstreamClient:
         return self._parse(bucket, response)
 
     def _send(
-        self, bucket: str, url: str, params: dict[str, Any], method: str = "GET"
+        self,
+        bucket: str,
+        url: str,
+        params: dict[str, Any],
+        method: str = "GET",
+        json_body: dict | None = None,
     ) -> requests.Response:
         self.checkpoint()
         if getattr(self._slot, "bucket", None) == bucket:
@@ -424,9 +512,23 @@ class UpstreamClient:
         else:
             ratelimit.wait_turn(bucket, interval_of(bucket), self.sleep)
         started = time.monotonic()
-        response = self.session.request(
-            method, url, params=params, timeout=self.timeout, stream=True, allow_redirects=False
-        )
+        if json_body is None:
+            response = self.session.request(
+                method, url, params=params, timeout=self.timeout, stream=True, allow_redirects=False
+            )
+        else:  # STRATZ: every request carries its User-Agent, the token and the JSON type
+            response = self.session.post(
+                url,
+                data=json.dumps(json_body),
+                headers={
+                    "User-Agent": STRATZ_USER_AGENT,
+                    "Authorization": f"Bearer {self.stratz_token}",
+                    "Content-Type": "application/json",
+                },
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
+            )
         try:
             self._read_answer(bucket, response, started)
         finally:
@@ -503,7 +605,18 @@ class UpstreamClient:
             ratelimit.heed_remaining(
                 bucket, minute=_header_int(response, "X-Rate-Limit-Remaining-Minute"), day=day
             )
+        if bucket == STRATZ:
+            left = {
+                w.lower(): _header_int(response, f"X-RateLimit-Remaining-{w}")
+                for w in STRATZ_WINDOWS
+            }
+            day = left["day"]
+            ratelimit.heed_remaining(bucket, label="STRATZ", **left)
         status = response.status_code
+        if bucket == STRATZ and (status == 403 or status == 401 or status == 500):
+            refusal = self._stratz_refusal(response)
+            if refusal is not None:
+                raise refusal
         if status == 429:
             raise self._rate_limited(bucket, response, day_left=day)
         if status == 404:
@@ -532,6 +645,39 @@ class UpstreamClient:
                 status=status,
                 source=bucket,
             ) from None
+
+    def _stratz_refusal(self, response: requests.Response) -> SourceRefused | None:
+        """STRATZ refuses the token, whatever the match: a missing token or one with a bad
+        signature gets 403 JSON with `WWW-Authenticate: Key realm=kong`, a malformed one 500
+        JSON (SOURCES.md's observed gateway behaviour). STRATZ is switched off for every job
+        for STRATZ_REFUSED_SECONDS, the reason naming STRATZ_API_TOKEN; no match is charged.
+        A 403 without the realm is the Cloudflare challenge (no User-Agent: our bug, not the
+        token's); a 500 other than the gateway's `{"message": …}` is STRATZ being down."""
+        status = response.status_code
+        kong = "realm=kong" in response.headers.get("WWW-Authenticate", "").lower().replace('"', "")
+        if status == 500 and not _gateway_message(response):
+            return None  # STRATZ itself failing, not its gateway refusing the token
+        challenged = "challenge" in response.headers.get("cf-mitigated", "").lower()
+        if status in (401, 403) and not kong and challenged:
+            return SourceRefused(
+                "STRATZ's gateway answered a Cloudflare challenge (HTTP 403), not the API",
+                setting=URL_SETTINGS[STRATZ],
+                status=status,
+                source=STRATZ,
+            )
+        setting = KEY_SETTINGS[STRATZ]
+        until = dbclock.now() + timedelta(seconds=STRATZ_REFUSED_SECONDS)
+        reason = (
+            f"STRATZ refused the token (HTTP {status}): check {setting}; STRATZ is "
+            f"switched off until {until:%H:%M} UTC."
+        )
+        ratelimit.disable_until(STRATZ, until, reason)
+        return InvalidApiKey(
+            f"STRATZ refused the token (HTTP {status})",
+            setting=setting,
+            status=status,
+            source=STRATZ,
+        )
 
     def _redirected(self, bucket: str, response: requests.Response) -> SourceRefused:
         """A 3xx: the API is not where its setting says (whatever the match)."""
@@ -577,10 +723,13 @@ class UpstreamClient:
         self, bucket: str, response: requests.Response, *, day_left: int | None
     ) -> RateLimited:
         """OpenDota's daily 429 says "daily api limit exceeded", its day counter negative
-        (svc/web.ts); its minute 429 carries no Retry-After."""
+        (svc/web.ts); its minute 429 carries no Retry-After. STRATZ's 429s carry Kong's
+        Retry-After."""
         daily = bucket == OPENDOTA and (
             "daily" in _error_text(response) or (day_left is not None and day_left < 0)
         )
+        # Kong counts down to 0 and answers 429 there: nothing left of STRATZ's day.
+        daily = daily or (bucket == STRATZ and day_left is not None and day_left <= 0)
         return RateLimited(
             f"{_label(bucket)} daily API limit exceeded"
             if daily
@@ -596,6 +745,16 @@ def _header_int(response: requests.Response, name: str) -> int | None:
         return int(response.headers[name])
     except (KeyError, ValueError):
         return None
+
+
+def _gateway_message(response: requests.Response) -> bool:
+    """Whether the answer is Kong's own JSON error (`{"message": …}`), not the GraphQL
+    server's (`{"errors": […]}`)."""
+    try:
+        data = response.json()
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and "message" in data and "errors" not in data
 
 
 def _error_text(response: requests.Response) -> str:
@@ -616,13 +775,25 @@ def _steam_url(value: Any) -> str:
 
 
 def _label(bucket: str) -> str:
-    return {STEAM: "Steam", STEAM_SEQUENCE: "Steam (sequence)", OPENDOTA: "OpenDota"}[bucket]
+    return {
+        STEAM: "Steam",
+        STEAM_SEQUENCE: "Steam (sequence)",
+        OPENDOTA: "OpenDota",
+        STRATZ: "STRATZ",
+    }[bucket]
+
+
+@cache
+def stratz_query(name: str) -> str:
+    """The query document matches/upstream/stratz_queries/<name>.graphql, read once."""
+    return (QUERIES_DIR / f"{name}.graphql").read_text(encoding="utf-8")
 
 
 __all__ = [
     "OPENDOTA",
     "STEAM",
     "STEAM_SEQUENCE",
+    "STRATZ",
     "SUMMARIES_PER_CALL",
     "BadResponse",
     "InvalidApiKey",

@@ -90,16 +90,28 @@ def push_back(bucket: str, seconds: float) -> None:
         slot.save(update_fields=["next_at"])
 
 
-def heed_remaining(bucket: str, *, minute: int | None, day: int | None) -> None:
-    """Pace by what the source says is left (OpenDota's X-Rate-Limit-Remaining-* headers):
-    nothing left this minute waits for the next; nothing left today switches the source
-    off until the end of the UTC day, before it has to answer 429.
+def heed_remaining(
+    bucket: str,
+    *,
+    minute: int | None,
+    day: int | None,
+    second: int | None = None,
+    hour: int | None = None,
+    label: str = "OpenDota",
+) -> None:
+    """Pace by what the source says is left (OpenDota's X-Rate-Limit-Remaining-* headers,
+    STRATZ's X-RateLimit-Remaining-Second/Minute/Hour/Day): nothing left of a window waits
+    for the next; nothing left today switches the source off until the end of the UTC day,
+    before it has to answer 429.
 
     OpenDota sends `limit - calls counted`, this call and 429s included (odota/core
     svc/web.ts: `remDay = API_FREE_LIMIT - dailyIncrValue`), so on its daily 429 the day
-    counter is negative: what is left is then 0."""
-    if minute is not None and minute <= 0:
-        push_back(bucket, 60 - dbclock.epoch() % 60 + 0.5)
+    counter is negative: what is left is then 0. Kong's windows (STRATZ) are calendar
+    windows too: a second, minute or hour ends on its boundary."""
+    for left, window in ((second, 1), (minute, 60), (hour, 3600)):
+        if left is not None and left <= 0:
+            now = dbclock.epoch()
+            push_back(bucket, window - now % window + (0.5 if window > 1 else 0.05))
     if day is None:
         return
     _ensure_row(bucket)
@@ -111,7 +123,7 @@ def heed_remaining(bucket: str, *, minute: int | None, day: int | None) -> None:
         disable_until(
             bucket,
             until,
-            f"OpenDota's daily API limit is used up; it is skipped until {until:%H:%M} UTC.",
+            f"{label}'s daily API limit is used up; it is skipped until {until:%H:%M} UTC.",
         )
 
 

@@ -14,7 +14,7 @@ from django_q.models import OrmQ
 
 from matches.models import AccountMatch, Match
 from matches.tests.match_builders import ACCOUNT_ID
-from matches.upstream.simulator.world import OPENDOTA_VIEW, STEAM_HISTORY_VIEW
+from matches.upstream.simulator.world import OPENDOTA_VIEW, STEAM_HISTORY_VIEW, STRATZ_VIEW
 from syncjobs import completeness, refresh, tasks
 from syncjobs.models import JobStatus, JobType, ListingFrontier
 from syncjobs.sources import LISTED_BY_BITS
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SPLIT = {
     "only_opendota": 0.05,
+    "only_stratz": 0.04,
     "high_level": 0.06,
     "private_positions": [200, 230],
 }
@@ -30,7 +31,9 @@ MATCHES = 700
 
 
 @pytest.fixture
-def split_account(simulator, account, sync):
+def split_account(stratz, account, sync):
+    """An account whose matches the three sources split (STRATZ on, as with a token)."""
+    simulator = stratz
     simulator.state.configure(accounts={str(ACCOUNT_ID): {"matches": MATCHES, **SPLIT}})
     job = sync(account, JobType.FULL)
     assert job.status == JobStatus.COMPLETED, job.error_message
@@ -44,13 +47,17 @@ def known_by(simulator, source: str) -> set[int]:
 
 
 def test_the_first_sync_stores_the_union_and_records_who_listed_each(simulator, split_account):
-    steam, opendota = (known_by(simulator, s) for s in (STEAM_HISTORY_VIEW, OPENDOTA_VIEW))
+    steam, opendota, stratz = (
+        known_by(simulator, s) for s in (STEAM_HISTORY_VIEW, OPENDOTA_VIEW, STRATZ_VIEW)
+    )
     links = dict(
         AccountMatch.objects.filter(account=split_account).values_list("match_id", "listed_by")
     )
-    assert set(links) == steam | opendota
+    assert stratz - opendota - steam  # some matches only STRATZ has
+    assert set(links) == steam | opendota | stratz
     assert {m for m, bits in links.items() if bits & LISTED_BY_BITS["steam_history"]} == steam
     assert {m for m, bits in links.items() if bits & LISTED_BY_BITS["opendota"]} == opendota
+    assert {m for m, bits in links.items() if bits & LISTED_BY_BITS["stratz"]} == stratz
     # The private period: no source lists its 30 matches.
     world = simulator.state.world
     assert not any(world.match_id(ACCOUNT_ID, k) in links for k in range(200, 230))
@@ -58,7 +65,9 @@ def test_the_first_sync_stores_the_union_and_records_who_listed_each(simulator, 
 
 def test_the_report_names_every_count_and_difference(simulator, split_account):
     world = simulator.state.world
-    steam, opendota = (known_by(simulator, s) for s in (STEAM_HISTORY_VIEW, OPENDOTA_VIEW))
+    steam, opendota, stratz = (
+        known_by(simulator, s) for s in (STEAM_HISTORY_VIEW, OPENDOTA_VIEW, STRATZ_VIEW)
+    )
     counted_by_steam = len(world.steam_window(ACCOUNT_ID))
 
     with CaptureQueriesContext(connection) as queries:
@@ -69,19 +78,24 @@ def test_the_report_names_every_count_and_difference(simulator, split_account):
     assert views["steam_history"].reported_total == counted_by_steam == 500
     assert views["steam_history"].listed == len(steam)
     assert views["opendota"].reported_total == len(opendota) == views["opendota"].listed
-    assert views["steam_history"].only_here == len(steam - opendota) == 0
-    assert views["opendota"].only_here == len(opendota - steam)
-    starts = dict(Match.objects.filter(pk__in=opendota - steam).values_list("pk", "start_time"))
+    assert views["stratz"].reported_total == len(stratz) == views["stratz"].listed
+    assert views["steam_history"].only_here == len(steam - opendota - stratz) == 0
+    assert views["opendota"].only_here == len(opendota - steam - stratz) > 0
+    assert views["stratz"].only_here == len(stratz - steam - opendota) > 0
+    only_opendota = opendota - steam - stratz
+    starts = dict(Match.objects.filter(pk__in=only_opendota).values_list("pk", "start_time"))
     by_month = Counter(date(t.year, t.month, 1) for t in starts.values())
     assert {m.month: m.count for m in views["opendota"].only_here_by_month} == by_month
     # The invariant: the sources' listings and the unrecorded links make up the store.
-    assert report.stored == len(steam | opendota) == report.listed_union + report.unrecorded
+    assert report.stored == len(steam | opendota | stratz)
+    assert report.stored == report.listed_union + report.unrecorded
     hidden = counted_by_steam - len(steam)
     assert hidden > 0
     assert any(
         f"counts {hidden:,} more matches than its pages listed" in line for line in report.advice
     )
-    assert not report.refresh_offered  # OpenDota lists everything Steam lists and more
+    # OpenDota lists everything Steam lists and more, but not what only STRATZ has.
+    assert report.refresh_offered
 
 
 def test_links_stored_before_sources_were_recorded_count_as_unrecorded(split_account):
@@ -132,11 +146,14 @@ def test_opendota_behind_is_offered_its_refresh_at_most_once_a_day(simulator, ac
 
 def expected_split(simulator) -> dict[str, tuple[int, int, int]]:
     """Per source (what it says, what it listed, what only it listed), from World.knows."""
-    steam, opendota = (known_by(simulator, s) for s in (STEAM_HISTORY_VIEW, OPENDOTA_VIEW))
+    steam, opendota, stratz = (
+        known_by(simulator, s) for s in (STEAM_HISTORY_VIEW, OPENDOTA_VIEW, STRATZ_VIEW)
+    )
     counted = len(simulator.state.world.steam_window(ACCOUNT_ID))
     return {
-        "steam_history": (counted, len(steam), len(steam - opendota)),
-        "opendota": (len(opendota), len(opendota), len(opendota - steam)),
+        "steam_history": (counted, len(steam), len(steam - opendota - stratz)),
+        "opendota": (len(opendota), len(opendota), len(opendota - steam - stratz)),
+        "stratz": (len(stratz), len(stratz), len(stratz - steam - opendota)),
     }
 
 
@@ -161,7 +178,7 @@ def test_the_page_names_every_sources_count_and_difference(simulator, split_acco
     hidden = expected["steam_history"][0] - expected["steam_history"][1]
     assert f"counts {hidden:,} more matches than its pages listed" in html
     assert "Only OpenDota knows" in html
-    assert "Ask OpenDota to refresh" not in html  # OpenDota is not behind
+    assert "Ask OpenDota to refresh" in html  # it lacks what only STRATZ has
     assert "/completeness/" in signed_in.get("/").content.decode()
     assert "/completeness/" in signed_in.get("/matches/").content.decode()
 
@@ -187,6 +204,8 @@ def test_the_api_and_the_command_name_the_same_numbers(simulator, split_account,
         f"OpenDota: says {says:,}; listed {listed:,} stored matches; only it: {only:,}"
         in text.getvalue()
     )
+    # OpenDota lacks what only STRATZ has: its refresh is offered, once a day.
+    assert api.post(f"/api/completeness/refresh?account={ACCOUNT_ID}").status_code == 202
     assert api.post(f"/api/completeness/refresh?account={ACCOUNT_ID}").status_code == 409
 
 
@@ -230,3 +249,13 @@ def test_without_a_steam_key_the_report_says_to_add_one_and_why_failed_matches_w
         f"1 failed matches used up their {settings.SYNC_MAX_ATTEMPTS} attempts: “Fetch waiting "
         "matches” on the dashboard tries them again.",
     ]
+
+
+def test_without_a_stratz_token_the_report_says_what_one_would_add(account, settings):
+    settings.STRATZ_API_TOKEN = ""
+
+    report = completeness.report(account)
+
+    stratz = next(view for view in report.sources if view.name == "stratz")
+    assert (stratz.has_key, stratz.listed, stratz.reported_total) == (False, 0, None)
+    assert any("STRATZ_API_TOKEN" in line for line in report.advice)

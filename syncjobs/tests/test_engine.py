@@ -136,7 +136,10 @@ def test_private_profile_fails_at_once_with_instructions(simulator, account, set
 
     assert job.status == JobStatus.FAILED
     assert "Expose Public Match Data" in job.error_message
-    assert sum(simulator.state.calls().values()) == 1
+    # Each listing asked once (they run at once): Steam said private, OpenDota listed nothing.
+    calls = simulator.state.calls()
+    assert calls["history"] == calls["opendota_player_matches"] == 1
+    assert sum(calls.values()) == 2
 
 
 def test_a_wrong_steam_key_switches_steam_off_and_opendota_does_the_sync(

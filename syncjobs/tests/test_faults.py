@@ -60,8 +60,8 @@ class AnswerLog:
         self._handle = simulator.state.handle
         self._seq = 0
 
-    def __call__(self, method: str, target: str, body: bytes = b""):
-        response = self._handle(method, target, body)
+    def __call__(self, method: str, target: str, body: bytes = b"", headers=None):
+        response = self._handle(method, target, body, headers)
         located = _detail_request(target)
         if located is not None:
             endpoint, match_id = located

@@ -19,7 +19,8 @@ def _stop(signum: int, frame: Any) -> None:
 
 class Command(BaseCommand):
     help = (
-        "Serve a simulator of Valve's Steam Web API and OpenDota's API until Ctrl-C or SIGTERM. "
+        "Serve a simulator of Valve's Steam Web API, OpenDota's API and STRATZ's GraphQL API "
+        "(POST /graphql, token sim-token) until Ctrl-C or SIGTERM. "
         "Its synthetic histories end the evening before it starts, with today's match ids and "
         "fields. Faults can be switched on at runtime with POST /_sim/config."
     )
@@ -58,10 +59,12 @@ class Command(BaseCommand):
         server = build_server(state, options["host"], options["port"])
         signal.signal(signal.SIGTERM, _stop)
         logger.info(
-            "Steam/OpenDota simulator listening: STEAM_API_BASE_URL=%s OPENDOTA_API_BASE_URL=%s "
+            "Steam/OpenDota/STRATZ simulator listening: STEAM_API_BASE_URL=%s "
+            "OPENDOTA_API_BASE_URL=%s STRATZ_API_BASE_URL=%s "
             "(%d matches per account, details %s)",
             server.base_url,
             server.base_url + "/api",
+            server.base_url + "/graphql",
             options["matches_per_account"],
             "broken" if options["details_broken"] else "working",
         )

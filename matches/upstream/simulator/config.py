@@ -16,6 +16,8 @@ ENDPOINTS = (
     "opendota_request_parse",
     "opendota_parse_job",
     "opendota_refresh",
+    # STRATZ's POST /graphql (matches.upstream.simulator.stratz), every query.
+    "stratz",
 )
 MATCH_ENDPOINTS = ("details", "sequence", "opendota_match")
 FAULTS = (
@@ -62,6 +64,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "opendota_minute_limit": 0,
     # Keyless calls another client on the same address made today before ours.
     "opendota_spent_today": 0,
+    # STRATZ's token (Authorization: Bearer …) and its per-token limits a window (0: off).
+    "stratz_token": "sim-token",
+    "stratz_limits": {"second": 20, "minute": 250, "hour": 2000, "day": 10_000},
     # The share of ranked matches that are Immortal Draft: Steam's match sequence leaves
     # them out (the next match answers instead), other sources have them.
     "immortal_draft_fraction": 0.0,
@@ -99,7 +104,7 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown simulator settings: {', '.join(sorted(unknown))}")
     out: dict[str, Any] = {}
     for key, value in changes.items():
-        if key in ("api_key", "opendota_api_key"):
+        if key in ("api_key", "opendota_api_key", "stratz_token"):
             out[key] = str(value)
         elif key in (
             "latency_ms",
@@ -148,6 +153,11 @@ def normalized_config(changes: dict[str, Any]) -> dict[str, Any]:
                 }
                 for account, s in value.items()
             }
+        elif key == "stratz_limits":
+            windows = {"second", "minute", "hour", "day"}
+            if set(value) - windows:
+                raise ValueError(f"stratz_limits windows are {', '.join(sorted(windows))}")
+            out[key] = {window: max(0, int(limit)) for window, limit in value.items()}
         elif key == "vanity":
             out[key] = {str(name): int(account) for name, account in value.items()}
         elif key == "match_faults":
@@ -176,7 +186,7 @@ def endpoint_name(name: str) -> str:
     return name
 
 
-# "daily": from this OpenDota call on, the day's free calls are spent (by another client on
+# "daily": from this OpenDota (or STRATZ) call on, the day's calls are spent (by another client on
 # the same address), so it and the rest of the day answer the daily 429.
 CALL_FAULTS = ("500", "503", "429", "daily")
 

@@ -44,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         state = self.server.state
-        response = state.handle(method, self.path, body)
+        response = state.handle(method, self.path, body, self.headers)
         if response.delay > 0 and state.stopping.wait(response.delay):
             self.close_connection = True
             return
@@ -74,6 +74,11 @@ class SimulatorHandle:
     def opendota_url(self) -> str:
         """OpenDota's base URL (OPENDOTA_API_BASE_URL)."""
         return self.server.base_url + "/api"
+
+    @property
+    def stratz_url(self) -> str:
+        """STRATZ's GraphQL endpoint (STRATZ_API_BASE_URL)."""
+        return self.server.base_url + "/graphql"
 
 
 def build_server(state: SimulatorState, host: str = "127.0.0.1", port: int = 0) -> SimulatorServer:

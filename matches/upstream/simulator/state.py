@@ -34,6 +34,7 @@ from matches.upstream.simulator.responses import (
     too_many,
     wrong_types,
 )
+from matches.upstream.simulator.stratz import StratzGateway
 from matches.upstream.simulator.world import (
     SEQ_OFFSET,
     SEQUENCE_PAGE_MAX,
@@ -95,6 +96,7 @@ class SimulatorState:
         self._opendota_this_minute = 0
         self._spent_elsewhere_today = 0  # the "daily" call fault's share of the day
         self.parse_queue = ParseQueue()
+        self.stratz = StratzGateway()
         self._apply(dict(DEFAULT_CONFIG) | normalized_config(config), rebuild=True)
 
     def _apply(self, config: dict[str, Any], rebuild: bool) -> None:
@@ -121,6 +123,7 @@ class SimulatorState:
             # A reset is a new day.
             self._opendota_today = self._opendota_this_minute = self._spent_elsewhere_today = 0
             self.parse_queue.clear()
+            self.stratz.reset()
             if config:
                 self._apply(dict(DEFAULT_CONFIG), rebuild=True)
 
@@ -135,13 +138,16 @@ class SimulatorState:
 
     # --- answering ----------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, body: bytes = b"") -> Response:
-        """The answer to one HTTP request (the server only moves bytes)."""
+    def handle(self, method: str, target: str, body: bytes = b"", headers: Any = None) -> Response:
+        """The answer to one HTTP request (the server only moves bytes); `headers` the
+        request's (any mapping with a case-insensitive .get, e.g. http.server's)."""
         url = urlsplit(target)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         path = url.path.rstrip("/")
         if path.startswith("/_sim/"):
             return self._control(method, path, body)
+        if path == "/graphql" and method == "POST":
+            return self._stratz(body, headers)
         route = route_of(path, method)
         if route is None:
             if path.startswith("/api/"):
@@ -183,6 +189,31 @@ class SimulatorState:
             response = server_error(opendota, int(scripted))
         if counters is not None:
             response.headers.update(counters.headers())
+        response.delay += config["latency_ms"] / 1000
+        return response
+
+    def _stratz(self, body: bytes, headers: Any) -> Response:
+        arrived = time.time()
+        with self._lock:
+            self._calls["stratz"] += 1
+            call_number = self._calls["stratz"]
+            try:
+                variables = json.loads(body).get("variables") or {}
+            except (ValueError, AttributeError):
+                variables = {}
+            self.log.append({"endpoint": "stratz", "t": arrived, "params": variables})
+            config = self.config
+            world = self.world
+        scripted = config["call_faults"].get("stratz", {}).get(call_number)
+        if scripted == "daily":  # the token's day is spent from this call on
+            self.stratz.spend_day(config["stratz_limits"], self.clock())
+            scripted = None
+        if scripted == "429":
+            response = too_many(True, config["fault_retry_after"])
+        elif scripted is not None:
+            response = server_error(True, int(scripted))
+        else:
+            response = self.stratz.handle(config, world, headers, body, self.clock())
         response.delay += config["latency_ms"] / 1000
         return response
 
