@@ -344,8 +344,11 @@ def trend_geometry(points: list[TrendPoint], field: str, width: int = CHART_WIDT
 
 
 @register.inclusion_tag("matches/charts/trend.html")
-def trend_charts(points: list[TrendPoint], window: int) -> dict:
-    """A small line chart per moving average of TREND_NUMBERS."""
+def trend_charts(
+    points: list[TrendPoint], window: int, numbers: tuple[tuple[str, str], ...] = TREND_NUMBERS
+) -> dict:
+    """A small line chart per moving average of `numbers` ((field of the points, label); the
+    parsed matches' stats pass theirs)."""
     return {
         "trends": [
             (
@@ -356,6 +359,6 @@ def trend_charts(points: list[TrendPoint], window: int) -> dict:
                     ("narrow", trend_geometry(points, field, NARROW_CHART_WIDTH)),
                 ],
             )
-            for field, label in TREND_NUMBERS
+            for field, label in numbers
         ]
     }
