@@ -289,7 +289,10 @@ def heatmap_chart(activity: Activity) -> dict:
 
 
 def _trend_value_text(field: str, value: float) -> str:
-    return f"{round(100 * value)}%" if field == "win_rate" else f"{value:.1f}"
+    if field == "win_rate":
+        return f"{round(100 * value)}%"
+    # Thousands (gold at 20 minutes) in thousands: "10389.5" does not fit left of the axis.
+    return f"{value / 1000:.1f}k" if abs(value) >= 1000 else f"{value:.1f}"
 
 
 def trend_geometry(points: list[TrendPoint], field: str, width: int = CHART_WIDTH) -> dict:

@@ -4,10 +4,16 @@ The shared fixtures (conftest.py at the root) build alice, her account ACCOUNT_I
 password PASSWORD, and bob with OTHERS_ACCOUNT_ID; tests that name them use these constants.
 """
 
+import copy
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
+from matches.store import FetchOutcome, save_outcomes
+from matches.upstream.normalize import match_details
+from matches.upstream.parsed import parsed_data
 
 ACCOUNT_ID = 86745912
 OTHERS_ACCOUNT_ID = 5555
@@ -118,3 +124,53 @@ def failed_match(
     )
     AccountMatch.objects.create(account=account, match=match, player_slot=0, hero_id=hero_id)
     return match
+
+
+# A real parsed OpenDota answer (match 4080856812), the base of every parsed match built here.
+PARSED_ANSWER = Path(__file__).parent / "data" / "opendota_parsed_match_4080856812.json"
+
+
+def parsed_answer(
+    match_id: int,
+    account_id: int,
+    *,
+    slot: int,
+    hero_id: int,
+    radiant_win: bool,
+    start_time: datetime,
+    game_mode: int = 22,
+    change: int = 0,
+) -> dict:
+    """The real parsed answer as another match of `account_id`: played in `slot` on `hero_id`;
+    `change` is added to its last hits after 0:00, scales its gold by 1 + change / 10 (so its
+    lane's outcome turns) and delays its purchases by 37 s a unit."""
+    raw = json.loads(PARSED_ANSWER.read_text())
+    raw = copy.deepcopy(raw)
+    raw.update(
+        match_id=match_id,
+        start_time=int(start_time.timestamp()),
+        radiant_win=radiant_win,
+        game_mode=game_mode,
+        lobby_type=7,
+    )
+    for player in raw["players"]:
+        if player["account_id"] == account_id:
+            player["account_id"] = None
+    own = next(p for p in raw["players"] if p["player_slot"] == slot)
+    own.update(account_id=account_id, hero_id=hero_id)
+    own["lh_t"] = [value + change * (minute > 0) for minute, value in enumerate(own["lh_t"])]
+    own["gold_t"] = [round(value * (1 + change / 10)) for value in own["gold_t"]]
+    for purchase in own["purchase_log"]:
+        purchase["time"] += 37 * change
+    return raw
+
+
+def store_parsed_answer(account: SteamAccount, raw: dict, now: datetime) -> None:
+    """Store `raw` as phase 2 would a fetched parsed OpenDota answer of a match of `account`."""
+    match_id = raw["match_id"]
+    slot = next(p["player_slot"] for p in raw["players"] if p["account_id"] == account.account_id)
+    Match.objects.create(match_id=match_id)
+    AccountMatch.objects.create(account=account, match_id=match_id, player_slot=slot)
+    details = match_details(raw)
+    details.parsed = parsed_data(raw)
+    save_outcomes([FetchOutcome.completed(details, "opendota")], None, now)
