@@ -463,7 +463,10 @@ class ParsedPlayer(models.Model):
     matches.parsed_summary in the transaction that stores it (reading the whole document of
     every match for a stats page would be slow). The rules are matches.parsed_facts'."""
 
-    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="parsed_players")
+    # The unique (match, player_slot) index serves every lookup by match: no index of its own.
+    match = models.ForeignKey(
+        Match, on_delete=models.CASCADE, related_name="parsed_players", db_index=False
+    )
     player_slot = models.PositiveSmallIntegerField()
     account_id = models.BigIntegerField(null=True, help_text="None when the parse names none")
     hero_id = models.PositiveSmallIntegerField(null=True)

@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('lane_outcome', models.CharField(choices=[('won', 'Won'), ('drawn', 'Drawn'), ('lost', 'Lost')], max_length=5, null=True)),
                 ('first_core_item_id', models.PositiveIntegerField(null=True)),
                 ('first_core_item_time', models.IntegerField(help_text='Game seconds', null=True)),
-                ('match', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parsed_players', to='matches.match')),
+                ('match', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='parsed_players', to='matches.match')),
             ],
             options={
                 'indexes': [models.Index(fields=['account_id', 'match'], name='parsed_player_account')],

@@ -348,15 +348,18 @@ def trend_geometry(points: list[TrendPoint], field: str, width: int = CHART_WIDT
 
 @register.inclusion_tag("matches/charts/trend.html")
 def trend_charts(
-    points: list[TrendPoint], window: int, numbers: tuple[tuple[str, str], ...] = TREND_NUMBERS
+    points: list[TrendPoint],
+    window: int,
+    numbers: tuple[tuple[str, str], ...] = TREND_NUMBERS,
+    games: str = "games",
 ) -> dict:
-    """A small line chart per moving average of `numbers` ((field of the points, label); the
-    parsed matches' stats pass theirs)."""
+    """A small line chart per moving average of `numbers` ((field of the points, label) over
+    the last `window` `games`; the parsed matches' stats pass theirs)."""
     return {
         "trends": [
             (
                 field,
-                f"{label}, average of the last {window} games, per day of play",
+                f"{label}, average of the last {window} {games}, per day of play",
                 [
                     ("wide", trend_geometry(points, field)),
                     ("narrow", trend_geometry(points, field, NARROW_CHART_WIDTH)),

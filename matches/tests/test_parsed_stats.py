@@ -271,7 +271,7 @@ def test_the_page_and_the_api_show_the_numbers_of_the_raw_answers(
             f'class="num">{lane.games}</td>'
         ) in html
     assert 'role="img"' in html
-    assert "Last hits at 10:00" in html
+    assert "Last hits at 10:00, average of the last 20 parsed games" in html
 
 
 @pytest.mark.parametrize(
