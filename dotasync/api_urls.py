@@ -54,6 +54,7 @@ urlpatterns = [
     ),
     path("stats/streaks/", matches_api.StatsStreaksView.as_view(), name="api-stats-streaks"),
     path("stats/trends/", matches_api.StatsTrendsView.as_view(), name="api-stats-trends"),
+    path("stats/parsed/", matches_api.StatsParsedView.as_view(), name="api-stats-parsed"),
     path(
         "stats/players/<int:player_id>/",
         matches_api.StatsPlayerView.as_view(),

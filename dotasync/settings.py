@@ -402,5 +402,6 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobTypeEnum": "syncjobs.models.JobType",
         "TriggerJobTypeEnum": "syncjobs.serializers.TRIGGER_JOB_TYPES",
+        "LaneOutcomeEnum": "matches.parsed_facts.LaneOutcome",
     },
 }

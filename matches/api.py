@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dotasync.api import AUTH_ERRORS, error_response, invalid_response, validated_query
-from matches import analysis, friends, trends
+from matches import analysis, friends, parsed_stats, trends
 from matches.api_account import user_account
 from matches.filters import (
     HeroesForm,
@@ -36,6 +36,7 @@ from matches.serializers import (
     HeroStatsSerializer,
     MatchDetailSerializer,
     MatchQuerySerializer,
+    ParsedStatsSerializer,
     PeriodSerializer,
     RecordSerializer,
     SideBySideSerializer,
@@ -363,3 +364,13 @@ class StatsTrendsView(StatsView):
 
     def numbers(self, stats: analysis.AccountStats, form: TrendsForm) -> dict:
         return TrendsSerializer(trends.kept_trends(stats, form.histogram_number())).data
+
+
+@_stats_schema(
+    "Over the parsed matches only: last hits and net worth at 10 and 20 minutes over time, "
+    "lane outcomes and match results, first core item per hero; and how many are parsed",
+    ParsedStatsSerializer,
+)
+class StatsParsedView(StatsView):
+    def numbers(self, stats: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return ParsedStatsSerializer(parsed_stats.kept_parsed_stats(stats)).data

@@ -12,6 +12,7 @@ from django.db.models import BooleanField, Case, F, FilteredRelation, Q, Value, 
 from django.db.models.functions import Coalesce
 
 from dotasync import dbclock
+from matches.parsed_facts import LaneOutcome
 from matches.upstream.dota_constants import ABANDONED_FROM
 
 # The upstream wing's table, a model of this app: imported here so that Django registers it.
@@ -367,14 +368,6 @@ class Position(models.IntegerChoices):
     POSITION_5 = 5, "Position 5 (hard support)"
 
 
-class LaneOutcome(models.TextChoices):
-    """STRATZ's LaneOutcomeEnums of the player's lane, seen from the player's side."""
-
-    WON = "won", "Lane won"
-    DRAWN = "drawn", "Lane drawn"
-    LOST = "lost", "Lane lost"
-
-
 class MatchPlayer(models.Model):
     """One of the (usually ten) players of a match with details."""
 
@@ -492,6 +485,40 @@ class ParsedMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.match_id} parsed (v{self.version})"
+
+
+class ParsedPlayer(models.Model):
+    """One player's laning, farm and first core item in a parsed match: the few numbers the
+    stats from parsed matches count, read once off ParsedMatch.data by
+    matches.parsed_summary in the transaction that stores it (reading the whole document of
+    every match for a stats page would be slow). The rules are matches.parsed_facts'."""
+
+    # The unique (match, player_slot) index serves every lookup by match: no index of its own.
+    match = models.ForeignKey(
+        Match, on_delete=models.CASCADE, related_name="parsed_players", db_index=False
+    )
+    player_slot = models.PositiveSmallIntegerField()
+    account_id = models.BigIntegerField(null=True, help_text="None when the parse names none")
+    hero_id = models.PositiveSmallIntegerField(null=True)
+    is_radiant = models.BooleanField()
+    lh_10 = models.PositiveIntegerField(null=True, help_text="Last hits at 10:00")
+    dn_10 = models.PositiveIntegerField(null=True, help_text="Denies at 10:00")
+    gold_10 = models.PositiveIntegerField(null=True, help_text="Total gold (gold_t) at 10:00")
+    gold_20 = models.PositiveIntegerField(null=True, help_text="Total gold (gold_t) at 20:00")
+    lane = models.PositiveSmallIntegerField(null=True, help_text="OpenDota's lane, 1 to 5")
+    lane_role = models.PositiveSmallIntegerField(null=True, help_text="OpenDota's role, 1 to 4")
+    lane_outcome = models.CharField(max_length=5, choices=LaneOutcome.choices, null=True)
+    first_core_item_id = models.PositiveIntegerField(null=True)
+    first_core_item_time = models.IntegerField(null=True, help_text="Game seconds")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["match", "player_slot"], name="parsed_player_slot")
+        ]
+        indexes = [models.Index(fields=["account_id", "match"], name="parsed_player_account")]
+
+    def __str__(self) -> str:
+        return f"{self.match_id} slot {self.player_slot} parsed"
 
 
 def exported_fields(model: type[models.Model]) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from matches.models import (
     exported_fields,
     shown_as,
 )
+from matches.parsed_facts import LaneOutcome
 from matches.players import label_of, labels_for
 from matches.upstream.dota_constants import hero_facet_name
 
@@ -452,3 +453,38 @@ class TrendsSerializer(serializers.Serializer):
     points = TrendPointSerializer(many=True, help_text="One per day of play, oldest first.")
     number = serializers.CharField(help_text="The number the histogram counts.")
     bins = BinSerializer(many=True, help_text="Lowest first; empty bins between included.")
+
+
+class ParsedPointSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="A day you played a parsed match, in your time zone.")
+    games = serializers.IntegerField(help_text="Parsed games averaged: the last up to that day.")
+    lh_10 = serializers.FloatField(allow_null=True, help_text="Last hits at 10:00.")
+    gold_10 = serializers.FloatField(allow_null=True, help_text="Total gold (gold_t) at 10:00.")
+    gold_20 = serializers.FloatField(allow_null=True, help_text="Total gold (gold_t) at 20:00.")
+
+
+class LaneResultSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=LaneOutcome.choices, help_text="Your lane's.")
+    games = serializers.IntegerField()
+    wins = serializers.IntegerField(help_text="Matches won of them.")
+    win_rate = serializers.FloatField(help_text="0 to 1.")
+
+
+class FirstCoreItemSerializer(serializers.Serializer):
+    hero_id = serializers.IntegerField()
+    games = serializers.IntegerField(help_text="Parsed games on the hero with a core item.")
+    median_time = serializers.FloatField(help_text="Game seconds of the first core item.")
+    average_time = serializers.FloatField(help_text="Game seconds of the first core item.")
+    item_id = serializers.IntegerField(help_text="The item most often first.")
+    item_games = serializers.IntegerField(help_text="Games it was first in.")
+
+
+class ParsedStatsSerializer(serializers.Serializer):
+    games = serializers.IntegerField(help_text="The filtered matches.")
+    parsed = serializers.IntegerField(
+        help_text="How many of them are parsed: the rest counts those."
+    )
+    window = serializers.IntegerField(help_text="How many last parsed games each point averages.")
+    points = ParsedPointSerializer(many=True, help_text="One per day of play, oldest first.")
+    lanes = LaneResultSerializer(many=True, help_text="Won, drawn, lost; outcomes seen only.")
+    first_items = FirstCoreItemSerializer(many=True, help_text="Most games first.")

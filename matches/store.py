@@ -16,6 +16,7 @@ from enum import StrEnum
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 
+from matches import parsed_summary
 from matches import players as player_names
 from matches.models import AccountMatch, Match, MatchPlayer, ParsedMatch, SteamAccount
 from matches.upstream.normalize import HistoryEntry, MatchDetails, optional_text
@@ -270,8 +271,12 @@ def save_parsed(parsed: Sequence[tuple[int, dict]], now: datetime) -> None:
 
     A match parsed again (a newer parser version) has its data replaced; a later answer
     without parsed data (another source, or OpenDota before the parse) never removes it.
+    Each match's summary rows (matches.parsed_summary) are replaced with it.
     """
-    if parsed:
+    if not parsed:
+        return
+    # Its summary rows in the same transaction: the stats never see one without the other.
+    with transaction.atomic():
         ParsedMatch.objects.bulk_create(
             [
                 ParsedMatch(match_id=match_id, version=data["version"], stored_at=now, data=data)
@@ -281,6 +286,7 @@ def save_parsed(parsed: Sequence[tuple[int, dict]], now: datetime) -> None:
             unique_fields=["match"],
             update_fields=["version", "stored_at", "data"],
         )
+        parsed_summary.replace_summaries(parsed)
 
 
 def _upsert_players(players: list[tuple[int, dict]]) -> None:

@@ -16,5 +16,6 @@ urlpatterns = [
     path("stats/with-against/", views.stats_with_against, name="stats_with_against"),
     path("stats/with-against/<int:player_id>/", views.stats_player, name="stats_player"),
     path("stats/trends/", views.stats_trends, name="stats_trends"),
+    path("stats/parsed/", views.stats_parsed, name="stats_parsed"),
     path("stats/turbo/", views.turbo_choice, name="turbo_choice"),
 ]

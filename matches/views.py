@@ -23,7 +23,16 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from matches import analysis, choice, export, friends, parsed_page, scoreboard, trends
+from matches import (
+    analysis,
+    choice,
+    export,
+    friends,
+    parsed_page,
+    parsed_stats,
+    scoreboard,
+    trends,
+)
 from matches.filters import (
     HeroesForm,
     MatchFiltersForm,
@@ -254,6 +263,7 @@ STATS_PAGES = (
     ("stats_activity", "Activity"),
     ("stats_with_against", "With and against"),
     ("stats_trends", "Trends"),
+    ("stats_parsed", "Parsed matches"),
 )
 
 
@@ -368,6 +378,19 @@ def stats_trends(request: HttpRequest) -> HttpResponse:
         }
 
     return _stats_page(request, "matches/stats_trends.html", build, TrendsForm)
+
+
+@login_required
+def stats_parsed(request: HttpRequest) -> HttpResponse:
+    """The stats of the filtered matches OpenDota parsed (matches.parsed_stats)."""
+
+    def build(numbers: analysis.AccountStats, form: MatchFiltersForm) -> dict:
+        return {
+            "parsed": parsed_stats.kept_parsed_stats(numbers),
+            "parsed_numbers": parsed_stats.PARSED_TREND_NUMBERS,
+        }
+
+    return _stats_page(request, "matches/stats_parsed.html", build)
 
 
 @login_required

@@ -10,7 +10,12 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from matches.models import MatchPlayer
-from matches.tests.match_builders import complete_match, make_account
+from matches.tests.match_builders import (
+    complete_match,
+    make_account,
+    store_parsed_answer,
+    varied_parsed_answer,
+)
 from tests.browsing import (
     DESKTOP,
     PASSWORD,
@@ -38,6 +43,8 @@ STATS_PAGES = [
     ("stats-records", "/stats/records/", "Records"),
     ("stats-activity", "/stats/activity/", "Activity"),
     ("stats-with-against", "/stats/with-against/", "With and against"),
+    ("stats-parsed", "/stats/parsed/", "Parsed matches"),
+    ("stats-parsed-none", "/stats/parsed/?start=2024-01-01&end=2024-02-28", "Parsed matches"),
     ("stats-bad-filters", "/stats/heroes/?hero=99999&start=2025-03-01&end=2025-01-01", "Heroes"),
 ]
 
@@ -69,6 +76,18 @@ def history(transactional_db):
             last_hits=50 + index * 4,
             party_size=1 + index % 3,
         )
+    # Parsed matches on four heroes over a dozen days, for the parsed matches' tab.
+    for index in range(12):
+        raw = varied_parsed_answer(
+            8_100_000_000 + index,
+            ACCOUNT_ID,
+            slot=(0, 1, 129, 132)[index % 4],
+            hero_id=(109, 23, 106, 22)[index % 4],
+            radiant_win=index % 3 != 0,
+            start_time=datetime(2025, 6, 1, 18, tzinfo=UTC) + timedelta(days=index),
+            change=index % 5 - 2,
+        )
+        store_parsed_answer(account, raw, datetime(2025, 7, 1, tzinfo=UTC))
     return account
 
 
@@ -127,6 +146,18 @@ def test_the_stats_pages_work_from_the_keyboard(page: Page, live_server, history
     expect(page).to_have_url(re.compile(r"[?&]side=dire&"))
     expect(page).to_have_url(re.compile(r"[?&]sort=-kda$"))
     assert page.locator("tbody tr").count() > 0
+
+    # The parsed matches' tab from the stats menu, and its table view opened.
+    parsed_link = page.get_by_role("navigation", name="Stats").get_by_role(
+        "link", name="Parsed matches"
+    )
+    tab_to(page, parsed_link)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Parsed matches", exact=True)).to_be_visible()
+    table_view = page.get_by_text("As a table").first
+    tab_to(page, table_view)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("columnheader", name="Last hits at 10:00")).to_be_visible()
 
     # A preset is a link that fills in the dates.
     tab_to(page, page.get_by_role("link", name="Last 7 days"))

@@ -49,6 +49,7 @@ EXPECTED_STATUS_CODES = {
             "with-against",
             "streaks",
             "trends",
+            "parsed",
         )
     },
     ("/api/stats/players/{player_id}/", "get"): {"200", "400", "401", "403", "404"},

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='matchplayer',
             name='lane_outcome',
-            field=models.CharField(blank=True, choices=[('won', 'Lane won'), ('drawn', 'Lane drawn'), ('lost', 'Lane lost')], help_text="how this player's lane went for their side (STRATZ)", max_length=5, null=True),
+            field=models.CharField(blank=True, choices=[('won', 'Won'), ('drawn', 'Drawn'), ('lost', 'Lost')], help_text="how this player's lane went for their side (STRATZ)", max_length=5, null=True),
         ),
         migrations.AddField(
             model_name='matchplayer',

@@ -289,7 +289,10 @@ def heatmap_chart(activity: Activity) -> dict:
 
 
 def _trend_value_text(field: str, value: float) -> str:
-    return f"{round(100 * value)}%" if field == "win_rate" else f"{value:.1f}"
+    if field == "win_rate":
+        return f"{round(100 * value)}%"
+    # Thousands (gold at 20 minutes) in thousands: "10389.5" does not fit left of the axis.
+    return f"{value / 1000:.1f}k" if abs(value) >= 1000 else f"{value:.1f}"
 
 
 def trend_geometry(points: list[TrendPoint], field: str, width: int = CHART_WIDTH) -> dict:
@@ -344,19 +347,25 @@ def trend_geometry(points: list[TrendPoint], field: str, width: int = CHART_WIDT
 
 
 @register.inclusion_tag("matches/charts/trend.html")
-def trend_charts(points: list[TrendPoint], window: int) -> dict:
-    """A small line chart per moving average of TREND_NUMBERS."""
+def trend_charts(
+    points: list[TrendPoint],
+    window: int,
+    numbers: tuple[tuple[str, str], ...] = TREND_NUMBERS,
+    games: str = "games",
+) -> dict:
+    """A small line chart per moving average of `numbers` ((field of the points, label) over
+    the last `window` `games`; the parsed matches' stats pass theirs)."""
     return {
         "trends": [
             (
                 field,
-                f"{label}, average of the last {window} games, per day of play",
+                f"{label}, average of the last {window} {games}, per day of play",
                 [
                     ("wide", trend_geometry(points, field)),
                     ("narrow", trend_geometry(points, field, NARROW_CHART_WIDTH)),
                 ],
             )
-            for field, label in TREND_NUMBERS
+            for field, label in numbers
         ]
     }
 

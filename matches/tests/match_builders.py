@@ -147,3 +147,48 @@ def parsed_match(account: SteamAccount, *, player_slot: int = 0, answer: dict | 
     details.parsed = parsed_data(answer)
     save_outcomes([FetchOutcome.completed(details, "opendota")], None, datetime.now(UTC))
     return Match.objects.get(pk=match.pk)
+
+
+def varied_parsed_answer(
+    match_id: int,
+    account_id: int,
+    *,
+    slot: int,
+    hero_id: int,
+    radiant_win: bool,
+    start_time: datetime,
+    game_mode: int = 22,
+    change: int = 0,
+) -> dict:
+    """The real parsed answer as another match of `account_id`: played in `slot` on `hero_id`;
+    `change` is added to its last hits after 0:00, scales its gold by 1 + change / 10 (so its
+    lane's outcome turns) and delays its purchases by 37 s a unit."""
+    raw = parsed_answer()
+    raw.update(
+        match_id=match_id,
+        start_time=int(start_time.timestamp()),
+        radiant_win=radiant_win,
+        game_mode=game_mode,
+        lobby_type=7,
+    )
+    for player in raw["players"]:
+        if player["account_id"] == account_id:
+            player["account_id"] = None
+    own = next(p for p in raw["players"] if p["player_slot"] == slot)
+    own.update(account_id=account_id, hero_id=hero_id)
+    own["lh_t"] = [value + change * (minute > 0) for minute, value in enumerate(own["lh_t"])]
+    own["gold_t"] = [round(value * (1 + change / 10)) for value in own["gold_t"]]
+    for purchase in own["purchase_log"]:
+        purchase["time"] += 37 * change
+    return raw
+
+
+def store_parsed_answer(account: SteamAccount, raw: dict, now: datetime) -> None:
+    """Store `raw` as phase 2 would a fetched parsed OpenDota answer of a match of `account`."""
+    match_id = raw["match_id"]
+    slot = next(p["player_slot"] for p in raw["players"] if p["account_id"] == account.account_id)
+    Match.objects.create(match_id=match_id)
+    AccountMatch.objects.create(account=account, match_id=match_id, player_slot=slot)
+    details = match_details(raw)
+    details.parsed = parsed_data(raw)
+    save_outcomes([FetchOutcome.completed(details, "opendota")], None, now)
