@@ -8,7 +8,17 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import BooleanField, Case, F, FilteredRelation, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from dotasync import dbclock
@@ -204,6 +214,18 @@ class MatchQuerySet(models.QuerySet):
         return self.filter(
             start_time__gte=replay_since, parse_request__isnull=True, parsed__isnull=True
         ).order_by("-start_time", "-match_id")
+
+    def with_parse_state(self, owner) -> "MatchQuerySet":
+        """Each match with its parse request, whether it is parsed and whether an account of
+        `owner`'s that played it has parsing on: matches.parse_status without a query a
+        match (the parsed data itself stays unread)."""
+        parsed = ParsedMatch.objects.filter(pk=OuterRef("pk"))
+        switched_on = AccountMatch.objects.filter(
+            match=OuterRef("pk"), account__owner=owner, account__parse_new_matches=True
+        )
+        return self.select_related("parse_request").annotate(
+            is_parsed=Exists(parsed), parse_switched_on=Exists(switched_on)
+        )
 
     def give_attempts_back(self, max_attempts: int) -> int:
         """Failed matches that used up their attempts become stubs again; returns how many.

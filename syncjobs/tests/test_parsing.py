@@ -23,7 +23,9 @@ pytestmark = [pytest.mark.sqlite, pytest.mark.django_db(transaction=True)]
 
 OPENDOTA = "https://opendota.example/api"
 POST_URL = re.compile(rf"{re.escape(OPENDOTA)}/request/(\d+)$")
-PARSED_ANSWER = Path(__file__).parents[2] / "matches/tests/data/opendota_parsed_match_4080856812.json"
+PARSED_ANSWER = (
+    Path(__file__).parents[2] / "matches/tests/data/opendota_parsed_match_4080856812.json"
+)
 PARSED_ID = 4080856812
 
 
@@ -93,14 +95,13 @@ def test_a_new_match_is_asked_for_once_across_two_runs_newest_first(account, moc
     assert len(mocked.calls) == 2
     rows = {r.match_id: r for r in ParseRequest.objects.all()}
     assert set(rows) == {11, 12}
-    assert rows[12].state == ParseState.REQUESTED and rows[12].job_id == 901
+    assert rows[12].state == ParseState.REQUESTED
+    assert rows[12].job_id == 901
     assert ParseSpend.objects.get().calls == 20  # 10 a request
     assert "asked OpenDota to parse 2 matches" in first.message
 
 
-def test_a_dropped_post_or_a_crash_after_the_claim_is_checked_never_posted_again(
-    account, mocked
-):
+def test_a_dropped_post_or_a_crash_after_the_claim_is_checked_never_posted_again(account, mocked):
     complete_match(21, account, won=True, start_time=recent())
     mocked.post(f"{OPENDOTA}/request/21", body=requests.ConnectionError("reset"))
     parse_job(account)
@@ -121,7 +122,8 @@ def test_a_dropped_post_or_a_crash_after_the_claim_is_checked_never_posted_again
     checked = [c.request.url for c in mocked.calls if c.request.method == "GET"]
     assert sorted(checked) == [f"{OPENDOTA}/matches/21", f"{OPENDOTA}/matches/22"]
     for row in ParseRequest.objects.all():
-        assert row.state == ParseState.REQUESTED and row.job_id is None
+        assert row.state == ParseState.REQUESTED
+        assert row.job_id is None
         assert row.next_check_at > timezone.now() + timedelta(minutes=9)
 
 
@@ -174,7 +176,8 @@ def test_a_job_gone_unparsed_is_refused_or_expired_and_costs_nothing_more(accoun
     calls = len(mocked.calls)
     parse_job(account)
 
-    assert calls == 4 and len(mocked.calls) == 4
+    assert calls == 4
+    assert len(mocked.calls) == 4
     refused, expired = ParseRequest.objects.get(pk=41), ParseRequest.objects.get(pk=42)
     assert (refused.state, refused.reason) == (ParseState.REFUSED, parsing.ENDED_UNPARSED)
     assert expired.state == ParseState.EXPIRED
