@@ -12,6 +12,7 @@ import requests
 import responses
 from django.core.management import call_command
 from django.utils import timezone
+from django_q.models import Schedule
 
 from matches.models import Match, ParsedMatch, ParseRequest, ParseState
 from matches.tests.match_builders import ACCOUNT_ID, complete_match, stub_match
@@ -261,3 +262,41 @@ def test_parse_matches_runs_a_parse_job_through_start_sync(account, mocked):
     assert report["job_type"] == JobType.PARSE
     assert posts(mocked) == [91]
     assert Match.objects.get(pk=91).parse_request.state == ParseState.REQUESTED
+
+
+def test_two_syncs_ask_for_each_new_match_once_after_phase_2(
+    simulator, account, set_matches, settings, sync
+):
+    """Phases 1 and 2 against the simulator, OpenDota's parse endpoint mocked beside it. The
+    simulator's history ends before the test's clock: its three newest matches are moved
+    into the replay window as if played yesterday."""
+    set_matches(8)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_passthru(simulator.base_url)
+        rsps.add_passthru(simulator.opendota_url)
+        post = re.compile(rf"{re.escape(simulator.opendota_url)}/request/(\d+)$")
+        rsps.add(responses.POST, post, json={"job": {"jobId": 5}})
+        first = sync(account, JobType.INCREMENTAL)
+        assert first.status == JobStatus.COMPLETED
+        newest = list(
+            Match.objects.for_account(account).order_by("-start_time").values_list("pk", flat=True)
+        )[:3]
+        Match.objects.filter(pk__in=newest).update(start_time=recent(20))
+
+        second = sync(account, JobType.INCREMENTAL)
+        third = sync(account, JobType.INCREMENTAL)
+
+        asked = [
+            int(post.search(c.request.url).group(1))
+            for c in rsps.calls
+            if c.request.method == "POST"
+        ]
+    assert second.status == third.status == JobStatus.COMPLETED
+    assert Match.objects.for_account(account).complete().count() == 8
+    assert sorted(asked) == sorted(newest)  # each once, in the second sync
+    assert "asked OpenDota to parse 3 matches" in second.message
+    assert "asked OpenDota" not in third.message
+    assert set(ParseRequest.objects.values_list("pk", flat=True)) == set(newest)
+    assert Schedule.objects.filter(
+        name=parsing.CHECK_SCHEDULE.format(ACCOUNT_ID), func="syncjobs.tasks.parse_account"
+    ).exists()
