@@ -2,7 +2,8 @@
 
 Benchmarks: 1 overhead, 2 call efficiency, 3 latency hiding, 4 rate-limit fidelity,
 5 cancellation latency, 6 memory, 7 web latency, 8 detail sources at once, 9 stats views,
-10 export, 11 a full sync longer than a task. See bench/README.md.
+10 export, 11 a full sync longer than a task, 12 parse requests under the daily quota.
+See bench/README.md.
 """
 
 import argparse
@@ -29,6 +30,7 @@ MODULES = {
     9: "bench.stats",
     10: "bench.export",
     11: "bench.longrun",
+    12: "bench.parse_quota",
 }
 RESULTS = ROOT / "bench" / "results.md"
 

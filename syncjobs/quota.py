@@ -77,23 +77,17 @@ def parse_spent_today() -> int:
 
 
 def parse_calls_wanted() -> int:
-    """What parse work may still spend today: its requests (10 calls each) and checks (1) now
-    waiting, up to what is left of PARSE_DAILY_BUDGET. Re-fetches leave it that much."""
+    """What parse work may still spend today, kept from re-fetches: what is left of
+    PARSE_DAILY_BUDGET while any account asks for parses (its switch on, or a request open);
+    the whole rest of the day's budget, since new matches keep coming all day."""
     budget_left = max(0, settings.PARSE_DAILY_BUDGET - parse_spent_today())
     if not budget_left:
         return 0
-    since = dbclock.now() - timedelta(days=settings.PARSE_REPLAY_WINDOW_DAYS)
-    new = (
-        Match.objects.filter(account_links__account__parse_new_matches=True)
-        .parse_wanted(since)
-        .order_by()
-        .values("pk")
-        .distinct()
-        .count()
+    asking = (
+        SteamAccount.objects.filter(parse_new_matches=True).exists()
+        or ParseRequest.objects.open().exists()
     )
-    asked = ParseRequest.objects.waiting_to_post().count()
-    checks = ParseRequest.objects.open().filter(requested_at__isnull=False).count()
-    return min(budget_left, REQUEST_COST * (new + asked) + CHECK_COST * checks)
+    return budget_left if asking else 0
 
 
 @dataclass(frozen=True)

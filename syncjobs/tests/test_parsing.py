@@ -244,10 +244,13 @@ def test_stubs_of_any_account_come_before_parse_requests(account, others_account
     assert not ParseRequest.objects.exists()
 
 
-def test_a_full_sync_reserves_nothing_for_parse_work_with_none_waiting(account):
-    complete_match(81, account, won=True, start_time=recent(24 * 20))  # too old to ask for
-    assert quota.parse_calls_wanted() == 0
-    assert quota.spare_for_refetches(0, 3000) == 2900
+def test_re_fetches_leave_the_rest_of_the_parse_budget_while_an_account_asks(account):
+    assert quota.spare_for_refetches(0, 3000) == 3000 - 100 - 600
+    ParseSpend.objects.create(day=timezone.now().date(), calls=450)
+    assert quota.spare_for_refetches(0, 3000) == 3000 - 100 - 150
+    account.parse_new_matches = False
+    account.save()
+    assert quota.spare_for_refetches(0, 3000) == 2900  # nobody asks: nothing kept back
 
 
 def test_parse_matches_runs_a_parse_job_through_start_sync(account, mocked):
