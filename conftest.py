@@ -90,6 +90,13 @@ def _fresh_cache(_cache_of_this_test_process) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _no_parse_work_unless_asked(settings) -> None:
+    """Syncs ask OpenDota for no parse (PARSE_DAILY_BUDGET 0) unless a test sets a budget:
+    the sync tests count OpenDota's calls, and the parse step's calls are its own tests'."""
+    settings.PARSE_DAILY_BUDGET = 0
+
+
+@pytest.fixture(autouse=True)
 def _static_files_without_collectstatic(settings) -> None:
     """Pages render with plain static names: tests do not run `collectstatic`.
 

@@ -3,7 +3,8 @@
 Benchmarks: 1 overhead, 2 call efficiency, 3 latency hiding, 4 rate-limit fidelity,
 5 cancellation latency, 6 memory, 7 web latency, 8 detail sources at once, 9 stats views,
 10 export, 11 a full sync longer than a task, 12 the completeness report,
-13 a parsed match's page, 14 three ID sources, 15 parsed matches' storage and stats.
+13 a parsed match's page, 14 three ID sources, 15 parsed matches' storage and stats,
+16 parse requests under the daily quota.
 See bench/README.md.
 """
 
@@ -35,6 +36,7 @@ MODULES = {
     13: "bench.parsed_page",
     14: "bench.three_sources",
     15: "bench.parsed_storage",
+    16: "bench.parse_quota",
 }
 RESULTS = ROOT / "bench" / "results.md"
 

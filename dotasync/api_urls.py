@@ -26,6 +26,7 @@ class UnknownEndpointView(APIView):
 urlpatterns = [
     path("sync/trigger", syncjobs_api.TriggerSyncView.as_view(), name="api-sync-trigger"),
     path("sync/backfill", syncjobs_api.BackfillView.as_view(), name="api-sync-backfill"),
+    path("sync/parse", syncjobs_api.ParseView.as_view(), name="api-sync-parse"),
     path("sync/cancel/<int:job_id>", syncjobs_api.CancelSyncView.as_view(), name="api-sync-cancel"),
     path("sync/jobs/", syncjobs_api.SyncJobListView.as_view(), name="api-job-list"),
     path("sync/jobs/<int:pk>/", syncjobs_api.SyncJobDetailView.as_view(), name="api-job-detail"),
@@ -36,6 +37,11 @@ urlpatterns = [
         name="api-opendota-refresh",
     ),
     path("accounts/", identity_api.AccountListView.as_view(), name="api-account-list"),
+    path(
+        "accounts/<int:account_id>/",
+        identity_api.AccountDetailView.as_view(),
+        name="api-account-detail",
+    ),
     path("matches/", matches_api.MatchListView.as_view(), name="api-match-list"),
     path("matches/<int:match_id>/", matches_api.MatchDetailView.as_view(), name="api-match-detail"),
     path("teammates/", matches_api.TeammateListView.as_view(), name="api-teammate-list"),

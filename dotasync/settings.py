@@ -289,6 +289,17 @@ OPENDOTA_FREE_DAILY_CALLS = env_int("OPENDOTA_FREE_DAILY_CALLS", 3000, minimum=0
 # OpenDota calls a day kept back for other syncs' matches without details: a full sync spends
 # only what is left of the day's allowance beyond its own stubs and this on re-fetches.
 SYNC_OPENDOTA_RESERVE = env_int("SYNC_OPENDOTA_RESERVE", 300, minimum=0)
+# Parse requests (syncjobs.parsing). OpenDota keeps a replay about ten days: an older match is
+# never asked for.
+PARSE_REPLAY_WINDOW_DAYS = env_float("PARSE_REPLAY_WINDOW_DAYS", 10.0, minimum=0.0)
+# OpenDota calls a UTC day parse work may spend (a request costs 10, a check 1). 600 is a fifth
+# of the free 3,000: 50 requests and their checks (a very busy player's day is 20-40 matches)
+# while 2,400 stay for matches without details and re-fetches; parse work only ever spends
+# what those leave spare beyond SYNC_OPENDOTA_RESERVE.
+PARSE_DAILY_BUDGET = env_int("PARSE_DAILY_BUDGET", 600, minimum=0)
+# A parse request is first checked this long after it was sent (a parse takes minutes), then
+# after doubling waits.
+PARSE_CHECK_AFTER_SECONDS = env_float("PARSE_CHECK_AFTER_SECONDS", 600.0, minimum=1.0)
 # Players' names and avatars (Steam's GetPlayerSummaries) are asked for again after this long.
 PLAYER_NAME_MAX_AGE_DAYS = env_float("PLAYER_NAME_MAX_AGE_DAYS", 7.0)
 

@@ -3,12 +3,26 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from matches.models import AccountMatch, ApiToken, Match, MatchPlayer, SteamAccount
+from matches.models import (
+    AccountMatch,
+    ApiToken,
+    Match,
+    MatchPlayer,
+    ParseRequest,
+    SteamAccount,
+)
 
 
 @admin.register(SteamAccount)
 class SteamAccountAdmin(admin.ModelAdmin):
-    list_display = ["account_id", "persona_name", "owner", "steam_id64", "created_at"]
+    list_display = [
+        "account_id",
+        "persona_name",
+        "owner",
+        "steam_id64",
+        "parse_new_matches",
+        "created_at",
+    ]
     search_fields = ["=account_id", "persona_name", "owner__username"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
@@ -109,3 +123,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
         return False
+
+
+@admin.register(ParseRequest)
+class ParseRequestAdmin(admin.ModelAdmin):
+    list_display = ["match", "state", "job_id", "requested_at", "checked_at", "next_check_at"]
+    list_filter = ["state"]
+    search_fields = ["=match__match_id"]
+    raw_id_fields = ["match"]
+    readonly_fields = ["job_id", "requested_at", "checked_at"]

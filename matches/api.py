@@ -110,7 +110,11 @@ class MatchDetailView(generics.RetrieveAPIView):
         played_by_user = AccountMatch.objects.filter(
             match=OuterRef("pk"), account__owner=self.request.user
         )
-        return Match.objects.filter(Exists(played_by_user)).prefetch_related("players")
+        return (
+            Match.objects.filter(Exists(played_by_user))
+            .with_parse_state(self.request.user)
+            .prefetch_related("players")
+        )
 
 
 @extend_schema(

@@ -8,7 +8,17 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import BooleanField, Case, F, FilteredRelation, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from dotasync import dbclock
@@ -48,6 +58,10 @@ class SteamAccount(models.Model):
         help_text="its owner proved it through Steam sign-in; a typed id links it unverified",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    parse_new_matches = models.BooleanField(
+        default=True,
+        help_text="ask OpenDota to parse each new match while its replay exists (syncjobs.parsing)",
+    )
 
     class Meta:
         ordering = ["account_id"]
@@ -193,6 +207,25 @@ class MatchQuerySet(models.QuerySet):
         """Stubs, plus failed matches with attempts left: what a sync fetches."""
         return self.filter(
             Q(has_details__isnull=True) | Q(has_details=False, retry_count__lt=max_attempts)
+        )
+
+    def parse_wanted(self, replay_since: datetime) -> "MatchQuerySet":
+        """Matches played since `replay_since` (their replay still exists) that are neither
+        parsed nor asked for: what a parse step asks OpenDota to parse, newest first."""
+        return self.filter(
+            start_time__gte=replay_since, parse_request__isnull=True, parsed__isnull=True
+        ).order_by("-start_time", "-match_id")
+
+    def with_parse_state(self, owner) -> "MatchQuerySet":
+        """Each match with its parse request, whether it is parsed and whether an account of
+        `owner`'s that played it has parsing on: matches.parse_status without a query a
+        match (the parsed data itself stays unread)."""
+        parsed = ParsedMatch.objects.filter(pk=OuterRef("pk"))
+        switched_on = AccountMatch.objects.filter(
+            match=OuterRef("pk"), account__owner=owner, account__parse_new_matches=True
+        )
+        return self.select_related("parse_request").annotate(
+            is_parsed=Exists(parsed), parse_switched_on=Exists(switched_on)
         )
 
     def give_attempts_back(self, max_attempts: int) -> int:
@@ -519,6 +552,67 @@ class ParsedPlayer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.match_id} slot {self.player_slot} parsed"
+
+
+class ParseState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    PARSED = "parsed", "Parsed"
+    EXPIRED = "expired", "Replay expired"
+    REFUSED = "refused", "OpenDota refused"
+
+
+class ParseRequestQuerySet(models.QuerySet):
+    def for_account(self, account: SteamAccount) -> "ParseRequestQuerySet":
+        return self.filter(match__account_links__account=account)
+
+    def waiting_to_post(self) -> "ParseRequestQuerySet":
+        """Asked for by a player, not yet sent to OpenDota (a claim sets requested_at)."""
+        return self.filter(state=ParseState.REQUESTED, requested_at__isnull=True)
+
+    def due_for_check(self, now: datetime) -> "ParseRequestQuerySet":
+        """Sent (or claimed before a crash: requested_at without job_id) and due a look."""
+        return self.filter(
+            state=ParseState.REQUESTED, requested_at__isnull=False, next_check_at__lte=now
+        )
+
+    def open(self) -> "ParseRequestQuerySet":
+        return self.filter(state=ParseState.REQUESTED)
+
+
+class ParseRequest(models.Model):
+    """What happened to DotaSync's ask that OpenDota parse one match's replay.
+
+    A row is the claim: it is written (requested, requested_at set, job_id NULL) before the
+    POST and job_id after it, so a match is asked for once, never twice, even across a crash
+    between the two (such a row is only ever checked). requested_at NULL is a player's ask
+    that the next parse step sends. Expired and refused are final unless a player asks again.
+    """
+
+    match = models.OneToOneField(
+        Match, primary_key=True, on_delete=models.CASCADE, related_name="parse_request"
+    )
+    state = models.CharField(max_length=10, choices=ParseState.choices)
+    reason = models.CharField(max_length=300, blank=True, help_text="why, in a player's words")
+    job_id = models.BigIntegerField(null=True, blank=True, help_text="OpenDota's parse job")
+    requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the request was claimed to be sent"
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ParseRequestQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_check_at"],
+                condition=Q(state="requested"),
+                name="parse_request_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.match_id} parse {self.state}"
 
 
 def exported_fields(model: type[models.Model]) -> tuple[str, ...]:

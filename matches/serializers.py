@@ -4,12 +4,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dotasync.api import WholeNumberField
+from matches import parse_status
 from matches.export import FORMATS
 from matches.models import (
     ANONYMOUS_ACCOUNT_ID,
     DETAILS_STATUSES,
     Match,
     MatchPlayer,
+    ParseState,
     SteamAccount,
     exported_fields,
     shown_as,
@@ -44,6 +46,7 @@ class SteamAccountSerializer(serializers.ModelSerializer):
             "avatar_url",
             "verified",
             "created_at",
+            "parse_new_matches",
             "details",
         ]
         extra_kwargs = {
@@ -61,6 +64,12 @@ class SteamAccountSerializer(serializers.ModelSerializer):
 @extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
 class AccountReferenceField(serializers.CharField):
     """Text, though a bare account id may come as a JSON number."""
+
+
+class AccountSwitchesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SteamAccount
+        fields = ["parse_new_matches"]
 
 
 class LinkAccountSerializer(serializers.Serializer):
@@ -180,9 +189,27 @@ class DraftStepSerializer(serializers.Serializer):
     team = serializers.IntegerField(help_text="0 Radiant, 1 Dire.")
 
 
+class ParseStatusSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=[
+            parse_status.NOT_REQUESTED,
+            parse_status.WAITING_TO_SEND,
+            parse_status.PARSING_OFF,
+            ParseState.REQUESTED.value,
+            ParseState.EXPIRED.value,
+            ParseState.REFUSED.value,
+        ]
+    )
+    text = serializers.CharField(help_text="Why the match is not parsed, in words.")
+    since = serializers.DateTimeField(allow_null=True)
+
+
 class MatchDetailSerializer(serializers.ModelSerializer):
     details_status = serializers.ChoiceField(choices=DETAILS_STATUSES, read_only=True)
     players = serializers.SerializerMethodField()
+    parse = serializers.SerializerMethodField(
+        help_text="Why OpenDota's replay parse is missing; null once the match is parsed."
+    )
     picks_bans = DraftStepSerializer(
         many=True,
         allow_null=True,
@@ -197,7 +224,14 @@ class MatchDetailSerializer(serializers.ModelSerializer):
         fields = [
             *shown_as(exported_fields(Match), {"has_details": ("details_status",)}),
             "players",
+            "parse",
         ]
+
+    @extend_schema_field(ParseStatusSerializer(allow_null=True))
+    def get_parse(self, match: Match) -> dict | None:
+        request = self.context.get("request")
+        status = parse_status.parse_status(match, getattr(request, "user", None))
+        return ParseStatusSerializer(status.as_dict()).data if status else None
 
     @extend_schema_field(MatchPlayerSerializer(many=True))
     def get_players(self, match: Match) -> list:

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from syncjobs import engine
-from syncjobs.models import SyncJob
+from syncjobs.models import ParseSpend, SyncJob
 
 
 @admin.register(SyncJob)
@@ -47,3 +47,9 @@ class SyncJobAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{refused} job(s) had already ended.", level=messages.WARNING
             )
+
+
+@admin.register(ParseSpend)
+class ParseSpendAdmin(admin.ModelAdmin):
+    list_display = ["day", "calls"]
+    ordering = ["-day"]

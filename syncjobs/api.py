@@ -29,6 +29,7 @@ from syncjobs.serializers import (
     BusySerializer,
     CancelledJobSerializer,
     JobQuerySerializer,
+    ParseSerializer,
     SyncJobSerializer,
     TriggerSerializer,
 )
@@ -107,6 +108,23 @@ class BackfillView(StartSyncView):
             force=params.validated_data["force"],
             reset_failed=params.validated_data["reset_failed"],
         )
+
+
+class ParseView(StartSyncView):
+    @extend_schema(
+        summary="Ask OpenDota to parse what can still be parsed of an account's matches",
+        description="A parse job (syncjobs.parsing): matches played within "
+        "PARSE_REPLAY_WINDOW_DAYS that are neither parsed nor asked for are asked for once "
+        "each (with the account's parse_new_matches switch on), and requests sent are checked, "
+        "within PARSE_DAILY_BUDGET and after every account's matches without details.",
+        request=ParseSerializer,
+        responses={201: SyncJobSerializer, **START_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        params = ParseSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        account = user_account(request.user, params.validated_data.get("account_id"))
+        return self.start(request, account, JobType.PARSE)
 
 
 class CancelSyncView(APIView):

@@ -14,6 +14,7 @@ class JobType(models.TextChoices):
     INCREMENTAL = "incremental_sync", "New matches only"
     FULL = "full_sync", "Full sync (all matches)"
     BACKFILL = "backfill", "Fetch waiting matches"
+    PARSE = "parse", "Ask OpenDota to parse matches"
 
 
 class JobStatus(models.TextChoices):
@@ -316,3 +317,15 @@ class SourceBreaker(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.job_id} {self.source}: {self.open_reason or 'closed'}"
+
+
+class ParseSpend(models.Model):
+    """OpenDota calls parse work spent on one UTC day (requests at 10, checks at 1): the
+    count PARSE_DAILY_BUDGET is held against, raised by one conditional UPDATE a call so
+    that workers at once never spend past it (syncjobs.parsing.take_budget)."""
+
+    day = models.DateField(primary_key=True)
+    calls = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.calls} parse calls"

@@ -6,7 +6,9 @@ answer, OPENDOTA_FREE_DAILY_CALLS are assumed). Phase 2 spends that quota on mat
 without details first (syncjobs.claims orders the work so); a full sync's re-fetch
 of a complete match goes to OpenDota only out of what is *spare*: the day's calls
 left beyond the job's own stubs and SYNC_OPENDOTA_RESERVE (other accounts' new
-matches). When the quota runs out, the matches only OpenDota can serve (no
+matches), less what parse requests may still spend today (PARSE_DAILY_BUDGET,
+syncjobs.parsing): stubs first, then parse requests, then re-fetches. When the
+quota runs out, the matches only OpenDota can serve (no
 match_seq_num) wait for the reset, the job says how many, and a sync of the
 account is scheduled right after the reset.
 
@@ -27,11 +29,11 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from dotasync import dbclock
-from matches.models import Match, SteamAccount
+from matches.models import Match, ParseRequest, SteamAccount
 from matches.upstream import ratelimit
 from matches.upstream.client import OPENDOTA, STRATZ, interval_of
 from syncjobs import claims, dispatch
-from syncjobs.models import SourceBreaker, SyncJob
+from syncjobs.models import ParseSpend, SourceBreaker, SyncJob
 from syncjobs.sources import DETAIL_SOURCES, STEAM_DETAILS, DetailSource, is_metered, usable_now
 
 CONTINUE_SCHEDULE = "dotasync: continue account {} after OpenDota's daily reset"
@@ -40,6 +42,9 @@ CONTINUE_SCHEDULE = "dotasync: continue account {} after OpenDota's daily reset"
 # of theirs saw an answer.
 PRESUMED_DEAD = frozenset({STEAM_DETAILS})
 BISECTIONS = 40
+# OpenDota's price of a parse request (odota/core svc/web.ts `rateCost = 10`) and of a check.
+REQUEST_COST = 10
+CHECK_COST = 1
 
 
 def left_today() -> int:
@@ -51,9 +56,39 @@ def left_today() -> int:
 
 def spare_for_refetches(stubs_left: int, quota_left: int | None = None) -> int:
     """OpenDota calls a full sync may spend today on re-fetches of complete matches, of
-    `quota_left` (by default what is left today)."""
+    `quota_left` (by default what is left today): what is spare beyond the stubs and
+    SYNC_OPENDOTA_RESERVE, less what parse work may still spend today."""
     quota_left = left_today() if quota_left is None else quota_left
-    return max(0, quota_left - stubs_left - settings.SYNC_OPENDOTA_RESERVE)
+    spare = quota_left - stubs_left - settings.SYNC_OPENDOTA_RESERVE
+    return max(0, spare - parse_calls_wanted())
+
+
+def spare_for_parsing(quota_left: int | None = None) -> int:
+    """OpenDota calls parse work may spend now: what is left today beyond every account's
+    matches waiting for details and SYNC_OPENDOTA_RESERVE (stubs come first, whoever's)."""
+    quota_left = left_today() if quota_left is None else quota_left
+    stubs = Match.objects.pending_details(settings.SYNC_MAX_ATTEMPTS).count()
+    return max(0, quota_left - stubs - settings.SYNC_OPENDOTA_RESERVE)
+
+
+def parse_spent_today() -> int:
+    """OpenDota calls parse work spent this UTC day (syncjobs.parsing counts each)."""
+    spend = ParseSpend.objects.filter(day=dbclock.now().date()).values_list("calls", flat=True)
+    return spend.first() or 0
+
+
+def parse_calls_wanted() -> int:
+    """What parse work may still spend today, kept from re-fetches: what is left of
+    PARSE_DAILY_BUDGET while any account asks for parses (its switch on, or a request open);
+    the whole rest of the day's budget, since new matches keep coming all day."""
+    budget_left = max(0, settings.PARSE_DAILY_BUDGET - parse_spent_today())
+    if not budget_left:
+        return 0
+    asking = (
+        SteamAccount.objects.filter(parse_new_matches=True).exists()
+        or ParseRequest.objects.open().exists()
+    )
+    return budget_left if asking else 0
 
 
 @dataclass(frozen=True)
@@ -144,13 +179,14 @@ def _served(
     pace: dict[str, float],
     quota_left: int,
     seconds: float,
+    refetch_spare: int,
     caps: dict[str, float] | None = None,
 ) -> float:
     """How many matches `sources` can serve in `seconds` (infinite: all they can today),
     routed as phase 2 routes them (syncjobs.details.DetailPhase.accepts)."""
     infinite = float("inf")
     capacity: dict[tuple[str, str], float] = {
-        ("R_in", "R_out"): float(spare_for_refetches(work.stubs, quota_left)),
+        ("R_in", "R_out"): float(refetch_spare),
         ("quota", "end"): float(quota_left),
     }
     classes = {
@@ -184,14 +220,16 @@ def estimate(work: Work, sources: list[DetailSource], observed: float | None = N
     pace = _paces(sources, observed)
     quota_left = left_today()
     caps = _day_caps(sources)
-    servable = round(_served(work, sources, pace, quota_left, float("inf"), caps))
+    refetch_spare = spare_for_refetches(work.stubs, quota_left)  # its queries once, not 40 times
+    servable = round(_served(work, sources, pace, quota_left, float("inf"), refetch_spare, caps))
     waiting = work.total - servable
     if not servable:
         return Estimate(None, waiting, _reset(waiting))
     low, high = 0.0, work.total / min(pace.values())
     for _ in range(BISECTIONS):
         middle = (low + high) / 2
-        if _served(work, sources, pace, quota_left, middle, caps) >= servable - 1e-6:
+        served = _served(work, sources, pace, quota_left, middle, refetch_spare, caps)
+        if served >= servable - 1e-6:
             high = middle
         else:
             low = middle

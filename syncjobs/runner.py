@@ -1,8 +1,9 @@
-"""One job's run in one worker: the two phases, then how the job ends.
+"""One job's run in one worker: the two phases and the parse step, then how the job ends.
 
 `JobRunner` gives both phases (phase 1 in syncjobs.listing, phase 2 in
-syncjobs.details) the job's context (syncjobs.context: its pulse, client, sources,
-deadline), runs them and ends the job.
+syncjobs.details) and the parse step after them (syncjobs.parsing; alone in a parse job)
+the job's context (syncjobs.context: its pulse, client, sources, deadline), runs them and
+ends the job.
 
 A job outlives its task: once the deadline nears in phase 2, the runner leaves
 the job pending with its progress (`hand_over`) and syncjobs.engine hands it to
@@ -29,6 +30,7 @@ from syncjobs.details import DetailPhase, HandOver
 from syncjobs.listing import ListingPhase
 from syncjobs.liveness import Cancelled
 from syncjobs.models import JobPhase, JobStatus, JobType, SyncJob
+from syncjobs.parsing import ParseStep
 
 logger = logging.getLogger(__name__)
 
@@ -54,15 +56,17 @@ class JobRunner:
         self.pulse = self.context.pulse
 
     def run(self) -> None:
-        """Both phases (phase 2 alone for a backfill or a job handed over), then end the job
-        or hand it over."""
+        """Both phases (phase 2 alone for a backfill or a job handed over) and the parse step
+        (alone for a parse job), then end the job or hand it over."""
         self.pulse.start()
         started = dbclock.now()
         try:
             continued = self.job.phase == JobPhase.FETCHING_DETAILS
-            if self.job.job_type != JobType.BACKFILL and not continued:
-                ListingPhase(self.context).run()
-            DetailPhase(self.context).run()
+            if self.job.job_type != JobType.PARSE:
+                if self.job.job_type != JobType.BACKFILL and not continued:
+                    ListingPhase(self.context).run()
+                DetailPhase(self.context).run()
+            ParseStep(self.context).run()
         except HandOver:
             self.hand_over(started)
         except Cancelled:

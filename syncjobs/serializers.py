@@ -114,6 +114,10 @@ class BackfillSerializer(_AccountChoice):
     )
 
 
+class ParseSerializer(_AccountChoice):
+    """A parse job of one account (syncjobs.parsing): it takes only the account."""
+
+
 class JobQuerySerializer(serializers.Serializer):
     account = WholeNumberField(
         required=False,

@@ -53,6 +53,18 @@ def continue_sync(account_id: int) -> int | None:
         return None
 
 
+def parse_account(account_id: int) -> int | None:
+    """When a parse request of the account is due a check: a parse job, unless a sync runs
+    (its parse step checks it). Returns the new job's id."""
+    account = SteamAccount.objects.filter(account_id=account_id).first()
+    if account is None:
+        return None
+    try:
+        return engine.start_sync(account, JobType.PARSE).pk
+    except (engine.AlreadyRunning, engine.TooManyJobs):
+        return None
+
+
 def supervise() -> dict[str, int]:
     """The supervisor's periodic run (syncjobs.supervisor)."""
     return supervisor.supervise()

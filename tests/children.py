@@ -68,6 +68,7 @@ def child_env(simulator: SimulatorHandle | None = None, **overrides: object) -> 
         DATABASE_URL=test_database_url(),
         SECRET_KEY=settings.SECRET_KEY,  # django-q signs queued tasks with it
         STATIC_ROOT=collected_static_root(),
+        PARSE_DAILY_BUDGET=settings.PARSE_DAILY_BUDGET,  # as the test process has it
     )
     # Only the test process needs it (Playwright's event loop runs in the test's thread).
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

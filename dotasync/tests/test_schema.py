@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 EXPECTED_STATUS_CODES = {
     ("/api/sync/trigger", "post"): {"201", "400", "401", "403", "404", "409", "415", "429", "503"},
     ("/api/sync/backfill", "post"): {"201", "400", "401", "403", "404", "409", "415", "429", "503"},
+    ("/api/sync/parse", "post"): {"201", "400", "401", "403", "404", "409", "415", "429", "503"},
     ("/api/sync/cancel/{job_id}", "post"): {"200", "400", "401", "403", "404"},
     ("/api/sync/jobs/", "get"): {"200", "400", "401", "403", "404"},
     ("/api/sync/jobs/{id}/", "get"): {"200", "401", "403", "404"},
@@ -32,6 +33,7 @@ EXPECTED_STATUS_CODES = {
     ("/api/completeness/refresh", "post"): {"202", "400", "401", "403", "404", "409"},
     ("/api/accounts/", "get"): {"200", "401", "403"},
     ("/api/accounts/", "post"): {"201", "400", "401", "403", "404", "415"},
+    ("/api/accounts/{account_id}/", "patch"): {"200", "400", "401", "403", "404", "415"},
     ("/api/matches/", "get"): {"200", "400", "401", "403", "404"},
     ("/api/matches/{match_id}/", "get"): {"200", "401", "403", "404"},
     ("/api/teammates/", "get"): {"200", "400", "401", "403", "404"},
@@ -152,6 +154,7 @@ def known_ids(account) -> dict[str, int]:
     job = SyncJob.objects.create(account=account, job_type=JobType.FULL, status=JobStatus.PENDING)
     return {
         "account": account.account_id,
+        "account_id": account.account_id,
         "match_id": match.match_id,
         "id": job.pk,
         "job_id": job.pk,

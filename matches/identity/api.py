@@ -1,7 +1,8 @@
-"""The accounts API endpoint: a user's linked Steam accounts, and linking one by its id or
-profile URL (a thin adapter over matches.identity.accounts)."""
+"""The accounts API endpoints: a user's linked Steam accounts, linking one by its id or
+profile URL (a thin adapter over matches.identity.accounts), and an account's switches."""
 
 from django.conf import settings
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -11,7 +12,11 @@ from rest_framework.views import APIView
 from dotasync.api import AUTH_ERRORS, NOT_JSON, error_response, invalid_response
 from matches.identity.accounts import AccountNotLinkable, link_account
 from matches.models import SteamAccount
-from matches.serializers import LinkAccountSerializer, SteamAccountSerializer
+from matches.serializers import (
+    AccountSwitchesSerializer,
+    LinkAccountSerializer,
+    SteamAccountSerializer,
+)
 from matches.upstream.client import UpstreamClient
 from matches.upstream.steam_ids import InvalidAccountReference
 
@@ -59,3 +64,23 @@ class AccountListView(APIView):
             if client:
                 client.close()
         return Response(SteamAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class AccountDetailView(APIView):
+    @extend_schema(
+        summary="Change a linked account's switches (parse_new_matches)",
+        request=AccountSwitchesSerializer,
+        responses={
+            200: SteamAccountSerializer,
+            400: invalid_response("Bad input."),
+            404: error_response("You have no linked account with that account_id."),
+            **NOT_JSON,
+            **AUTH_ERRORS,
+        },
+    )
+    def patch(self, request: Request, account_id: int) -> Response:
+        account = get_object_or_404(SteamAccount, account_id=account_id, owner=request.user)
+        params = AccountSwitchesSerializer(account, data=request.data, partial=True)
+        params.is_valid(raise_exception=True)
+        params.save()
+        return Response(SteamAccountSerializer(account).data)

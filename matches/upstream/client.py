@@ -46,6 +46,7 @@ from matches.upstream.errors import (
     BadResponse,
     InvalidApiKey,
     NotFound,
+    ParseRefused,
     PrivateProfile,
     RateLimited,
     ServerError,
@@ -374,6 +375,10 @@ class UpstreamClient:
             self._opendota_params(),
             method="POST",
         )
+        if isinstance(data, dict) and data.get("err"):
+            raise ParseRefused(
+                optional_text(str(data["err"]), 200) or "refused", status=200, source=OPENDOTA
+            )
         job = data.get("job") if isinstance(data, dict) else None
         job_id = job.get("jobId") if isinstance(job, dict) else None
         if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id <= 0:

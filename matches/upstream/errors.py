@@ -62,5 +62,10 @@ class NotFound(UpstreamError):
     pass
 
 
+class ParseRefused(UpstreamError):
+    """OpenDota answered a parse request with `{"err": …}` instead of a job (mdiller/MangoByte
+    cogs/dotastats.py checks for that key): the message carries its words."""
+
+
 class BadResponse(UpstreamError):
     """Malformed JSON, or JSON without the fields a row needs."""
