@@ -388,6 +388,7 @@ def stats_parsed(request: HttpRequest) -> HttpResponse:
         return {
             "parsed": parsed_stats.kept_parsed_stats(numbers),
             "parsed_numbers": parsed_stats.PARSED_TREND_NUMBERS,
+            "replay_window_days": f"{settings.PARSE_REPLAY_WINDOW_DAYS:g}",
         }
 
     return _stats_page(request, "matches/stats_parsed.html", build)

@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 LABEL = "OpenDota's parse requests"
 ENDED_UNPARSED = "OpenDota's parse job ended without a parse"
+# Valve keeps a replay about 10 days (shared/NOTES.md), whatever our window is set to.
+REPLAY_GONE = "The replay is no longer kept (Valve keeps replays about 10 days)."
 CHECK_SCHEDULE = "dotasync: check parse requests of account {}"
 
 
@@ -231,7 +233,7 @@ class ParseStep:
         start = Match.objects.filter(pk=match_id).values_list("start_time", flat=True).first()
         expired = start is None or start < window_start(now)
         if gone and expired:
-            self.end(match_id, ParseState.EXPIRED, "The replay is no longer kept (about 10 days).")
+            self.end(match_id, ParseState.EXPIRED, REPLAY_GONE)
         elif gone and row.job_id is not None:
             self.end(match_id, ParseState.REFUSED, ENDED_UNPARSED)
         else:

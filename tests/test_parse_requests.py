@@ -112,12 +112,16 @@ def test_a_second_press_asks_nothing_more(signed_in, account):
 @pytest.mark.django_db
 def test_the_accounts_page_switch_turns_parsing_off_and_on(signed_in, account):
     assert (
-        "Stop asking OpenDota to parse new matches" in signed_in.get("/accounts/").content.decode()
+        "Turn off: stop asking OpenDota to parse new matches"
+        in signed_in.get("/accounts/").content.decode()
     )
 
     signed_in.post(reverse("account_parse_switch", args=[ACCOUNT_ID]))
     assert not SteamAccount.objects.get(pk=account.pk).parse_new_matches
-    assert "Ask OpenDota to parse each new match" in signed_in.get("/accounts/").content.decode()
+    assert (
+        "Turn on: ask OpenDota to parse each new match"
+        in signed_in.get("/accounts/").content.decode()
+    )
 
     signed_in.post(reverse("account_parse_switch", args=[ACCOUNT_ID]), {"parse_new_matches": "on"})
     assert SteamAccount.objects.get(pk=account.pk).parse_new_matches

@@ -65,6 +65,8 @@ def test_a_key_made_before_hashing_keeps_working_and_its_plaintext_is_gone(user)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE authtoken_token")
+    # The API reads today's tables (later migrations add columns its queries name).
+    migrate_to(*MigrationExecutor(connection).loader.graph.leaf_nodes())
 
     token = ApiToken.objects.get(user=user)
     assert (token.digest, token.prefix, token.created) == (

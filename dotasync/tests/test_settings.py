@@ -87,7 +87,7 @@ def test_defaults_load(clean_env):
         ("LOG_LEVEL", "LOUD"),
         ("DEBUG", "maybe"),
         ("SYNC_DETAIL_SOURCES", "steam_details,dotabuff"),
-        ("SYNC_ID_SOURCES", "steam_history,stratz"),
+        ("SYNC_ID_SOURCES", "steam_history,dotabuff"),
         ("SYNC_MAX_ATTEMPTS", "0"),
         ("Q_WORKERS", "two"),
         ("Q_SYNC", "sometimes"),

@@ -307,8 +307,9 @@ def test_turbo_left_out_by_the_users_choice_is_left_out_here_too(
 
 
 def test_filters_without_a_parsed_match_say_so_and_what_to_do(
-    signed_in, api, account, parsed_history
+    signed_in, api, account, parsed_history, settings
 ):
+    settings.PARSE_REPLAY_WINDOW_DAYS = 7
     query = {"start": "2026-11-23", "end": "2026-11-23"}
 
     body = api.get(reverse("api-stats-parsed"), query).json()
@@ -316,7 +317,7 @@ def test_filters_without_a_parsed_match_say_so_and_what_to_do(
     assert body["points"] == body["lanes"] == body["first_items"] == []
     html = signed_in.get(reverse("stats_parsed"), query).content.decode()
     assert "0 of 1 match parsed" in html
-    assert "within 10 days of being played" in html
+    assert "within 7 days of being played" in html
 
 
 def test_the_query_count_does_not_grow_with_parsed_matches(signed_in, api, account):
