@@ -18,9 +18,11 @@ from matches.upstream.stratz_normalize import stratz_match_details
 URL = "https://stratz.example/graphql"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
 # STRATZ's schema as introspected from api.stratz.com (shared/realdata/SOURCES.md: MIT declared
-# in the D2A README only, and the schema is STRATZ's): read where it lies, not copied in.
-REAL_SCHEMA = Path(
-    "/work/shared/realdata/stratz_queries/d2a_stratz-graphql-schema_introspected_2026-03.graphqls"
+# in the D2A README only, and the schema is STRATZ's): read where it lies, in the shared folder
+# beside the checkout, not copied in.
+REAL_SCHEMA = (
+    Path(__file__).resolve().parents[3]
+    / "shared/realdata/stratz_queries/d2a_stratz-graphql-schema_introspected_2026-03.graphqls"
 )
 SIM_SCHEMA = Path(__file__).parents[1] / "upstream/simulator/stratz_schema.graphqls"
 QUERY_FILES = sorted(QUERIES_DIR.glob("*.graphql"))

@@ -325,6 +325,7 @@ class World:
         self._heroes = dota_constants.hero_ids()
         self.lineup = lru_cache(maxsize=8192)(self._lineup)
         self.steam_window = lru_cache(maxsize=256)(self._steam_window)
+        self.listed_by = lru_cache(maxsize=256)(self._listed_by)
 
     def _configured_lanes(self) -> dict[int, int]:
         """The lanes of configured accounts outside the population; two must not share one."""
@@ -485,6 +486,13 @@ class World:
             newest = self.steam_window(account_id)  # cached: knows is asked match by match
             return bool(newest) and k >= newest[-1]
         return True
+
+    def _listed_by(self, source: str, account_id: int) -> tuple[int, ...]:
+        """The account's matches `source` lists (`knows`), newest first; cached, as every page
+        of a listing asks and the answer holds for the world's life."""
+        newest_first = range(self.matches_of(account_id) - 1, -1, -1)
+        ids = (self.match_id(account_id, k) for k in newest_first)
+        return tuple(match_id for match_id in ids if self.knows(source, account_id, match_id))
 
     def is_hidden(self, match_id: int) -> bool:
         """Valve leaves some (high-MMR) matches out of GetMatchHistory since 2025."""
