@@ -302,6 +302,9 @@ PARSE_DAILY_BUDGET = env_int("PARSE_DAILY_BUDGET", 600, minimum=0)
 PARSE_CHECK_AFTER_SECONDS = env_float("PARSE_CHECK_AFTER_SECONDS", 600.0, minimum=1.0)
 # Players' names and avatars (Steam's GetPlayerSummaries) are asked for again after this long.
 PLAYER_NAME_MAX_AGE_DAYS = env_float("PLAYER_NAME_MAX_AGE_DAYS", 7.0)
+# Naming that gave way to a sync on Steam's rate limit tries again this long after (then the
+# scheduler's tick, up to 30 s, before the run starts).
+PLAYER_NAMES_RETRY_SECONDS = env_float("PLAYER_NAMES_RETRY_SECONDS", 60.0, minimum=1.0)
 
 # --- Health (GET /healthz, manage.py check_health) ------------------------------------------
 # The supervisor runs every minute, give or take the scheduler's 30 s tick; three minutes of

@@ -32,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 CHECK_EVERY_SECONDS = 0.25
 SLEEP_SLICE_SECONDS = 0.1
-# How long the players left wait for the next try when a sync uses Steam's rate limit.
-HAND_ON_SECONDS = 60
 HAND_ON_SCHEDULE = "player-names-{}"
 MESSAGE_MAX = SyncJob._meta.get_field("message").max_length
 
@@ -94,14 +92,14 @@ def resolve_names_for_job(job_id: int) -> str:
 
 
 def hand_on(job: SyncJob) -> None:
-    """Name the players left in a run of the task HAND_ON_SECONDS from now (one schedule a
-    job, so a task that gives way again moves its run instead of adding one; django-q
-    deletes the schedule once it has run)."""
+    """Name the players left in a run of the task PLAYER_NAMES_RETRY_SECONDS from now (one
+    schedule a job, so a task that gives way again moves its run instead of adding one;
+    django-q deletes the schedule once it has run)."""
     dispatch.run_once_at(
         HAND_ON_SCHEDULE.format(job.pk),
         "syncjobs.tasks.resolve_player_names",
         (job.pk,),
-        timezone.now() + timedelta(seconds=HAND_ON_SECONDS),
+        timezone.now() + timedelta(seconds=settings.PLAYER_NAMES_RETRY_SECONDS),
         keep_after_run=False,
     )
 

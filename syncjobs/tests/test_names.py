@@ -184,7 +184,8 @@ def test_the_task_gives_way_to_a_cancel_or_a_sync_using_steam(
         assert calls < 9
         time.sleep(0.6)
         assert summaries_calls(simulator) == calls
-        # Given way to a sync, the players left are handed to a run a minute later.
+        # Given way to a sync, the players left are handed to a run PLAYER_NAMES_RETRY_SECONDS
+        # (a minute) later.
         handed_on = Schedule.objects.filter(name=names.HAND_ON_SCHEDULE.format(job.pk)).first()
         assert (handed_on is not None) == (stop != "cancel")
         if handed_on:
@@ -263,6 +264,7 @@ def test_under_the_hourly_schedule_the_first_account_to_finish_is_named_too(
         Q_WORKERS=2,
         STEAM_API_MIN_INTERVAL=0.2,
         SYNC_DETAIL_SOURCES="steam_details,steam_sequence",
+        PLAYER_NAMES_RETRY_SECONDS=5,
     )
 
     assert tasks.sync_all_accounts() == 2  # what the hourly schedule runs
@@ -281,7 +283,8 @@ def test_under_the_hourly_schedule_the_first_account_to_finish_is_named_too(
     mates = {mate for mate in mates if players.is_known_account(mate)}
     assert mates
 
-    # Handed on a minute later (the cluster's scheduler looks every 30 s) once bob's sync ends.
+    # Handed on to a run 5 s later, which gives way while bob's sync lasts (the cluster's
+    # scheduler looks every 30 s), then names them.
     wait_for(
         lambda: (
             Player.objects.filter(pk__in=mates, refreshed_at__isnull=False).count() == len(mates)
