@@ -85,7 +85,7 @@ def run(sim: Simulator | None, options: Options) -> Section:
         times.append((time.perf_counter() - started) * 1000)
     assert report.stored == big_count
     section.add(
-        "12 completeness",
+        "12. Completeness report",
         f"queries, {SMALL:,} / {big_count:,} matches",
         f"{queries[small.pk]} / {queries[big.pk]}",
         "equal",
@@ -93,7 +93,7 @@ def run(sim: Simulator | None, options: Options) -> Section:
     )
     took = median(times)
     section.add(
-        "12 completeness",
+        "12. Completeness report",
         f"report time, {big_count:,} matches (median of {RUNS})",
         f"{took:.0f} ms",
         f"< {TARGET_MS} ms",

@@ -116,28 +116,28 @@ def run(sim: Simulator, options: Options) -> Section:
         result = _day()
     calls = result["calls"]
     section.add(
-        "16 parse quota",
+        "16. Parse requests under the daily quota",
         "calls: stubs / parse requests (x10) / checks / re-fetches",
         f"{calls['stubs']} / {calls['parse requests']} / {calls['checks']} / {calls['re-fetches']}",
         f"<= {DAY_CALLS} in all",
         verdict(sum(calls.values()) <= DAY_CALLS),
     )
     section.add(
-        "16 parse quota",
+        "16. Parse requests under the daily quota",
         "longest a stub waited while parse work spent calls",
         f"{result['stub_wait_behind_parse']} h",
         "0",
         verdict(result["stub_wait_behind_parse"] == 0),
     )
     section.add(
-        "16 parse quota",
+        "16. Parse requests under the daily quota",
         "matches parsed / asked for / new",
         f"{result['parsed']} / {result['asked']} / {NEW_A_HOUR * NEW_HOURS}",
         "every new match asked once",
         verdict(result["asked"] == NEW_A_HOUR * NEW_HOURS),
     )
     section.notes.append(
-        f"Benchmark 12: {result['refetched']} of {REFETCHES} re-fetches served out of what was "
+        f"Parse quota: {result['refetched']} of {REFETCHES} re-fetches served out of what was "
         f"spare; {result['left']} calls left at the day's end (the reserve is 300); parse work "
         f"spent {result['parse_spent']} of its budget of 600."
     )
