@@ -168,6 +168,9 @@ def make_mostly_complete(simulator, account, settings, sync) -> list[int]:
     Match.objects.filter(pk__in=stubs).update(has_details=None)
     simulator.state.reset()
     simulator.state.configure(opendota_daily_allowance=10)  # just what the stubs need
+    # What the engine believes before OpenDota's first answer of the day tells it: without it,
+    # a lane claiming before that answer saw the free tier's 3,000 and could take a re-fetch.
+    settings.OPENDOTA_FREE_DAILY_CALLS = 10
     return stubs
 
 
