@@ -39,23 +39,27 @@ def in_thread(target):
 # --- cancellation --------------------------------------------------------------------------
 
 
-def test_cancelling_a_running_job_stops_upstream_calls_within_a_second(
-    simulator, account, set_matches
-):
+def test_cancelling_a_running_job_stops_its_upstream_calls(simulator, account, set_matches):
+    """A cancel stops every upstream call: none comes after the job has ended, or later.
+
+    How soon is measured by benchmark 5 (request to last call, 20 runs), not here: on a
+    loaded machine a one-second bound in the suite failed now and then with nothing wrong."""
     set_matches(400, latency_ms=10)
     job = engine.create_job(account, JobType.FULL)
     worker = in_thread(lambda: engine.run_job(job.pk))
     wait_for(lambda: job_where(job, details_done__gte=25), 60, "phase 2 to start")
 
-    requested_at = time.time()
     engine.request_cancel(job)
     worker.join(timeout=10)
 
+    assert not worker.is_alive()
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert job.finished_at is not None
-    last_call = max(entry["t"] for entry in simulator.state.log)
-    assert last_call - requested_at < 1.0
+    calls = len(simulator.state.log)
+    assert max(entry["t"] for entry in simulator.state.log) <= job.finished_at.timestamp()
+    time.sleep(0.5)
+    assert len(simulator.state.log) == calls  # nothing left running calls on
     kept = Match.objects.for_account(account).complete().count()
     assert 25 <= kept < 400  # what was stored before the cancel stays
 
