@@ -89,10 +89,12 @@ test: export SECRET_KEY ?= test-only-secret-key-not-for-production
 # beside make run's dotasync.sqlite3, which it leaves alone.
 SQLITE_DATABASE_URL ?= sqlite:///$(CURDIR)/dotasync.sqlite3
 # pytest-xdist workers for the PostgreSQL run: most tests wait on processes, pacing and the
-# database, so two share the 2 CPUs well (13.4 -> 8.9 minutes); each has its own test database
-# (test_dotasync_gw0, ...) and task queue. The SQLite run stays in one process (one file
-# database's writers queue behind each other: two workers took longer, 2:01 vs 1:43) and runs
-# beside the PostgreSQL one: 8:44 and 4:42 together, where one after the other took 12:00.
+# database, so two share the 2 CPUs well (13.4 -> 8.9 minutes when first measured); each has its
+# own test database (test_dotasync_gw0, ...) and task queue. Three were slower (2026-12-08: the
+# run at 67 % after 10 minutes, where two finish in 10-12): more chromium, clusters and
+# PostgreSQL at once on two CPUs. The SQLite run stays in one process (one file database's
+# writers queue behind each other: two workers took longer, 2:01 vs 1:43) and runs beside the
+# PostgreSQL one: 10:56 and 6:20 together on f50985e, where one after the other is the sum.
 TEST_WORKERS ?= 2
 
 test: $(DEV_STAMP) $(NODE_STAMP) chromium postgres redis
