@@ -117,6 +117,16 @@ def reset_data() -> None:
         )
 
 
+def analyze() -> None:
+    """What autovacuum would have done by the time anyone looks at bulk-made data: the
+    planner's statistics (without them a plan can be tens of times slower: the completeness
+    report took 2.9 s instead of 60-88 ms, the match list 103 ms instead of 62 a page)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 class Simulator:
     """`manage.py steam_simulator` in its own process, driven through its /_sim/ endpoints."""
 

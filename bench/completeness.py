@@ -13,7 +13,16 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bench.common import Options, Section, Simulator, median, reset_data, setup_django, verdict
+from bench.common import (
+    Options,
+    Section,
+    Simulator,
+    analyze,
+    median,
+    reset_data,
+    setup_django,
+    verdict,
+)
 
 SMALL, BIG = 1_000, 50_000
 FIRST_MATCH_ID = 7_000_000_000
@@ -74,6 +83,7 @@ def run(sim: Simulator | None, options: Options) -> Section:
     big_count = SMALL * 5 if options.quick else BIG
     small = make_account(79_000_001, SMALL)
     big = make_account(79_000_002, big_count)
+    analyze()
     queries = {}
     for account in (small, big):
         with CaptureQueriesContext(connection) as captured:

@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import Options, Section, reset_data, setup_django
+from bench.common import Options, Section, analyze, reset_data, setup_django
 
 ANSWER = Path(__file__).resolve().parent.parent / "matches/tests/data"
 ANSWER_FILE = ANSWER / "opendota_parsed_match_4080856812.json"
@@ -95,9 +95,8 @@ def store_all(count: int) -> tuple[float, float, float]:
 def sizes() -> dict[str, float]:
     from django.db import connection
 
+    analyze()
     with connection.cursor() as cursor:
-        # What autovacuum would have done by the time anyone looks: the planner's statistics.
-        cursor.execute("ANALYZE")
         cursor.execute(
             "SELECT count(*), pg_total_relation_size('matches_parsedmatch'),"
             " pg_relation_size('matches_parsedmatch'),"

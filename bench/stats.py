@@ -20,11 +20,19 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from bench.common import Options, Section, Simulator, median, percentile, reset_data, verdict
+from bench.common import (
+    Options,
+    Section,
+    Simulator,
+    analyze,
+    median,
+    percentile,
+    reset_data,
+    verdict,
+)
 from bench.web import CLIENTS, WARM_UP_SECONDS, WORKERS, _answers, load, query_counts
 from matches.models import AccountMatch, Match, MatchPlayer, SteamAccount
 from tests.processes import Child, child_env, free_port, stop, wait_for
@@ -133,9 +141,7 @@ def run(sim: Simulator, options: Options) -> Section:
     make_matches(small, SMALL_MATCHES)
     built = time.perf_counter() - started
 
-    # What autovacuum would have done by the time anyone looks: the planner's statistics.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze()
 
     name = "9. Stats"
     urls = {view: (reverse(view), query) for view, query in VIEWS}

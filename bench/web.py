@@ -26,6 +26,7 @@ from bench.common import (
     Options,
     Section,
     Simulator,
+    analyze,
     median,
     percentile,
     reset_data,
@@ -181,10 +182,7 @@ def run(sim: Simulator, options: Options) -> Section:
     make_matches(list_account, LIST_MATCHES)
     make_matches(small_account, 1)
     built = time.perf_counter() - started
-    # What autovacuum would have done by the time anyone looks: bulk inserts leave the planner's
-    # statistics stale (the match list took 103 ms instead of 62 ms a page without them).
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    analyze()
 
     name = "7. Web"
     for account, size in ((small_account, 1), (list_account, LIST_MATCHES)):
